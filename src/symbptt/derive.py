@@ -1,0 +1,271 @@
+"""The textbook's gradient analysis (E1–E9) derived step by step.
+
+Every equation here is produced by the engine: E3 and E4 by the chain rule
+over the graph (:func:`chain.total_derivative`), E5 and its proof by
+:class:`recurrence.LinearRecurrence`, E6 by reading b_t and c_t off E4, E7 by
+instantiating E5 with them, E8/E9 and the chunked form by the strategies.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import sympy as sp
+from sympy.core.function import AppliedUndef
+
+from symbptt import chain, recurrence, strategies, unroll
+from symbptt.chain import Partial
+from symbptt.errors import ProofError
+from symbptt.model import L, T, ScalarModel, h, l_node, o, t, x, y
+
+Expr = sp.Expr
+
+
+@dataclass(frozen=True)
+class Step:
+    """One labelled equation (or aligned group of equations) of a derivation."""
+
+    label: str  # the textbook's label, e.g. "eq_bptt_at"
+    title: str
+    equations: tuple[sp.Basic, ...]
+    approximate: bool = False  # printed with ≈ instead of =
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Derivation:
+    """An ordered list of steps from the model to the gradient."""
+
+    model: ScalarModel
+    steps: tuple[Step, ...]
+    T: int | None = None
+
+    def __getitem__(self, label: str) -> Step:
+        for step in self.steps:
+            if step.label == label:
+                return step
+        msg = f"no step labelled {label!r}; have: {', '.join(s.label for s in self.steps)}"
+        raise KeyError(msg)
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return tuple(step.label for step in self.steps)
+
+    def _repr_latex_(self) -> str:
+        from symbptt import latex  # display hook only: latex depends on derive, not back
+
+        return "$\\displaystyle " + r" \\ ".join(
+            latex.step_latex(step, inline=True) for step in self.steps
+        ) + "$"
+
+
+# ------------------------------------------------------------------ the pieces of E1–E7
+
+
+def model_equations(model: ScalarModel, t_: Expr = t) -> tuple[sp.Eq, ...]:
+    """E1: h_t = f(x_t, h_{t-1}, w_h), o_t = g(h_t, w_o) (and l_t = l(y_t, o_t))."""
+    return tuple(sp.Eq(node, expr) for node, expr in unroll.step_definitions(model, t_)[:2])
+
+
+def objective(model: ScalarModel) -> sp.Eq:
+    """E2: L = 1/T Σ_{t=1}^{T} l(y_t, o_t)."""
+    return sp.Eq(L, sp.Sum(model.loss(y[t], o[t]), (t, 1, T)) / T)
+
+
+def loss_gradient(model: ScalarModel, w: sp.Symbol, t_: Expr = t) -> Expr:
+    """∂l(y_t, o_t)/∂w by the chain rule, with ∂h_t/∂w kept as a symbol (E3's summand)."""
+    definitions = {o[t_]: model.readout(h[t_])}
+    return chain.total_derivative(model.loss(y[t_], o[t_]), w, definitions, keep={h[t_]})
+
+
+def gradient_equation(model: ScalarModel, w: sp.Symbol) -> sp.Eq:
+    """E3: ∂L/∂w_h = 1/T Σ_t ∂l/∂o_t ∂g/∂h_t ∂h_t/∂w_h."""
+    middle = sp.Sum(Partial(model.loss(y[t], o[t]), w), (t, 1, T)) / T
+    rhs = sp.Sum(loss_gradient(model, w), (t, 1, T)) / T
+    return sp.Eq(Partial(L, w), sp.Eq(middle, rhs, evaluate=False), evaluate=False)
+
+
+def sensitivity_recurrence(model: ScalarModel, w: sp.Symbol, t_: Expr = t) -> sp.Eq:
+    """E4: ∂h_t/∂w = ∂f/∂w + ∂f/∂h_{t-1} · ∂h_{t-1}/∂w, by the chain rule."""
+    definition = model.step(x[t_], h[t_ - 1])
+    rhs = chain.total_derivative(definition, w, {}, keep={h[t_ - 1]})
+    # tanh'(z) = 1 − tanh(z)² reads 1 − h_t² once the node's own definition is named h_t
+    # (not for the generic model, whose ∂f/∂w_h must keep f's arguments)
+    if not isinstance(definition, AppliedUndef):
+        rhs = rhs.xreplace({definition: h[t_]})
+    return sp.Eq(Partial(h[t_], w), rhs)
+
+
+def read_off_bc(model: ScalarModel, w: sp.Symbol) -> tuple[Expr, Expr]:
+    """E6: b_t and c_t read off E4's right-hand side, which is linear in ∂h_{t-1}/∂w."""
+    rhs = sensitivity_recurrence(model, w).rhs
+    placeholder = sp.Dummy("a_prev")
+    terms = sp.Add.make_args(rhs.xreplace({Partial(h[t - 1], w): placeholder}))
+    c_t = sp.Add(*(term.xreplace({placeholder: 1}) for term in terms if term.has(placeholder)))
+    b_t = sp.Add(*(term for term in terms if not term.has(placeholder)))
+    if c_t.has(placeholder) or b_t.has(placeholder):
+        msg = f"E4 is not linear in the previous sensitivity: {rhs}"
+        raise ProofError(msg)
+    return b_t, c_t
+
+
+def sensitivity_sequence(model: ScalarModel, w: sp.Symbol) -> recurrence.LinearRecurrence:
+    """E5 with the substitution of E6: a_t = ∂h_t/∂w, b_t = ∂f/∂w, c_t = ∂f/∂h_{t-1}."""
+    b_t, c_t = read_off_bc(model, w)
+    return recurrence.LinearRecurrence(
+        b=lambda s: b_t.subs(t, s), c=lambda s: c_t.subs(t, s), a=lambda s: Partial(h[s], w)
+    )
+
+
+def substitution(model: ScalarModel, w: sp.Symbol) -> tuple[sp.Eq, ...]:
+    """E6 as three equations a_t = …, b_t = …, c_t = …."""
+    a, b, c = (sp.IndexedBase(n) for n in "abc")
+    seq = sensitivity_sequence(model, w)
+    return (sp.Eq(a[t], seq.a(t)), sp.Eq(b[t], seq.b(t)), sp.Eq(c[t], seq.c(t)))
+
+
+def check_substitution(model: ScalarModel, w: sp.Symbol) -> None:
+    """E4 is E5's recurrence under E6's substitution: checked, not assumed."""
+    seq = sensitivity_sequence(model, w)
+    lhs = sensitivity_recurrence(model, w).rhs
+    if sp.expand(lhs - seq.equation(t).rhs) != 0:
+        msg = "E4 does not match b_t + c_t a_{t-1} under the substitution E6"
+        raise ProofError(msg)
+
+
+# ------------------------------------------------------------------ strategies
+
+
+def strategy_form(model: ScalarModel, w: sp.Symbol, strategy: strategies.Strategy) -> Expr:
+    """∂h_t/∂w (or its truncation) in closed form for symbolic t, tau or k symbolic."""
+    return sensitivity_sequence(model, w).closed_form(t, start=strategy.symbolic_start(t))
+
+
+def randomized_equations(model: ScalarModel, w: sp.Symbol) -> tuple[sp.Basic, ...]:
+    """E9: the distribution of xi_t, z_t's recurrence, E[xi_t] = 1 and E[z_t] = ∂h_t/∂w."""
+    xi_t, pi_t = strategies.xi[t], strategies.pi[t]
+    seq = sensitivity_sequence(model, w)
+    z = sp.IndexedBase("z")
+    z_t = seq.b(t) + xi_t * chain.chain_product(seq.c(t), Partial(h[t - 1], w))
+    # E[xi_t] from the two-point distribution, computed, not asserted
+    mean_xi = sp.Add(sp.Mul(1 - pi_t, 0, evaluate=False), sp.Mul(pi_t, 1 / pi_t, evaluate=False),
+                     evaluate=False)
+    if sp.simplify(mean_xi.doit()) != 1:
+        raise ProofError("E[xi_t] is not 1")
+    expectation = sp.Function("E")
+    # E[z_t] = b_t + E[xi_t] c_t E[z_{t-1}] by independence of xi_t from z_{t-1}, then E[xi_t] = 1
+    e_z = seq.b(t) + expectation(xi_t) * seq.c(t) * expectation(z[t - 1])
+    e_z_done = e_z.subs(expectation(xi_t), sp.simplify(mean_xi.doit()))
+    if sp.expand(e_z_done - seq.equation(t).rhs.subs(seq.a(t - 1), expectation(z[t - 1]))) != 0:
+        raise ProofError("E[z_t] does not satisfy the recurrence of a_t")
+    return (
+        sp.Eq(sp.Function("P")(sp.Eq(xi_t, 0)), 1 - pi_t),
+        sp.Eq(sp.Function("P")(sp.Eq(xi_t, 1 / pi_t)), pi_t),
+        sp.Eq(z[t], z_t),
+        sp.Eq(expectation(xi_t), sp.Eq(mean_xi, sp.simplify(mean_xi.doit()), evaluate=False), evaluate=False),
+        sp.Eq(expectation(z[t]), sp.Eq(e_z, e_z_done, evaluate=False), evaluate=False),
+        sp.Eq(expectation(z[t]), Partial(h[t], w)),
+    )
+
+
+def randomized_expectation_exact(model: ScalarModel, w: sp.Symbol, T_: int) -> sp.Eq:
+    """E[z_T] = ∂h_T/∂w exactly for explicit T, summing z_T over every xi ∈ {0, 1/pi}^{T-1}.
+
+    z_T is a multilinear polynomial in xi_2..xi_T; with independent xi_t the
+    expectation is the probability-weighted sum over all 2^{T-1} outcomes,
+    done here with symbolic pi_t and compared with the exact a_T.
+    """
+    T_ = unroll.check_steps(T_)
+    seq = sensitivity_sequence(model, w)
+    xis = [strategies.xi[s] for s in range(1, T_ + 1)]
+    z_T = seq.iterate(T_, multipliers=xis)[-1]
+    expected = sp.S.Zero
+    for outcome in itertools.product((False, True), repeat=T_ - 1):
+        weight, values = sp.S.One, {xis[0]: sp.S.One}
+        for s, kept in enumerate(outcome, start=2):
+            p = strategies.pi[s]
+            weight *= p if kept else 1 - p
+            values[xis[s - 1]] = 1 / p if kept else sp.S.Zero
+        expected += weight * z_T.xreplace(values)
+    exact = seq.iterate(T_)[-1]
+    if sp.simplify(sp.expand(expected - exact)) != 0:
+        raise ProofError(f"E[z_{T_}] differs from the exact sensitivity")
+    return sp.Eq(sp.Function("E")(sp.IndexedBase("z")[T_]), exact)
+
+
+# ------------------------------------------------------------------ whole derivations
+
+
+def symbolic(model: ScalarModel, strategy_list: tuple[str, ...] = strategies.STRATEGIES) -> Derivation:
+    """E1–E9 for symbolic t, each step derived and checked."""
+    w = model.recurrent_weight
+    check_substitution(model, w)
+    seq = sensitivity_sequence(model, w)
+    abstract = recurrence.LinearRecurrence()
+    abstract_proof = abstract.prove_closed_form(t)
+    seq.prove_closed_form(t)  # E7 satisfies E4 for symbolic t
+    a = sp.IndexedBase("a")
+    steps = [
+        Step("eq_bptt_ht_ot", "Hidden state and output", model_equations(model)),
+        Step("eq_bptt_objective", "Objective", (objective(model),)),
+        Step("eq_bptt_partial_L_wh", "Gradient of the objective by the chain rule",
+             (gradient_equation(model, w),)),
+        Step("eq_bptt_partial_ht_wh_recur", "Total derivative of the hidden state",
+             (sensitivity_recurrence(model, w),)),
+        Step("eq_bptt_at", "A linear recurrence and its closed form",
+             (sp.Eq(a[0], 0), abstract.equation(t), sp.Eq(a[t], abstract.closed_form(t)))),
+        Step("eq_bptt_at_proof", "Proof: the closed form satisfies the recurrence (t >= 2)",
+             abstract_proof, note="Each line applies the recursive definition of a sum or a product."),
+        Step("eq_bptt_substitution", "Substitution", substitution(model, w)),
+        Step("eq_bptt_partial_ht_wh_gen", "Closed form of the sensitivity",
+             (sp.Eq(Partial(h[t], w), seq.closed_form(t)),)),
+    ]
+    for name in strategy_list:
+        if name == "window":
+            form = strategy_form(model, w, strategies.Strategy("window", 1))
+            steps.append(Step("eq_bptt_window", "Regular (window) truncation",
+                              (sp.Eq(Partial(h[t], w), form),), approximate=True))
+        elif name == "chunked":
+            form = strategy_form(model, w, strategies.Strategy("chunked", 1))
+            steps.append(Step("eq_bptt_chunked", "Chunked truncation (pieces of length k)",
+                              (sp.Eq(Partial(h[t], w), form),), approximate=True))
+        elif name == "randomized":
+            steps.append(Step("eq_bptt_randomized", "Randomized truncation",
+                              randomized_equations(model, w)))
+    return Derivation(model, tuple(steps))
+
+
+def explicit(model: ScalarModel, T_: int, strategy_list: tuple[str, ...] = strategies.STRATEGIES,
+             tau_: int = 2) -> Derivation:
+    """The same analysis written out for t = 1..T: E3, E4 per step, E7 at t = T, strategies."""
+    T_ = unroll.check_steps(T_)
+    w = model.recurrent_weight
+    seq = sensitivity_sequence(model, w)
+    hT = Partial(h[T_], w)
+    recur = tuple(sensitivity_recurrence(model, w, sp.Integer(s)) for s in range(1, T_ + 1))
+    grad = sp.Add(*(loss_gradient(model, w, sp.Integer(s)) for s in range(1, T_ + 1)))
+    steps = [
+        Step(f"eq_bptt_partial_L_wh_T{T_}", f"Gradient for T = {T_}",
+             (sp.Eq(Partial(L, w), sp.Mul(sp.Rational(1, T_), grad, evaluate=False)),)),
+        Step(f"eq_bptt_partial_ht_wh_recur_T{T_}", "Sensitivity recurrence, step by step",
+             (*recur, sp.Eq(Partial(h[0], w), 0)),
+             note="h_0 does not depend on the parameters: a_0 = 0."),
+        Step(f"eq_bptt_partial_ht_wh_gen_T{T_}", f"Closed form at t = {T_}",
+             (sp.Eq(hT, seq.closed_form(T_)),)),
+    ]
+    for name in strategy_list:
+        strategy = strategies.Strategy.make(name, tau_ if name in ("window", "chunked") else None)
+        if name == "window":
+            steps.append(Step(f"eq_bptt_window_T{T_}", f"Window truncation, tau = {tau_}, t = {T_}",
+                              (sp.Eq(hT, seq.closed_form(T_, start=strategy.start(sp.Integer(T_)))),),
+                              approximate=True))
+        elif name == "chunked":
+            start = strategy.start(sp.Integer(T_))
+            steps.append(Step(f"eq_bptt_chunked_T{T_}", f"Chunked truncation, k = {tau_}, t = {T_}",
+                              (sp.Eq(hT, seq.closed_form(T_, start=start)),), approximate=True))
+        elif name == "randomized":
+            steps.append(Step(f"eq_bptt_randomized_T{T_}", f"Unbiasedness for T = {T_}, exactly",
+                              (randomized_expectation_exact(model, w, T_),),
+                              note="Summed over all outcomes of xi_2..xi_T with symbolic pi_t."))
+    return Derivation(model, tuple(steps), T_)

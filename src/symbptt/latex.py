@@ -1,0 +1,191 @@
+"""LaTeX for derivations: a printer that writes the textbook's notation, and documents.
+
+``∂h_t/∂w_h`` prints as ``\\frac{\\partial h_{t}}{\\partial w_{h}}`` (not SymPy's
+``\\frac{d}{d w_h} h_t``), a partial derivative of an applied function as
+``\\frac{\\partial f(x_t, h_{t-1}, w_h)}{\\partial h_{t-1}}``, and chain-rule
+products keep the textbook's order (loss, readout, state, sensitivity).
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import sympy as sp
+from sympy.printing.latex import LatexPrinter
+
+from symbptt.chain import Partial
+from symbptt.derive import Derivation, Step
+from symbptt.errors import SymbpttError
+
+# Order of factors in a printed product: the textbook writes the chain outermost first.
+_CHAIN_RANK = {"l": 2, "g": 3, "f": 4}
+
+
+class BpttLatexPrinter(LatexPrinter):
+    """LatexPrinter with the textbook's partial derivatives, expectations and factor order."""
+
+    def __init__(self) -> None:
+        super().__init__({"mul_symbol": None})
+
+    def _print_Partial(self, expr: Partial) -> str:
+        num = self._print(expr.num)
+        if not isinstance(expr.num, sp.Indexed | sp.Symbol | sp.Function):
+            num = self._print(expr.num)
+        return rf"\frac{{\partial {num}}}{{\partial {self._print(expr.den)}}}"
+
+    def _print_Derivative(self, expr: sp.Derivative) -> str:
+        if len(expr.variable_count) == 1 and expr.variable_count[0][1] == 1:
+            var = self._print(expr.variable_count[0][0])
+            inner = expr.expr
+            body = self._print(inner)
+            if not isinstance(inner, sp.Function | sp.Indexed | sp.Symbol):
+                return rf"\frac{{\partial}}{{\partial {var}}}\left({body}\right)"
+            return rf"\frac{{\partial {body}}}{{\partial {var}}}"
+        return super()._print_Derivative(expr)
+
+    def _print_Function(self, expr: sp.Function, exp: str | None = None) -> str:
+        name = expr.func.__name__
+        if name in ("E", "P"):
+            op = r"\mathbb{E}" if name == "E" else r"P"
+            arg = self._print(expr.args[0])
+            text = rf"{op}\left[{arg}\right]" if name == "E" else rf"{op}\left({arg}\right)"
+            return text if exp is None else rf"{text}^{{{exp}}}"
+        return super()._print_Function(expr, exp)
+
+    def _print_sigmoid(self, expr: sp.Function, exp: str | None = None) -> str:
+        text = rf"\sigma\left({self._print(expr.args[0])}\right)"
+        return text if exp is None else rf"{text}^{{{exp}}}"
+
+    def _print_relu(self, expr: sp.Function, exp: str | None = None) -> str:
+        text = rf"\operatorname{{relu}}\left({self._print(expr.args[0])}\right)"
+        return text if exp is None else rf"{text}^{{{exp}}}"
+
+    def _print_Heaviside(self, expr: sp.Heaviside, exp: str | None = None) -> str:
+        text = rf"H\left({self._print(expr.args[0])}\right)"
+        return text if exp is None else rf"{text}^{{{exp}}}"
+
+    def _print_Indexed(self, expr: sp.Indexed) -> str:
+        base = self._print(expr.base.label)
+        index = ", ".join(self._print(i) for i in expr.indices)
+        return f"{base}_{{{index}}}"
+
+    def _print_Mul(self, expr: sp.Mul) -> str:
+        # SymPy's canonical order, then stably the chain's order (sorted() is stable).
+        factors = sorted(expr.as_ordered_factors(), key=_factor_rank)
+        saved = self._settings["order"]
+        self._settings["order"] = "none"  # print the factors in the order given
+        try:
+            return super()._print_Mul(sp.Mul(*factors, evaluate=False))
+        finally:
+            self._settings["order"] = saved
+
+
+    def _print_Add(self, expr: sp.Add, order: str | None = None) -> str:
+        saved = self._settings["order"]
+        self._settings["order"] = None  # sums in SymPy's order, even inside a product
+        try:
+            return super()._print_Add(expr, order=None)
+        finally:
+            self._settings["order"] = saved
+
+
+def _factor_rank(factor: sp.Basic) -> int:
+    if factor.is_number:
+        return 0
+    if isinstance(factor, sp.Product):
+        return 1
+    if isinstance(factor, sp.Derivative):
+        return _CHAIN_RANK.get(getattr(factor.expr.func, "__name__", ""), 5)
+    if isinstance(factor, Partial):
+        return 7
+    if isinstance(factor, sp.Indexed) and str(factor.base) in ("b", "h"):
+        return 6  # b_i, h_{i-1} after the product that multiplies them, as in E5
+    return 5
+
+
+_PRINTER = BpttLatexPrinter()
+
+
+def to_latex(expr: sp.Basic) -> str:
+    """One expression or equation in the textbook's notation."""
+    if isinstance(expr, sp.Eq):
+        return f"{to_latex(expr.lhs)} = {to_latex(expr.rhs)}"
+    return _PRINTER.doprint(expr)
+
+
+def step_latex(step: Step, inline: bool = False) -> str:
+    """A step's equations, joined; ≈ for a truncation."""
+    relation = r" \approx " if step.approximate else " = "
+    parts = []
+    for eq in step.equations:
+        if isinstance(eq, sp.Eq):
+            parts.append(f"{to_latex(eq.lhs)}{relation if eq is step.equations[-1] else ' = '}{to_latex(eq.rhs)}")
+        else:
+            parts.append(to_latex(eq))
+    return ",\\quad ".join(parts) if inline else " \\\\\n".join(f"&{p}" for p in parts)
+
+
+def step_environment(step: Step) -> str:
+    r"""A step as ``\begin{equation}\label{…}\begin{aligned}…``."""
+    body = step_latex(step)
+    if len(step.equations) == 1:
+        body = body.lstrip("&")
+        inner = body
+    else:
+        inner = "\\begin{aligned}\n" + body + "\n\\end{aligned}"
+    note = f"\n{_escape(step.note)}\n" if step.note else ""
+    return (
+        f"\\paragraph{{{_escape(step.title)}}}{note}\n"
+        f"\\begin{{equation}}\\label{{{step.label}}}\n{inner}\n\\end{{equation}}\n"
+    )
+
+
+def _escape(text: str) -> str:
+    return text.replace("_", r"\_").replace(">=", r"$\geq$").replace("&", r"\&")
+
+
+PREAMBLE = r"""\documentclass[11pt]{article}
+\usepackage[a4paper,margin=2cm]{geometry}
+\usepackage{amsmath,amssymb}
+\allowdisplaybreaks
+\title{%s}
+\author{derived by symbptt}
+\date{}
+\begin{document}
+\maketitle
+"""
+
+
+def document(sections: list[tuple[str, Derivation]], title: str) -> str:
+    """A standalone LaTeX document: one section per derivation, steps in order."""
+    out = [PREAMBLE % _escape(title)]
+    for heading, derivation in sections:
+        out.append(f"\\section{{{_escape(heading)}}}\n")
+        out.extend(step_environment(step) for step in derivation.steps)
+    out.append("\\end{document}\n")
+    return "\n".join(out)
+
+
+def compile_pdf(tex_path: Path) -> Path:
+    """Compile a .tex file with pdflatex (twice, for labels); the PDF's path, or SymbpttError."""
+    engine = shutil.which("pdflatex")
+    if engine is None:
+        msg = "no TeX engine found: install pdflatex (Debian: texlive-latex-base, texlive-latex-recommended)"
+        raise SymbpttError(msg)
+    tex_path = Path(tex_path).resolve()
+    with tempfile.TemporaryDirectory() as build:
+        for _ in range(2):
+            run = subprocess.run(
+                [engine, "-interaction=nonstopmode", "-halt-on-error", f"-output-directory={build}", str(tex_path)],
+                capture_output=True, text=True, check=False,
+            )
+            if run.returncode != 0:
+                errors = [line for line in run.stdout.splitlines() if line.startswith("!")]
+                msg = f"pdflatex failed on {tex_path.name}: {errors[0] if errors else 'see its log'}"
+                raise SymbpttError(msg)
+        pdf = tex_path.with_suffix(".pdf")
+        shutil.copyfile(Path(build) / (tex_path.stem + ".pdf"), pdf)
+    return pdf

@@ -1,0 +1,72 @@
+"""Elementwise functions the cells use, as SymPy functions with their derivative rules.
+
+Each function owns its derivative (``fdiff``) and its meaning in elementary
+functions (``_eval_rewrite_as_*``), so that it differentiates, prints and can
+be checked against an independent definition.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import sympy as sp
+
+
+class sigmoid(sp.Function):  # noqa: N801  (the math's name)
+    """σ(z) = 1 / (1 + e^{-z}), with σ' = σ (1 − σ)."""
+
+    nargs = 1
+
+    @classmethod
+    def eval(cls, z: sp.Expr) -> sp.Expr | None:
+        if z.is_zero:
+            return sp.Rational(1, 2)
+        return None
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        s = sigmoid(self.args[0])
+        return s * (1 - s)
+
+    def _eval_rewrite_as_exp(self, z: sp.Expr, **kwargs: object) -> sp.Expr:
+        return 1 / (1 + sp.exp(-z))
+
+
+class relu(sp.Function):  # noqa: N801
+    """relu(z) = max(z, 0), with relu'(z) = H(z) and relu'(0) = 0 (the contract)."""
+
+    nargs = 1
+
+    @classmethod
+    def eval(cls, z: sp.Expr) -> sp.Expr | None:
+        if z.is_number and z.is_extended_real:
+            return sp.Max(z, 0)
+        return None
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        # NOTE: Heaviside(z, 0) and not Heaviside(z): SymPy's H(0) is 1/2 since 1.9.
+        return sp.Heaviside(self.args[0], 0)
+
+    def _eval_rewrite_as_Max(self, z: sp.Expr, **kwargs: object) -> sp.Expr:
+        return sp.Max(z, 0)
+
+
+def identity(z: sp.Expr) -> sp.Expr:
+    """φ(z) = z."""
+    return z
+
+
+ACTIVATIONS: dict[str, Callable[[sp.Expr], sp.Expr]] = {
+    "identity": identity,
+    "tanh": sp.tanh,
+    "sigmoid": sigmoid,
+    "relu": relu,
+}
+
+
+def activation(name: str) -> Callable[[sp.Expr], sp.Expr]:
+    """The activation called ``name``; a ValueError names the allowed ones."""
+    try:
+        return ACTIVATIONS[name]
+    except KeyError:
+        msg = f"unknown activation {name!r}; allowed: {', '.join(ACTIVATIONS)}"
+        raise ValueError(msg) from None

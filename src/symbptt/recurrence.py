@@ -1,0 +1,142 @@
+"""The linear recurrence a_0 = 0, a_t = b_t + c_t a_{t-1}, and its closed form (E5).
+
+One object with two uses: forward in time for the sensitivities ∂h_t/∂w, and,
+read backward, for adjoints. ``b`` and ``c`` are functions of the step index,
+so the same object serves the textbook's abstract sequences (``b[t]``,
+``c[t]``) and their substitution by derivatives (E6 → E7).
+
+``rsolve`` is deliberately not used (wrong on simple cases of this kind: SymPy
+#15553, #11063, #17982): the Σ Π form is built directly and proved by
+substituting it back into the recurrence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import sympy as sp
+
+from symbptt.errors import ProofError
+
+Expr = sp.Expr
+Sequence_ = Callable[[Expr], Expr]
+
+_i, _j = sp.symbols("i j", integer=True, positive=True)
+
+
+def _indexed(name: str) -> Sequence_:
+    base = sp.IndexedBase(name)
+    return lambda k: base[k]
+
+
+@dataclass(frozen=True)
+class LinearRecurrence:
+    """a_0 = 0, a_t = b_t + c_t a_{t-1}  (E5, ``eq_bptt_at``)."""
+
+    b: Sequence_ = field(default_factory=lambda: _indexed("b"))
+    c: Sequence_ = field(default_factory=lambda: _indexed("c"))
+    a: Sequence_ = field(default_factory=lambda: _indexed("a"))
+
+    # ---------------------------------------------------------------- the recurrence
+    def equation(self, t: Expr) -> sp.Eq:
+        """a_t = b_t + c_t a_{t-1}."""
+        return sp.Eq(self.a(t), self.b(t) + self.c(t) * self.a(t - 1), evaluate=False)
+
+    def iterate(self, T: int, multipliers: Sequence[Expr] | None = None) -> list[Expr]:
+        """[a_1, …, a_T] by the recurrence; multipliers m_t (if given) weight c_t: a_t = b_t + m_t c_t a_{t-1}."""
+        values, a_prev = [], sp.S.Zero
+        for k in range(1, T + 1):
+            m_k = 1 if multipliers is None else multipliers[k - 1]
+            a_prev = self.b(sp.Integer(k)) + m_k * self.c(sp.Integer(k)) * a_prev
+            values.append(a_prev)
+        return values
+
+    # ---------------------------------------------------------------- the closed form
+    def product(self, i: Expr, t: Expr, j: Expr = _j) -> Expr:
+        """Π_{j=i+1}^{t} c_j."""
+        return sp.Product(self.c(j), (j, i + 1, t))
+
+    def closed_form(self, t: Expr, start: Expr = sp.S.One, i: Expr = _i, j: Expr = _j) -> Expr:
+        """b_t + Σ_{i=start}^{t-1} (Π_{j=i+1}^{t} c_j) b_i; for an explicit t it is written out.
+
+        ``start = 1`` is the exact a_t; a later start drops the terms that
+        cross more transitions (window and chunked truncation).
+        """
+        if isinstance(t, int):
+            t = sp.Integer(t)
+        if t.is_Integer and sp.sympify(start).is_Integer:
+            return self.b(t) + sp.Add(
+                *(
+                    sp.Mul(*(self.c(sp.Integer(jj)) for jj in range(k + 1, int(t) + 1)))
+                    * self.b(sp.Integer(k))
+                    for k in range(int(start), int(t))
+                )
+            )
+        return self.b(t) + sp.Sum(sp.Mul(self.product(i, t, j), self.b(i), evaluate=False), (i, start, t - 1))
+
+    # ---------------------------------------------------------------- the proof
+    def prove_closed_form(self, t: Expr) -> tuple[sp.Eq, ...]:
+        """Prove the closed form satisfies the recurrence for symbolic t ≥ 2, and a_1 = b_1.
+
+        Returns the chain of equations b_t + c_t a_{t-1} = … = a_t, each step one
+        rewrite by the recursive definitions of Σ and Π, each checked here.
+        Raises ProofError if a step does not hold.
+        """
+        b, c, A = self.b, self.c, self.closed_form
+        i, j = _i, _j
+
+        # Base case: a_1 = b_1 + c_1 a_0 with a_0 = 0, and the closed form at t = 1 is b_1 (empty sum).
+        if sp.simplify(A(sp.S.One).doit() - b(sp.S.One)) != 0:
+            raise ProofError("closed form at t = 1 is not b_1")
+
+        inner = sp.Sum(sp.Mul(self.product(i, t - 1, j), b(i), evaluate=False), (i, 1, t - 2))
+        steps = [b(t) + c(t) * A(t - 1)]
+        # 1. substitute the closed form of a_{t-1} and distribute c_t
+        steps.append(b(t) + c(t) * b(t - 1) + c(t) * inner)
+        # 2. move the constant c_t into the sum
+        moved = sp.Sum(c(t) * self.product(i, t - 1, j) * b(i), (i, 1, t - 2))
+        steps.append(b(t) + c(t) * b(t - 1) + moved)
+        # 3. c_t Π_{j=i+1}^{t-1} c_j = Π_{j=i+1}^{t} c_j  (recursive definition of Π, i + 1 ≤ t)
+        extended = sp.Sum(sp.Mul(self.product(i, t, j), b(i), evaluate=False), (i, 1, t - 2))
+        steps.append(b(t) + c(t) * b(t - 1) + extended)
+        # 4. c_t b_{t-1} is the sum's term i = t - 1, since Π_{j=t}^{t} c_j = c_t
+        steps.append(A(t))
+
+        checks = (
+            sp.expand(steps[0] - steps[1]) == 0,
+            sp.simplify(sp.factor_terms(moved) - c(t) * inner) == 0
+            or _factor_sum(moved) == c(t) * inner,
+            self.product(i, t, j).function.subs(j, t) == c(t)
+            and _peel_last(self.product(i, t, j)) == c(t) * self.product(i, t - 1, j),
+            self.product(t - 1, t, j).doit() == c(t)
+            and _peel_last_sum(A(t) - b(t)) == (extended, c(t) * b(t - 1)),
+        )
+        for number, ok in enumerate(checks, start=1):
+            if not ok:
+                msg = f"step {number} of the closed-form proof does not hold"
+                raise ProofError(msg)
+        return tuple(
+            sp.Eq(lhs, rhs, evaluate=False) for lhs, rhs in zip(steps[:-1], steps[1:], strict=True)
+        )
+
+
+def _factor_sum(s: sp.Sum) -> Expr:
+    from sympy.simplify.simplify import factor_sum
+
+    return factor_sum(s)
+
+
+def _peel_last(p: sp.Product) -> Expr:
+    """Π_{j=a}^{b} f_j = (Π_{j=a}^{b-1} f_j) · f_b."""
+    (j, lo, hi), fn = p.limits[0], p.function
+    return fn.subs(j, hi) * sp.Product(fn, (j, lo, hi - 1))
+
+
+def _peel_last_sum(s: Expr) -> tuple[Expr, Expr]:
+    """Σ_{i=a}^{b} f_i = Σ_{i=a}^{b-1} f_i + f_b  (the summand's last term with products done)."""
+    if not isinstance(s, sp.Sum):
+        msg = f"expected a Sum, got {s}"
+        raise ProofError(msg)
+    (i, lo, hi), fn = s.limits[0], s.function
+    return sp.Sum(fn, (i, lo, hi - 1)), fn.subs(i, hi).doit()
