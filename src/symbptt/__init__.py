@@ -1,0 +1,45 @@
+"""symbptt: backpropagation through time derived symbolically, printed as LaTeX, compiled to NumPy.
+
+Layering (each module imports only from those above it):
+errors → ops → model → unroll → chain → recurrence → strategies → derive →
+program → latex, codegen → checks → cli.
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from symbptt.checks import assert_gradients_close, central_difference
+from symbptt.codegen import ScalarGradient, compile_scalar_gradient
+from symbptt.derive import Derivation, Step, explicit, symbolic
+from symbptt.errors import NotSupportedError, ProofError, SymbpttError
+from symbptt.model import ScalarModel, make_model
+from symbptt.recurrence import LinearRecurrence
+from symbptt.strategies import STRATEGIES, Strategy
+from symbptt.unroll import UnrolledGraph, unroll
+
+__all__ = [
+    "STRATEGIES",
+    "Derivation",
+    "LinearRecurrence",
+    "NotSupportedError",
+    "ProofError",
+    "ScalarGradient",
+    "ScalarModel",
+    "Step",
+    "Strategy",
+    "SymbpttError",
+    "UnrolledGraph",
+    "__version__",
+    "assert_gradients_close",
+    "central_difference",
+    "compile_scalar_gradient",
+    "explicit",
+    "make_model",
+    "symbolic",
+    "unroll",
+]
+
+
+def __dir__() -> list[str]:
+    return __all__

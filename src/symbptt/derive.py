@@ -76,7 +76,9 @@ def objective(model: ScalarModel) -> sp.Eq:
 def loss_gradient(model: ScalarModel, w: sp.Symbol, t_: Expr = t) -> Expr:
     """∂l(y_t, o_t)/∂w by the chain rule, with ∂h_t/∂w kept as a symbol (E3's summand)."""
     definitions = {o[t_]: model.readout(h[t_])}
-    return chain.total_derivative(model.loss(y[t_], o[t_]), w, definitions, keep={h[t_]})
+    # h_t depends on the hidden parameters only; for the readout's, ∂h_t/∂w = 0
+    keep = {h[t_]} if w in model.hidden_params else set()
+    return chain.total_derivative(model.loss(y[t_], o[t_]), w, definitions, keep=keep)
 
 
 def gradient_equation(model: ScalarModel, w: sp.Symbol) -> sp.Eq:

@@ -75,6 +75,12 @@ class BpttLatexPrinter(LatexPrinter):
     def _print_Mul(self, expr: sp.Mul) -> str:
         # SymPy's canonical order, then stably the chain's order (sorted() is stable).
         factors = sorted(expr.as_ordered_factors(), key=_factor_rank)
+        inverse = [f for f in factors if isinstance(f, sp.Pow) and f.exp == -1]
+        if inverse and any(isinstance(f, sp.Sum) for f in factors):
+            # the textbook's 1/T Σ_t …, not \frac{Σ_t …}{T}
+            rest = [f for f in factors if f not in inverse]
+            den = self._print(sp.Mul(*(f.base for f in inverse)))
+            return rf"\frac{{1}}{{{den}}} " + self._print(sp.Mul(*rest, evaluate=False))
         saved = self._settings["order"]
         self._settings["order"] = "none"  # print the factors in the order given
         try:
@@ -101,7 +107,7 @@ def _factor_rank(factor: sp.Basic) -> int:
         return _CHAIN_RANK.get(getattr(factor.expr.func, "__name__", ""), 5)
     if isinstance(factor, Partial):
         return 7
-    if isinstance(factor, sp.Indexed) and str(factor.base) in ("b", "h"):
+    if isinstance(factor, sp.Indexed) and str(factor.base) in ("a", "b", "h"):
         return 6  # b_i, h_{i-1} after the product that multiplies them, as in E5
     return 5
 

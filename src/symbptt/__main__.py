@@ -1,0 +1,3 @@
+from symbptt.cli import main
+
+raise SystemExit(main())

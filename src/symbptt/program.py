@@ -1,0 +1,153 @@
+"""The derived gradient for explicit T as a straight-line program, one assignment per quantity.
+
+Each step's ``h_t``, ``o_t``, ``b_t``, ``c_t``, ``a_t`` and loss term is one
+assignment instantiated from the step's derived equations (E1, E3, E4, E6)
+and the strategy's form of E5. Nothing is ever nested: the program, and so
+its derivation and compilation, grows linearly in T (DESIGN, "Two scales").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sympy as sp
+from sympy.core.function import AppliedUndef
+
+from symbptt import derive, strategies, unroll
+from symbptt.chain import Partial
+from symbptt.errors import NotSupportedError, ProofError
+from symbptt.model import ScalarModel, h, o, t, x, y
+
+Expr = sp.Expr
+
+
+@dataclass(frozen=True)
+class StepTemplate:
+    """One time step's derived equations in plain symbols (X, Y, H, H_prev, O, XI)."""
+
+    state: Expr  # h_t
+    output: Expr  # o_t
+    loss: Expr  # l_t
+    b: tuple[Expr, ...]  # b_t per hidden parameter
+    c: Expr  # c_t
+    sensitivity_weight: tuple[Expr, ...]  # ∂l_t/∂h_t-factor of a_t per hidden parameter
+    direct: tuple[Expr, ...]  # ∂l_t/∂w with h_t held fixed, per parameter
+
+
+@dataclass(frozen=True)
+class Program:
+    """A straight-line program: inputs, assignments in order, named outputs."""
+
+    model: ScalarModel
+    T: int
+    strategy: strategies.Strategy
+    assignments: tuple[Assignment, ...]  # noqa: F821 (defined below)
+    outputs: tuple[tuple[str, sp.Symbol], ...]  # ("loss", L), ("w_hh", dL_dw_hh), …
+
+
+X, Y, H, H_prev, O = sp.symbols("X Y H H_prev O", real=True)
+_PLAIN = {x[t]: X, y[t]: Y, h[t]: H, h[t - 1]: H_prev, o[t]: O}
+
+
+def step_template(model: ScalarModel) -> StepTemplate:
+    """Derive one step symbolically, once, for any t."""
+    if any(isinstance(e, AppliedUndef) for e in (model.step(X, H_prev), model.readout(H))):
+        msg = f"model {model.name!r} has undefined f, g, l: compiling needs a concrete cell (linear, elman)"
+        raise NotSupportedError(msg)
+    state, output, loss = (expr for _, expr in unroll.step_definitions(model, t))
+    plain = lambda e: sp.sympify(e).xreplace(_PLAIN)  # noqa: E731
+    bs, weights, direct = [], [], []
+    c = sp.S.Zero
+    for w in model.params:
+        grad_t = derive.loss_gradient(model, w)  # ∂l_t/∂w with ∂h_t/∂w kept as a symbol
+        placeholder = sp.Dummy()
+        terms = sp.Add.make_args(grad_t.xreplace({Partial(h[t], w): placeholder}))
+        weight = sp.Add(*(a.xreplace({placeholder: 1}) for a in terms if a.has(placeholder)))
+        rest = sp.Add(*(a for a in terms if not a.has(placeholder)))
+        if sp.expand(weight * placeholder + rest - sp.Add(*terms)) != 0:
+            msg = f"∂l_t/∂{w} is not linear in ∂h_t/∂{w}: {grad_t}"
+            raise ProofError(msg)
+        weights.append(plain(weight))
+        direct.append(plain(rest))
+        if w in model.hidden_params:
+            b_t, c = derive.read_off_bc(model, w)
+            bs.append(plain(b_t))
+    return StepTemplate(plain(state), plain(output), plain(loss), tuple(bs), plain(c),
+                        tuple(weights), tuple(direct))
+
+
+def _name(kind: str, step: int, param: sp.Symbol | None = None) -> sp.Symbol:
+    return sp.Symbol(f"{kind}_{step}" if param is None else f"{kind}_{step}_{param}", real=True)
+
+
+# Placeholders of the per-step templates: each assignment is a template in these
+# symbols plus the names they stand for at that step, so a template is printed once.
+A_prev, B_, C_, M_, Acc = sp.symbols("A_prev B C M Acc", real=True)
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """target = template with placeholders renamed (``names``)."""
+
+    target: sp.Symbol
+    template: Expr
+    names: tuple[tuple[sp.Symbol, sp.Symbol], ...]
+
+    def value(self) -> Expr:
+        return self.template.xreplace(dict(self.names))
+
+
+def build(model: ScalarModel, T: int, strategy: strategies.Strategy) -> Program:
+    """The gradient program of ``model`` over ``T`` steps under ``strategy``."""
+    T = unroll.check_steps(T)
+    template = step_template(model)
+    hidden = model.hidden_params
+    loss_sum = sp.Symbol("L", real=True)
+    grad_sums = {w: sp.Symbol(f"dL_d{w}", real=True) for w in model.params}
+    terms = [
+        template.direct[n] + (template.sensitivity_weight[n] * A_prev if w in hidden else 0)
+        for n, w in enumerate(model.params)
+    ]
+    out = [Assignment(loss_sum, sp.S.Zero, ())]
+    out += [Assignment(g, sp.S.Zero, ()) for g in grad_sums.values()]
+    accumulate_loss = Acc + template.loss
+    for s in range(1, T + 1):
+        h_s, o_s, c_s = _name("h", s), _name("o", s), _name("c", s)
+        names = ((X, _name("x", s)), (Y, _name("y", s)), (H, h_s), (H_prev, _name("h", s - 1)), (O, o_s))
+        out += [
+            Assignment(h_s, template.state, names),
+            Assignment(o_s, template.output, names),
+            Assignment(c_s, template.c, names),
+            Assignment(loss_sum, accumulate_loss, (*names, (Acc, loss_sum))),
+        ]
+        for w, b_expr in zip(hidden, template.b, strict=True):
+            out.append(Assignment(_name("b", s, w), b_expr, names))
+            out.extend(_sensitivity(strategy, s, w))
+        for n, w in enumerate(model.params):
+            if terms[n] != 0:
+                extra = ((A_prev, _name("a", s, w)), (Acc, grad_sums[w]))
+                out.append(Assignment(grad_sums[w], Acc + terms[n], (*names, *extra)))
+    outputs = (("loss", loss_sum), *((str(w), grad_sums[w]) for w in model.params))
+    return Program(model, T, strategy, tuple(out), outputs)
+
+
+_RECURRENCE = B_ + M_ * C_ * A_prev  # E5: a_t = b_t + m_t c_t a_{t-1}
+_HORNER = B_ + C_ * A_prev
+
+
+def _sensitivity(strategy: strategies.Strategy, s: int, w: sp.Symbol) -> list[Assignment]:
+    """a_s for parameter w under the strategy: E5's recurrence, or E8's window re-run."""
+    a_s = _name("a", s, w)
+    b, c = (lambda i: _name("b", i, w)), (lambda i: _name("c", i))
+    if strategy.name == "window":
+        # Σ_{i=start}^{s} (Π_{j=i+1}^{s} c_j) b_i by Horner: O(tau) per step, O(T·tau) in all.
+        start = int(strategy.start(sp.Integer(s)))
+        chain_ = [Assignment(a_s, B_, ((B_, b(start)),))]
+        chain_ += [Assignment(a_s, _HORNER, ((B_, b(i)), (C_, c(i)), (A_prev, a_s)))
+                   for i in range(start + 1, s + 1)]
+        return chain_
+    if s == 1 or strategy.multipliers(s)[s - 1] == 0:
+        return [Assignment(a_s, B_, ((B_, b(s)),))]  # a_0 = 0, or a chunk's first step
+    multiplier = _name("xi", s) if strategy.name == "randomized" else sp.S.One
+    names = ((B_, b(s)), (C_, c(s)), (A_prev, _name("a", s - 1, w)), (M_, multiplier))
+    return [Assignment(a_s, _RECURRENCE, names)]
