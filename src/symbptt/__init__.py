@@ -1,7 +1,7 @@
 """symbptt: backpropagation through time derived symbolically, printed as LaTeX, compiled to NumPy.
 
 Layering (each module imports only from those above it):
-errors → ops → model → unroll → chain → recurrence → strategies → derive →
+errors → ops → model → graph → chain → recurrence → strategies → derive →
 program → latex, codegen → checks → cli.
 """
 
@@ -16,7 +16,7 @@ from symbptt.errors import NotSupportedError, ProofError, SymbpttError
 from symbptt.model import ScalarModel, make_model
 from symbptt.recurrence import LinearRecurrence
 from symbptt.strategies import STRATEGIES, Strategy
-from symbptt.unroll import UnrolledGraph, unroll
+from symbptt.graph import UnrolledGraph, unroll
 
 __all__ = [
     "STRATEGIES",

@@ -15,7 +15,7 @@ from typing import NoReturn
 
 from symbptt import __version__, derive, latex, model, ops, strategies
 from symbptt.errors import SymbpttError
-from symbptt.unroll import check_steps, unroll
+from symbptt.graph import check_steps, unroll
 
 
 class _Parser(argparse.ArgumentParser):

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import sympy as sp
 from sympy.core.function import AppliedUndef
 
-from symbptt import chain, recurrence, strategies, unroll
+from symbptt import chain, graph, recurrence, strategies
 from symbptt.chain import Partial
 from symbptt.errors import ProofError
 from symbptt.model import L, T, ScalarModel, h, l_node, o, t, x, y
@@ -65,7 +65,7 @@ class Derivation:
 
 def model_equations(model: ScalarModel, t_: Expr = t) -> tuple[sp.Eq, ...]:
     """E1: h_t = f(x_t, h_{t-1}, w_h), o_t = g(h_t, w_o) (and l_t = l(y_t, o_t))."""
-    return tuple(sp.Eq(node, expr) for node, expr in unroll.step_definitions(model, t_)[:2])
+    return tuple(sp.Eq(node, expr) for node, expr in graph.step_definitions(model, t_)[:2])
 
 
 def objective(model: ScalarModel) -> sp.Eq:
@@ -178,7 +178,7 @@ def randomized_expectation_exact(model: ScalarModel, w: sp.Symbol, T_: int) -> s
     expectation is the probability-weighted sum over all 2^{T-1} outcomes,
     done here with symbolic pi_t and compared with the exact a_T.
     """
-    T_ = unroll.check_steps(T_)
+    T_ = graph.check_steps(T_)
     seq = sensitivity_sequence(model, w)
     xis = [strategies.xi[s] for s in range(1, T_ + 1)]
     z_T = seq.iterate(T_, multipliers=xis)[-1]
@@ -241,7 +241,7 @@ def symbolic(model: ScalarModel, strategy_list: tuple[str, ...] = strategies.STR
 def explicit(model: ScalarModel, T_: int, strategy_list: tuple[str, ...] = strategies.STRATEGIES,
              tau_: int = 2) -> Derivation:
     """The same analysis written out for t = 1..T: E3, E4 per step, E7 at t = T, strategies."""
-    T_ = unroll.check_steps(T_)
+    T_ = graph.check_steps(T_)
     w = model.recurrent_weight
     seq = sensitivity_sequence(model, w)
     hT = Partial(h[T_], w)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import sympy as sp
 from sympy.core.function import AppliedUndef
 
-from symbptt import derive, strategies, unroll
+from symbptt import derive, graph, strategies
 from symbptt.chain import Partial
 from symbptt.errors import NotSupportedError, ProofError
 from symbptt.model import ScalarModel, h, o, t, x, y
@@ -54,7 +54,7 @@ def step_template(model: ScalarModel) -> StepTemplate:
     if any(isinstance(e, AppliedUndef) for e in (model.step(X, H_prev), model.readout(H))):
         msg = f"model {model.name!r} has undefined f, g, l: compiling needs a concrete cell (linear, elman)"
         raise NotSupportedError(msg)
-    state, output, loss = (expr for _, expr in unroll.step_definitions(model, t))
+    state, output, loss = (expr for _, expr in graph.step_definitions(model, t))
     plain = lambda e: sp.sympify(e).xreplace(_PLAIN)  # noqa: E731
     bs, weights, direct = [], [], []
     c = sp.S.Zero
@@ -99,7 +99,7 @@ class Assignment:
 
 def build(model: ScalarModel, T: int, strategy: strategies.Strategy) -> Program:
     """The gradient program of ``model`` over ``T`` steps under ``strategy``."""
-    T = unroll.check_steps(T)
+    T = graph.check_steps(T)
     template = step_template(model)
     hidden = model.hidden_params
     loss_sum = sp.Symbol("L", real=True)

@@ -1,0 +1,19 @@
+import functools
+
+import numpy as np
+
+import symbptt
+
+
+@functools.cache
+def compiled(cell, activation, T, strategy="full", tau=None):
+    return symbptt.compile_scalar_gradient(cell, T, activation=activation, strategy=strategy, tau=tau)
+
+
+def draw_inputs(grad, T, B, seed):
+    rng = np.random.default_rng(seed)
+    params = {n: float(v) for n, v in zip(grad.param_names, rng.uniform(-1, 1, len(grad.param_names)))}
+    x = rng.uniform(-1, 1, (T, B))
+    y = rng.uniform(-1, 1, (T, B))
+    h0 = rng.uniform(-1, 1, B)
+    return params, x, y, h0

@@ -1,0 +1,142 @@
+import random
+
+import pytest
+import sympy as sp
+
+import symbptt
+from symbptt import derive, graph, model, program, strategies
+from symbptt.chain import Partial
+from symbptt.model import h, w_h
+
+LABELS = ["eq_bptt_ht_ot", "eq_bptt_objective", "eq_bptt_partial_L_wh", "eq_bptt_partial_ht_wh_recur",
+          "eq_bptt_at", "eq_bptt_at_proof", "eq_bptt_substitution", "eq_bptt_partial_ht_wh_gen",
+          "eq_bptt_window", "eq_bptt_chunked", "eq_bptt_randomized"]
+
+
+@pytest.mark.parametrize("name", ["generic", "linear", "elman"])
+def test_symbolic_derivation_has_every_step_in_textbook_order(name):
+    d = derive.symbolic(model.make_model(name))
+    assert list(d.labels) == LABELS
+
+
+def test_generic_E7_equals_sympy_diff_of_nested_state():
+    """E7 at t = 3, derived with undefined f, equals sympy.diff of the nested h_3.
+
+    f is then replaced by a polynomial with symbolic coefficients, so both sides
+    are polynomials and the comparison is exact.
+    """
+    g = model.generic()
+    unrolled = graph.unroll(g, 3)
+    ours = derive.sensitivity_sequence(g, w_h).closed_form(3)
+    X, H, W = sp.symbols("X H W")
+    alpha = sp.symbols("alpha0:5")
+    poly = sp.Lambda((X, H, W), alpha[0] * X * H * W + alpha[1] * H**2 + alpha[2] * W**2 * X
+                     + alpha[3] * H * W + alpha[4] * H)
+    concrete = lambda e: e.replace(model.f, poly).doit()  # noqa: E731
+    ours = concrete(ours).xreplace({h[k]: concrete(unrolled.nested(h[k])) for k in (1, 2)})
+    reference = sp.diff(concrete(unrolled.nested(h[3])), w_h)
+    assert sp.expand(ours - reference) == 0
+
+
+def test_generic_E4_is_the_chain_rule():
+    eq = derive.sensitivity_recurrence(model.generic(), w_h)
+    f = model.f
+    x, t = model.x, model.t
+    expected = (sp.Derivative(f(x[t], h[t - 1], w_h), w_h)
+                + sp.Derivative(f(x[t], h[t - 1], w_h), h[t - 1]) * Partial(h[t - 1], w_h))
+    assert eq.lhs == Partial(h[t], w_h)
+    assert sp.expand(eq.rhs - expected) == 0
+
+
+def _program_gradient(cell, T, strategy=strategies.Strategy("full")):
+    """Evaluate the compiled program's assignments symbolically: the gradient as an expression."""
+    prog = program.build(cell, T, strategy)
+    env = {}
+    for a in prog.assignments:
+        env[a.target] = a.value().xreplace(env)
+    return {name: env[symbol] / T for name, symbol in prog.outputs}
+
+
+def _rational(rng):
+    return sp.Rational(rng.randint(-9, 9) or 1, rng.randint(2, 11))
+
+
+@pytest.mark.parametrize(("cell", "activation"), [("linear", "tanh"), ("elman", "identity"),
+                                                    ("elman", "tanh"), ("elman", "sigmoid"),
+                                                    ("elman", "relu")])
+@pytest.mark.parametrize("T", [1, 2, 3])
+def test_gradient_equals_sympy_diff_of_unrolled_loss(cell, activation, T):
+    """Symbolic check: the derived program equals sympy.diff of the nested loss, at exact rationals."""
+    m = model.make_model(cell, activation)
+    ours = _program_gradient(m, T)
+    unrolled = graph.unroll(m, T)
+    nested = unrolled.nested_objective()
+    # an independent reference: relu as Max and sigmoid as exp, SymPy's own rules differentiate them
+    nested = nested.rewrite(sp.Max).rewrite(sp.exp) if activation in ("relu", "sigmoid") else nested
+    rng = random.Random(T)
+    point = {}
+    for k in range(1, T + 1):
+        point[model.x[k]] = point[sp.Symbol(f"x_{k}", real=True)] = _rational(rng)
+        point[model.y[k]] = point[sp.Symbol(f"y_{k}", real=True)] = _rational(rng)
+    point[h[0]] = point[sp.Symbol("h_0", real=True)] = _rational(rng)
+    for p in m.params:
+        point[p] = _rational(rng)
+    for p in m.params:
+        reference = sp.diff(nested, p).xreplace(point)
+        value = ours[str(p)].xreplace(point)
+        if activation in ("identity", "relu") or cell == "linear":
+            assert sp.nsimplify(value - reference) == 0, p  # exact rationals
+        else:
+            assert abs(sp.N(value - reference, 60)) < sp.Float("1e-50", 60), p
+
+
+@pytest.mark.parametrize("T", [2, 3, 4, 5, 6])
+def test_randomized_is_unbiased_exactly(T):
+    eq = derive.randomized_expectation_exact(model.generic(), w_h, T)
+    exact = derive.sensitivity_sequence(model.generic(), w_h).iterate(T)[-1]
+    assert sp.expand(eq.rhs - exact) == 0
+
+
+def test_randomized_symbolic_proof_steps():
+    eqs = derive.randomized_equations(model.linear(), model.linear().recurrent_weight)
+    assert eqs[-1].rhs == Partial(h[model.t], model.linear().recurrent_weight)
+
+
+@pytest.mark.parametrize("T", [1, 3, 5])
+def test_window_and_chunked_forms_agree_with_the_strategy_at_explicit_t(T):
+    """Symbolic-t truncated forms (E8, chunked) equal the explicit sums for every t ≤ T."""
+    m = model.generic()
+    seq = derive.sensitivity_sequence(m, w_h)
+    for tau in (1, 2, 4):
+        for name, symbol in (("window", strategies.tau), ("chunked", strategies.k)):
+            general = derive.strategy_form(m, w_h, strategies.Strategy(name, tau))
+            for t in range(1, T + 1):
+                explicit = seq.closed_form(t, start=strategies.Strategy(name, tau).start(sp.Integer(t)))
+                instance = general.subs({symbol: tau, model.t: t}).doit()
+                assert sp.expand(instance - explicit) == 0
+
+
+def test_explicit_derivation_labels():
+    d = derive.explicit(model.generic(), 3)
+    assert d.labels[0] == "eq_bptt_partial_L_wh_T3"
+    assert "eq_bptt_randomized_T3" in d.labels
+    with pytest.raises(KeyError, match="no step labelled"):
+        d["nope"]
+
+
+@pytest.mark.parametrize("bad", [0, -1, 2.5, "3", True])
+def test_bad_T_is_rejected(bad):
+    with pytest.raises(ValueError, match="T must be an integer >= 1"):
+        symbptt.unroll(model.generic(), bad)
+
+
+def test_generic_model_cannot_compile():
+    with pytest.raises(symbptt.NotSupportedError, match="undefined f, g, l"):
+        symbptt.compile_scalar_gradient("generic", 3)
+
+
+def test_graph_dot_has_textbook_nodes():
+    dot = symbptt.unroll(model.generic(), 3).to_dot()
+    for node in ("h_0", "x_3", "h_3", "o_3", "l_3", "w_h", "w_o", "op_h_2", "L"):
+        assert node in dot
+    assert "h_2 -> op_h_3;" in dot and "op_h_3 -> h_3;" in dot
