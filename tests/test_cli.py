@@ -1,0 +1,60 @@
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from symbptt.cli import main
+
+
+def test_derive_writes_the_document(tmp_path, capsys):
+    out = tmp_path / "d.tex"
+    assert main(["derive", "--model", "elman", "--steps", "2", "--out", str(out)]) == 0
+    assert r"\label{eq_bptt_partial_ht_wh_gen}" in out.read_text()
+
+
+def test_derive_to_stdout(capsys):
+    assert main(["derive", "--strategy", "window"]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith(r"\documentclass") and "eq_bptt_window" in text and "eq_bptt_randomized" not in text
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--steps", "0"], "argument --steps: must be an integer >= 1, got '0'"),
+    (["--steps", "2.5"], "argument --steps: must be an integer >= 1, got '2.5'"),
+    (["--model", "gru"], "argument --model: invalid choice: 'gru'"),
+    (["--activation", "softplus"], "argument --activation: invalid choice: 'softplus'"),
+    (["--strategy", "nope"], "argument --strategy: invalid choice: 'nope'"),
+    (["--tau", "0"], "argument --tau: must be an integer >= 1, got '0'"),
+])
+def test_bad_input_is_one_line_exit_2_no_file(tmp_path, capsys, args, message):
+    out = tmp_path / "d.tex"
+    with pytest.raises(SystemExit) as exit_info:
+        main(["derive", *args, "--out", str(out)])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err and "Traceback" not in err
+    assert not out.exists()
+
+
+def test_pdf_needs_out(capsys):
+    assert main(["derive", "--pdf"]) == 2
+    assert capsys.readouterr().err == "symbptt: error: --pdf needs --out FILE.tex\n"
+
+
+@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="no TeX engine installed")
+def test_derive_pdf(tmp_path):
+    out = tmp_path / "d.tex"
+    assert main(["derive", "--out", str(out), "--pdf"]) == 0
+    assert (tmp_path / "d.pdf").read_bytes()[:5] == b"%PDF-"
+
+
+def test_graph(capsys):
+    assert main(["graph", "--steps", "2"]) == 0
+    assert "digraph unrolled" in capsys.readouterr().out
+
+
+def test_python_dash_m_is_wired():
+    run = subprocess.run([sys.executable, "-m", "symbptt", "derive", "--steps", "-1"],
+                         capture_output=True, text=True, check=False)
+    assert run.returncode == 2 and "Traceback" not in run.stderr
