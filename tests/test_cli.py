@@ -1,10 +1,11 @@
-import shutil
 import subprocess
 import sys
 
 import pytest
 
 from symbptt.cli import main
+
+from .helpers import needs_tex
 
 
 def test_derive_writes_the_document(tmp_path, capsys):
@@ -42,7 +43,7 @@ def test_pdf_needs_out(capsys):
     assert capsys.readouterr().err == "symbptt: error: --pdf needs --out FILE.tex\n"
 
 
-@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="no TeX engine installed")
+@needs_tex
 def test_derive_pdf(tmp_path):
     out = tmp_path / "d.tex"
     assert main(["derive", "--out", str(out), "--pdf"]) == 0

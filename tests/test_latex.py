@@ -1,8 +1,9 @@
-import shutil
 
 import pytest
 
 from symbptt import derive, latex, model
+
+from .helpers import needs_tex
 
 GENERIC = derive.symbolic(model.generic())
 
@@ -48,7 +49,7 @@ def test_document_has_textbook_labels():
         assert rf"\label{{{label}}}" in text
 
 
-@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="no TeX engine installed")
+@needs_tex
 @pytest.mark.parametrize("name", ["generic", "elman"])
 def test_document_compiles_with_tex(tmp_path, name):
     tex = tmp_path / "d.tex"
