@@ -26,15 +26,17 @@ class BpttNumPyPrinter(NumPyPrinter):
         super().__init__({"fully_qualified_modules": True, "inline": True, "allow_unknown_functions": False})
 
     def _print_sigmoid(self, expr: sp.Function) -> str:
-        # σ(z) = exp(−log(1 + e^{−z})): no overflow for large |z|
+        # σ(z) = (1 + tanh(z/2)) / 2: one transcendental, no overflow for large |z|
         z = self._print(expr.args[0])
-        return f"numpy.exp(-numpy.logaddexp(0, -({z})))"
+        return f"(0.5 + 0.5 * numpy.tanh(0.5 * ({z})))"
 
     def _print_relu(self, expr: sp.Function) -> str:
         return f"numpy.maximum({self._print(expr.args[0])}, 0)"
 
     def _print_Heaviside(self, expr: sp.Heaviside) -> str:
         value = expr.args[1] if len(expr.args) > 1 else sp.S.Half
+        if value == 0:  # H(z, 0): relu'(0) = 0 (the contract)
+            return f"({self._print(expr.args[0])} > 0)"
         return f"numpy.heaviside({self._print(expr.args[0])}, {self._print(value)})"
 
 
@@ -86,13 +88,18 @@ def _instantiate(templates: _TemplateCache, assignment: Any) -> str:
     return templates.format(assignment.template, placeholders).format(*(n for _, n in assignment.names))
 
 
-def compile_source(source: str, name: str) -> Callable[..., Any]:
-    """Compile generated source; register it in linecache so tracebacks and inspect show it."""
+def exec_module(source: str, name: str) -> dict[str, Any]:
+    """Run generated source as a module; register it in linecache so tracebacks and inspect show it."""
     filename = f"<symbptt-{name}>"
-    namespace: dict[str, Any] = {"numpy": np}
+    namespace: dict[str, Any] = {"numpy": np, "__name__": name}
     exec(compile(source, filename, "exec"), namespace)  # noqa: S102  (our own generated code)
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    return namespace[name]
+    return namespace
+
+
+def compile_source(source: str, name: str) -> Callable[..., Any]:
+    """The function ``name`` defined by generated source."""
+    return exec_module(source, name)[name]
 
 
 class ScalarGradient:

@@ -32,7 +32,7 @@ class sigmoid(sp.Function):  # noqa: N801  (the math's name)
 
 
 class relu(sp.Function):  # noqa: N801
-    """relu(z) = max(z, 0), with relu'(z) = H(z) and relu'(0) = 0 (the contract)."""
+    """relu(z) = max(z, 0), with relu'(z) = H(relu(z)) = H(z) and relu'(0) = 0 (the contract)."""
 
     nargs = 1
 
@@ -43,8 +43,10 @@ class relu(sp.Function):  # noqa: N801
         return None
 
     def fdiff(self, argindex: int = 1) -> sp.Expr:
-        # NOTE: Heaviside(z, 0) and not Heaviside(z): SymPy's H(0) is 1/2 since 1.9.
-        return sp.Heaviside(self.args[0], 0)
+        # NOTE: Heaviside(.., 0) and not Heaviside(..): SymPy's H(0) is 1/2 since 1.9.
+        # H(relu(z)) = H(z) for every real z; written on relu(z), the forward value,
+        # it reads H(h_t) once the engine names relu(z) h_t, like tanh' = 1 - h_t².
+        return sp.Heaviside(relu(self.args[0]), 0)
 
     def _eval_rewrite_as_Max(self, z: sp.Expr, **kwargs: object) -> sp.Expr:
         return sp.Max(z, 0)

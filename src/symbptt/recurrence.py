@@ -12,6 +12,8 @@ substituting it back into the recurrence.
 
 from __future__ import annotations
 
+import functools
+import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -51,6 +53,25 @@ class LinearRecurrence:
             a_prev = self.b(sp.Integer(k)) + m_k * self.c(sp.Integer(k)) * a_prev
             values.append(a_prev)
         return values
+
+    def iterate_backward(self, T: int) -> list[Expr]:
+        """[a_1, …, a_T] of the same recurrence read backward in time: a_T = b_T, a_t = b_t + c_{t+1} a_{t+1}.
+
+        This is the adjoint form (E13, E14): b and c may be matrices, and the
+        products keep their order.
+        """
+        values: list[Expr] = [self.b(sp.Integer(T))]
+        for k in range(T - 1, 0, -1):
+            values.append(self.b(sp.Integer(k)) + self.c(sp.Integer(k + 1)) * values[-1])
+        return values[::-1]
+
+    def backward_closed_form(self, t: int, T: int) -> Expr:
+        """a_t = Σ_{i=t}^{T} (c_{t+1} c_{t+2} ⋯ c_i) b_i for the backward recurrence (E15), t ≤ T explicit."""
+        terms = []
+        for i in range(t, T + 1):
+            factors = [self.c(sp.Integer(j)) for j in range(t + 1, i + 1)]
+            terms.append(functools.reduce(operator.mul, [*factors, self.b(sp.Integer(i))]))
+        return functools.reduce(operator.add, terms)
 
     # ---------------------------------------------------------------- the closed form
     def product(self, i: Expr, t: Expr, j: Expr = _j) -> Expr:

@@ -1,0 +1,207 @@
+"""The reverse derivation at the matrix level: adjoints ∂L/∂v of one step, for any t.
+
+One time step is the ordered list of its named quantities (the cell's gates
+and state, ``o_t``, ``l_t``). Reverse mode walks it backward with the rules of
+:mod:`symbptt.rules`: every named quantity ``v`` gets its adjoint ``∂L/∂v`` as
+the sum of its contributions, the parameters get their contribution at step
+``t`` (summed over t in ∂L/∂W), and the previous state ``s_{t-1}`` gets the
+part of its adjoint that passes through step ``t``.
+
+The state ``s_t`` also receives :class:`~symbptt.matrices.Carry` ``(s_t)``, the
+same step's contribution one step later; shifting ``t → t+1`` in it gives the
+textbook's adjoint recurrence (E14), and for the linear cell its closed form
+(E15) with powers of ``W_hhᵀ``, checked against the recurrence.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+import sympy as sp
+
+from symbptt import matrices as mx
+from symbptt import recurrence, rules
+from symbptt.cells import Cell, Loss
+from symbptt.derive import Derivation, Step
+from symbptt.errors import ProofError
+from symbptt.matrices import MatExpr, Seq, T, t
+
+Pair = tuple[MatExpr, MatExpr]
+
+BATCH_WEIGHT = 1 / (mx.B * T)  # ∂L/∂l_t for one sample: L = 1/(B·T) Σ_b Σ_t l_t
+TEXTBOOK_WEIGHT = 1 / T  # the textbook's B = 1
+
+
+@dataclass(frozen=True)
+class ReverseStep:
+    """The adjoints of one step of ``cell`` under ``loss``, derived once for any t."""
+
+    cell: Cell
+    loss: Loss
+    weight: sp.Expr  # ∂L/∂l_t
+    forward: tuple[Pair, ...]  # (node, definition): the cell's steps, o_t, l_t
+    adjoints: tuple[Pair, ...]  # (∂L/∂v, expression) in the order they are computed
+    carries: tuple[Pair, ...]  # (s_{t-1}, its adjoint's contribution through step t)
+    gradients: tuple[Pair, ...]  # (W, the contribution of step t to ∂L/∂W), parameter order
+
+    @property
+    def loss_node(self) -> Seq:
+        return self.forward[-1][0]
+
+    def carry_into(self, state: Seq) -> MatExpr:
+        """∂L/∂s_t's part that comes through step t + 1 (E14's first term)."""
+        previous = state.at(t - 1)
+        contribution = dict(self.carries).get(previous, mx.zeros(*state.shape))
+        return contribution.subs(t, t + 1)
+
+
+def derive_step(cell: Cell, loss: Loss, weight: sp.Expr = BATCH_WEIGHT) -> ReverseStep:
+    """Reverse mode over one step: every adjoint is a sum of VJP-rule contributions."""
+    l_t = mx.seq("l", sp.S.One)
+    forward = (*cell.steps, (mx.seq("o", cell.readout.shape[0]), cell.readout), (l_t, loss.value))
+    name_of = {definition: node for node, definition in forward}
+    contributions: defaultdict[MatExpr, list[MatExpr]] = defaultdict(list)
+    for state in cell.state:
+        contributions[state].append(mx.carry(state))
+
+    adjoints: list[Pair] = []
+    for node, definition in reversed(forward):
+        if node == l_t:
+            adjoint: MatExpr = weight  # the seed: ∂L/∂l_t
+        else:
+            parts = contributions.pop(node, [])
+            if not parts:
+                continue
+            adjoint = mx.adjoint(node)
+            adjoints.append((adjoint, _named(mx.add(*parts), name_of)))
+        for leaf, contribution in rules.backprop(definition, adjoint):
+            contributions[leaf].append(contribution)
+
+    def total(leaf: MatExpr) -> MatExpr:
+        return _named(mx.add(*contributions.get(leaf, []), shape=leaf.shape), name_of)
+
+    carries = tuple((s, total(s)) for s in cell.previous_state)
+    gradients = tuple((W, total(W)) for W in cell.params)
+    return ReverseStep(cell, loss, weight, forward, tuple(adjoints), carries, gradients)
+
+
+def _named(expr: MatExpr, name_of: dict[MatExpr, Seq]) -> MatExpr:
+    """Forward values written by their names: tanh(W x_t + …) is h_t, so tanh' reads 1 − h_t ⊙ h_t."""
+    return expr.xreplace(name_of)
+
+
+# ------------------------------------------------------------------ the textbook's equations
+
+
+def _eq(lhs: sp.Basic, rhs: sp.Basic) -> sp.Eq:
+    """An equation kept as written (SymPy would decide matrix equations structurally)."""
+    return sp.Eq(lhs, rhs, evaluate=False)
+
+
+def adjoint_recurrence(step: ReverseStep) -> tuple[sp.Eq, ...]:
+    """E14: ∂L/∂s_t with the contribution of step t + 1 written out (and E13 at t = T)."""
+    shifted = {mx.carry(s): step.carry_into(s) for s in step.cell.state}
+    return tuple(_eq(lhs, rhs.xreplace(shifted)) for lhs, rhs in step.adjoints if _is_state(step, lhs))
+
+
+def final_step(step: ReverseStep) -> tuple[sp.Eq, ...]:
+    """E13: at t = T nothing comes from a later step."""
+    zero = {mx.carry(s): mx.zeros(*s.shape) for s in step.cell.state}
+    return tuple(
+        _eq(lhs.subs(t, T), mx.add(rhs.xreplace(zero), shape=rhs.shape).subs(t, T))
+        for lhs, rhs in step.adjoints if _is_state(step, lhs)
+    )
+
+
+def _is_state(step: ReverseStep, adjoint: MatExpr) -> bool:
+    return isinstance(adjoint, mx.Adjoint) and mx.of(adjoint) in step.cell.state
+
+
+def summed_gradient(W: sp.MatrixSymbol, contribution: MatExpr) -> sp.Eq:
+    """E12, E16: ∂L/∂W = Σ_t (the contribution of step t)."""
+    return _eq(mx.adjoint(W), sp.Sum(contribution, (t, 1, T)))
+
+
+@dataclass(frozen=True)
+class ClosedForm:
+    """E15: ∂L/∂h_t = Σ_{i=t}^{T} (W_hhᵀ)^{T-i} W_qhᵀ ∂L/∂o_{T+t-i}, when E14's coefficient is constant."""
+
+    coefficient: MatExpr  # c in ∂L/∂h_t = b_t + c ∂L/∂h_{t+1}
+    direct: MatExpr  # b_t
+    equation: sp.Eq
+
+    def sequence(self) -> recurrence.LinearRecurrence:
+        return recurrence.LinearRecurrence(b=lambda k: self.direct.subs(t, k), c=lambda k: self.coefficient)
+
+
+def closed_form(step: ReverseStep) -> ClosedForm | None:
+    """E15 for a one-component state whose E14 is linear with a constant coefficient (the linear cell)."""
+    if len(step.cell.state) != 1:
+        return None
+    (state,) = step.cell.state
+    (recur,) = adjoint_recurrence(step)
+    following = mx.adjoint(state.at(t + 1))
+    coefficient = step.carry_into(state).xreplace({following: sp.Identity(state.shape[0])}).doit()
+    if coefficient.has(mx.Seq) or coefficient.free_symbols & {t}:
+        return None
+    direct = mx.add(recur.rhs.xreplace({following: mx.zeros(*state.shape)}), shape=state.shape)
+    if (mx.add(direct, mx.mul(coefficient, following)) - recur.rhs).doit().expand() != mx.zeros(*state.shape):
+        return None  # not linear in ∂L/∂h_{t+1}
+    i = sp.Symbol("i", integer=True, positive=True)
+    term = mx.mul(sp.MatPow(coefficient, T - i), direct.subs(t, T + t - i))
+    return ClosedForm(coefficient, direct, _eq(recur.lhs, sp.Sum(term, (i, t, T))))
+
+
+def prove_closed_form(step: ReverseStep, form: ClosedForm, T_: int) -> None:
+    """For explicit T: the recurrence E13/E14 iterated, E5's backward closed form and E15 agree at every t."""
+    (state,) = step.cell.state
+    (recur,) = adjoint_recurrence(step)
+    (last,) = final_step(step)
+    iterated = {T_: last.rhs.subs(T, T_)}
+    for k in range(T_ - 1, 0, -1):
+        following = mx.adjoint(state.at(k + 1))
+        iterated[k] = recur.rhs.subs(t, k).xreplace({following: iterated[k + 1]})
+    ordered_products = form.sequence().iterate_backward(T_)
+    for k in range(1, T_ + 1):
+        textbook = form.equation.rhs.subs({T: T_}).subs(t, k).doit()
+        general = form.sequence().backward_closed_form(k, T_)
+        for name, candidate in (("E15", textbook), ("E5 read backward", general),
+                                ("the backward iteration", ordered_products[k - 1])):
+            if (candidate - iterated[k]).doit().expand() != mx.zeros(*state.shape):
+                msg = f"{name} differs from the adjoint recurrence at t = {k}, T = {T_}"
+                raise ProofError(msg)
+
+
+# ------------------------------------------------------------------ the document's steps
+
+
+def derivation(cell: Cell, loss: Loss, weight: sp.Expr = TEXTBOOK_WEIGHT, proof_T: int = 4) -> Derivation:
+    """E10–E16 for ``cell`` (the textbook's for ``linear``; the same structure for the others)."""
+    step = derive_step(cell, loss, weight)
+    o_node, l_node = step.forward[-2][0], step.loss_node
+    readout = {cell.param("W_qh")} | ({cell.param("b_q")} if any(p.name == "b_q" for p in cell.params) else set())
+    model = tuple(_eq(node, value) for node, value in step.forward[:-1])
+    objective = _eq(sp.Symbol("L"), weight * sp.Sum(loss.value, (t, 1, T)))
+    gates = tuple(_eq(lhs, rhs) for lhs, rhs in step.adjoints
+                  if not _is_state(step, lhs) and mx.of(lhs) not in (o_node, l_node))
+    steps = [
+        Step("eq_bptt_matrix_model", f"The {cell.title} cell", model),
+        Step("eq_bptt_matrix_objective", "Objective", (objective,)),
+        Step("eq_bptt_partial_L_ot", "Gradient with respect to the outputs",
+             tuple(_eq(lhs, rhs) for lhs, rhs in step.adjoints if mx.of(lhs) == o_node)),
+        Step("eq_bptt_partial_L_Wqh", "Gradient of the output layer",
+             tuple(summed_gradient(W, g) for W, g in step.gradients if W in readout)),
+        Step("eq_bptt_partial_L_hT_final_step", "The last hidden state", final_step(step)),
+        Step("eq_bptt_partial_L_ht_recur", "Adjoint recurrence, backward in time", adjoint_recurrence(step)),
+    ]
+    if gates:
+        steps.append(Step("eq_bptt_partial_L_gates", "Adjoints of the gates", gates))
+    form = closed_form(step)
+    if form is not None:
+        prove_closed_form(step, form, proof_T)
+        steps.append(Step("eq_bptt_partial_L_ht", "Closed form of the adjoint", (form.equation,),
+                          note=f"Checked against the recurrence for T = {proof_T}, at every t."))
+    steps.append(Step("eq_bptt_partial_L_hidden", "Gradient of the hidden layer",
+                      tuple(summed_gradient(W, g) for W, g in step.gradients if W not in readout)))
+    return Derivation(cell, tuple(steps))

@@ -1,0 +1,229 @@
+"""``compile_gradient``: the contract's entry point, from names to a checked, compiled ∂L/∂W.
+
+The derivation and the compilation happen once per (cell, activation, loss,
+strategy) and are cached; ``tau``, ``pi`` and ``seed`` are run-time values, and
+the returned callable infers ``d, h, q, T, B`` from the arrays it is given.
+Inputs are validated here, so that bad input is a one-line ``ValueError``
+naming the array, never a NumPy traceback or a silently wrong number.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from symbptt import adjoints, cells, codegen, loopgen, strategies
+
+Arrays = Mapping[str, Any]
+
+
+@functools.cache
+def _compiled(cell: str, activation: str, loss: str, strategy: str) -> tuple[adjoints.ReverseStep, str, dict[str, Any]]:
+    """Derive and compile once: the reverse step, the module source, and its namespace."""
+    step = adjoints.derive_step(cells.make_cell(cell, activation), cells.make_loss(loss))
+    source = loopgen.module_source(step, strategy)
+    name = f"symbptt_{cell}_{activation}_{loss}_{strategy}"
+    return step, source, codegen.exec_module(source, name)
+
+
+class Gradient:
+    """A compiled ∂L/∂W: ``grad(params, X, Y, h0=None, c0=None, xi=None) -> {name: array, "loss": float}``."""
+
+    def __init__(self, cell: str, activation: str, loss: str, strategy: str, tau: int | None,
+                 pi: float | np.ndarray | None, seed: int | None) -> None:
+        self.step, self._source, namespace = _compiled(cell, activation, loss, strategy)
+        self._grad = namespace["grad"]
+        self.cell, self.activation, self.loss, self.strategy = cell, activation, loss, strategy
+        self.tau, self.pi, self.seed = tau, pi, seed
+        self.param_names = tuple(p.name for p in self.step.cell.params)
+        self.state_names = tuple(f"{s.name}0" for s in self.step.cell.state)
+
+    @property
+    def source(self) -> str:
+        """The generated module: helpers, ``core`` (the derived loops) and ``grad``."""
+        return self._source
+
+    def module_source(self) -> str:
+        """The module with this gradient's ``tau``, ``pi`` and ``seed`` as its defaults (``symbptt code``)."""
+        pi = self.pi.tolist() if isinstance(self.pi, np.ndarray) else self.pi
+        return loopgen.module_source(self.step, self.strategy, self.tau, pi, self.seed)
+
+    def __repr__(self) -> str:
+        options = {"tau": self.tau, "pi": self.pi, "seed": self.seed}
+        shown = "".join(f", {k}={v!r}" for k, v in options.items() if v is not None)
+        return (f"<symbptt gradient {self.cell} activation={self.activation!r} loss={self.loss!r} "
+                f"strategy={self.strategy!r}{shown}>")
+
+    def __call__(self, params: Arrays, X: Any, Y: Any, h0: Any = None, c0: Any = None,
+                 xi: Any = None) -> dict[str, Any]:
+        params = self._check_params(params)
+        X = _float_array(X, "X")
+        if X.ndim not in (2, 3):
+            msg = f"X must have shape (T, B, d) or (T, d), got {X.shape}"
+            raise ValueError(msg)
+        T, B = X.shape[0], (1 if X.ndim == 2 else X.shape[1])
+        sizes = self._sizes(params, X)
+        Y = self._check_targets(Y, X, sizes["q"])
+        initial = {"h0": h0, "c0": c0}
+        if c0 is not None and "c0" not in self.state_names:
+            msg = f"c0 is the LSTM's initial cell state; the {self.cell} cell has none"
+            raise ValueError(msg)
+        for name in self.state_names:
+            if initial[name] is not None:
+                initial[name] = _check_shape(_float_array(initial[name], name), name,
+                                             (B, sizes["h"]) if X.ndim == 3 else (sizes["h"],), "(B, h)")
+        xi = self._check_xi(xi, T)
+        out = self._grad(params, X, Y, initial["h0"], initial["c0"], xi=xi, tau=self.tau, pi=self.pi, seed=self.seed)
+        return out
+
+    # ---------------------------------------------------------------- validation
+    def _check_params(self, params: Arrays) -> dict[str, np.ndarray]:
+        if not isinstance(params, Mapping):
+            msg = f"params must be a mapping of arrays by name ({', '.join(self.param_names)}), got {type(params).__name__}"
+            raise ValueError(msg)
+        missing = [n for n in self.param_names if n not in params]
+        extra = sorted(set(params) - set(self.param_names))
+        if missing or extra:
+            parts = ([f"missing {', '.join(missing)}"] if missing else []) + (
+                [f"unexpected {', '.join(extra)}"] if extra else [])
+            msg = f"params of the {self.cell} cell are {', '.join(self.param_names)}: {'; '.join(parts)}"
+            raise ValueError(msg)
+        return {n: _float_array(params[n], n) for n in self.param_names}
+
+    def _sizes(self, params: Mapping[str, np.ndarray], X: np.ndarray) -> dict[str, int]:
+        """d from X; h and q from the parameters; every parameter's shape checked against them."""
+        sizes = {"d": X.shape[-1]}
+        for W in self.step.cell.params:  # h and q from the first parameter that has them
+            for axis, size in enumerate(_storage_shape(W)):
+                if str(size) not in sizes and params[W.name].ndim == len(_storage_shape(W)):
+                    sizes[str(size)] = params[W.name].shape[axis]
+        for W in self.step.cell.params:
+            expected = tuple(sizes.get(str(s), -1) for s in _storage_shape(W))
+            symbolic = "(" + ", ".join(str(s) for s in _storage_shape(W)) + ("," if len(_storage_shape(W)) == 1 else "") + ")"
+            _check_shape(params[W.name], W.name, expected, symbolic)
+        return sizes
+
+    def _check_targets(self, Y: Any, X: np.ndarray, q: int) -> np.ndarray:
+        lead = X.shape[:-1]
+        if self.step.loss.target == "class":
+            Y = np.asarray(Y)
+            if Y.dtype.kind not in "iu":
+                msg = f"Y must hold integer class ids for the cross_entropy loss, got dtype {Y.dtype}"
+                raise ValueError(msg)
+            _check_shape(Y, "Y", lead, "(T, B)" if X.ndim == 3 else "(T,)")
+            if Y.size and (Y.min() < 0 or Y.max() >= q):
+                msg = f"Y holds class ids from {Y.min()} to {Y.max()}; allowed: 0 to {q - 1} (q = {q})"
+                raise ValueError(msg)
+            return Y
+        Y = _float_array(Y, "Y")
+        return _check_shape(Y, "Y", (*lead, q), "(T, B, q)" if X.ndim == 3 else "(T, q)")
+
+    def _check_xi(self, xi: Any, T: int) -> np.ndarray | None:
+        if xi is None:
+            if self.strategy == "randomized" and self.pi is None:
+                msg = "strategy 'randomized' needs xi (length T) at call time, or pi at compile time"
+                raise ValueError(msg)
+            if self.strategy == "randomized" and not np.isscalar(self.pi) and len(self.pi) != T:  # type: ignore[arg-type]
+                msg = f"pi must be a number or have length T = {T}, got length {len(self.pi)}"  # type: ignore[arg-type]
+                raise ValueError(msg)
+            return None
+        if self.strategy != "randomized":
+            msg = f"xi applies to the randomized strategy only, not {self.strategy!r}"
+            raise ValueError(msg)
+        xi = _float_array(xi, "xi")
+        _check_shape(xi, "xi", (T,), "(T,)")
+        if (xi < 0).any():
+            msg = f"xi must be >= 0, got {xi.min()!r} at index {int(xi.argmin())}"
+            raise ValueError(msg)
+        return xi
+
+
+def _storage_shape(W: Any) -> tuple[Any, ...]:
+    """A parameter's array shape: column vectors (biases) are 1-D."""
+    return (W.shape[0],) if W.shape[1] == 1 else tuple(W.shape)
+
+
+def _float_array(value: Any, name: str) -> np.ndarray:
+    """A float64 array, or a ValueError naming the array: integers, NaN and infinities are refused."""
+    try:
+        arr = np.asarray(value)
+    except (TypeError, ValueError):
+        msg = f"{name} must be an array of floats, got {type(value).__name__}"
+        raise ValueError(msg) from None
+    if arr.dtype.kind != "f":
+        msg = f"{name} must be an array of floats, got dtype {arr.dtype}"
+        raise ValueError(msg)
+    arr = arr.astype(np.float64, copy=False)
+    if not np.isfinite(arr).all():
+        msg = f"{name} contains NaN or infinite values"
+        raise ValueError(msg)
+    return arr
+
+
+def _check_shape(arr: np.ndarray, name: str, expected: tuple[int, ...], symbolic: str) -> np.ndarray:
+    if arr.shape != tuple(expected):
+        msg = f"{name} has shape {arr.shape}, expected {symbolic} = {tuple(expected)}"
+        raise ValueError(msg)
+    return arr
+
+
+def compile_gradient(cell: str, *, activation: str = "tanh", loss: str = "squared", strategy: str = "full",
+                     tau: int | None = None, pi: Any = None, seed: int | None = None) -> Gradient:
+    """Derive ∂L/∂W of ``cell`` symbolically and compile it to NumPy (the contract's entry point).
+
+    Args:
+        cell: ``linear``, ``elman``, ``gru`` or ``lstm``.
+        activation: of the ``elman`` cell: ``identity``, ``tanh``, ``sigmoid`` or ``relu``.
+        loss: ``squared`` or ``cross_entropy``.
+        strategy: ``full``, ``window`` (``tau`` steps), ``chunked`` (pieces of ``tau``) or
+            ``randomized`` (``xi`` at call time, or sampled from ``pi`` with ``seed``).
+
+    Returns:
+        ``grad(params, X, Y, h0=None, c0=None, xi=None)`` returning every parameter's
+        gradient by name and the scalar ``"loss"``.
+    """
+    cells.make_cell(cell, activation)  # the names are checked before any work
+    cells.make_loss(loss)
+    chosen = strategies.Strategy.make(strategy, tau)
+    if tau is not None and chosen.name not in ("window", "chunked"):
+        msg = f"tau applies to the window and chunked strategies, not {strategy!r}"
+        raise ValueError(msg)
+    if chosen.name != "randomized" and (pi is not None or seed is not None):
+        msg = f"pi and seed apply to the randomized strategy, not {strategy!r}"
+        raise ValueError(msg)
+    if pi is not None:
+        pi = strategies.check_pi(pi) if np.ndim(pi) == 0 else np.array([strategies.check_pi(p) for p in np.ravel(pi)])
+    return Gradient(cell, activation, loss, chosen.name, chosen.tau, pi, seed)
+
+
+# ------------------------------------------------------------------ clipping
+
+
+def _params_only(grads: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    return {k: np.asarray(v, dtype=np.float64) for k, v in grads.items() if k != "loss"}
+
+
+def clip_norm(grads: Mapping[str, Any], theta: float) -> dict[str, Any]:
+    """All gradients scaled together by min(1, θ/‖g‖), ‖g‖ the global L2 norm; ``loss`` passes through."""
+    if not (np.isfinite(theta) and theta > 0):
+        msg = f"clip_norm threshold theta must be a finite number > 0, got {theta!r}"
+        raise ValueError(msg)
+    params = _params_only(grads)
+    norm = float(np.sqrt(sum(float(np.sum(g * g)) for g in params.values())))
+    scale = min(1.0, theta / norm) if norm > 0 else 1.0
+    return {k: (v if k == "loss" else params[k] * scale) for k, v in grads.items()}
+
+
+def clip_value(grads: Mapping[str, Any], c: float) -> dict[str, Any]:
+    """Every entry clipped to [−c, c]; ``loss`` passes through."""
+    if not (np.isfinite(c) and c > 0):
+        msg = f"clip_value bound c must be a finite number > 0, got {c!r}"
+        raise ValueError(msg)
+    params = _params_only(grads)
+    return {k: (v if k == "loss" else np.clip(params[k], -c, c)) for k, v in grads.items()}
+
+
+__all__ = ["Gradient", "clip_norm", "clip_value", "compile_gradient"]

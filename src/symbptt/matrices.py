@@ -1,0 +1,353 @@
+"""The matrix vocabulary of the matrix-level derivation, on SymPy objects.
+
+Sizes are symbols (``W_hh`` is ``h×h`` for any ``h``), so one derivation
+serves every size. The math is written per sample with column vectors, as the
+textbook does (``x_t ∈ R^d``); the compiled code runs it on a batch, summing
+over the samples wherever a per-sample quantity flows into a parameter.
+
+Leaves
+    parameters are :class:`sympy.MatrixSymbol` (``W_hh``, ``b_h``);
+    time-indexed quantities are :class:`Seq` (``x_t``, ``h_{t-1}``, ``r_t``);
+    ``∂L/∂v`` is :class:`Adjoint` (of a :class:`Seq`) or :class:`ParamAdjoint`;
+    :class:`Carry` is the part of ``∂L/∂s_t`` that arrives from step ``t+1``.
+Operations
+    SymPy's ``MatMul``, ``MatAdd``, ``Transpose``, ``HadamardProduct``, and
+    :class:`Elementwise` (a scalar function applied entrywise),
+    :class:`LogSumExp` and :class:`Softmax` (per column, for cross-entropy).
+
+The constructors :func:`mul`, :func:`add`, :func:`hadamard`,
+:func:`transpose` and :func:`elementwise` drop zeros and ones so that derived
+expressions stay as small as the textbook's.
+"""
+
+from __future__ import annotations
+
+import functools
+import operator
+
+import sympy as sp
+from sympy.core.symbol import Str
+from sympy.matrices.expressions.matexpr import MatrixExpr
+
+Expr = sp.Expr
+MatExpr = MatrixExpr
+
+d, h, q = sp.symbols("d h q", integer=True, positive=True)  # input, hidden and output sizes
+t = sp.Symbol("t", integer=True, positive=True)
+T = sp.Symbol("T", integer=True, positive=True)
+B = sp.Symbol("B", integer=True, positive=True)  # the batch size, in the 1/(B·T) of L
+z = sp.Dummy("z")  # the argument of an elementwise function's Lambda
+
+
+# ------------------------------------------------------------------ leaves
+
+
+class Seq(MatrixExpr):
+    """A time-indexed matrix ``name_time`` of shape ``rows × cols`` (``h_{t-1}``, ``x_t``)."""
+
+    is_commutative = False
+    is_symbol = True
+
+    def __new__(cls, name: str | Str, time: object, rows: object, cols: object = 1) -> Seq:
+        name = Str(name) if isinstance(name, str) else name
+        return MatrixExpr.__new__(cls, name, sp.sympify(time), sp.sympify(rows), sp.sympify(cols))
+
+    @property
+    def name(self) -> str:
+        return self.args[0].name
+
+    @property
+    def time(self) -> Expr:
+        return self.args[1]
+
+    @property
+    def shape(self) -> tuple[Expr, Expr]:
+        return self.args[2], self.args[3]
+
+    @property
+    def free_symbols(self) -> set[sp.Basic]:
+        return set(self.time.free_symbols)
+
+    def at(self, time: object) -> Seq:
+        """The same quantity at another time step."""
+        return type(self)(self.args[0], time, *self.shape)
+
+    @property
+    def offset(self) -> int:
+        """k in ``name_{t+k}``."""
+        return int(self.time - t)
+
+    def _entry(self, i: object, j: object, **kwargs: object) -> Expr:
+        return sp.Indexed(self.name, self.time, i, j)
+
+
+class Adjoint(Seq):
+    """∂L/∂v for the time-indexed quantity ``v`` with the same name and time."""
+
+
+class Carry(Seq):
+    """The part of ∂L/∂s_t that reaches the state ``s_t`` through step ``t + 1``."""
+
+
+class ParamAdjoint(sp.MatrixSymbol):
+    """∂L/∂W for the parameter ``W`` of the same name and shape."""
+
+
+def seq(name: str, rows: Expr, offset: int = 0) -> Seq:
+    """``name_{t+offset}``, a column of ``rows`` entries."""
+    return Seq(name, t + offset, rows, 1)
+
+
+def adjoint(node: Seq | sp.MatrixSymbol) -> MatExpr:
+    """The symbol ∂L/∂node."""
+    if isinstance(node, Seq):
+        return Adjoint(node.args[0], node.time, *node.shape)
+    return ParamAdjoint(node.name, *node.shape)
+
+
+def carry(node: Seq) -> Carry:
+    return Carry(node.args[0], node.time, *node.shape)
+
+
+def of(leaf: Seq) -> Seq:
+    """The quantity an Adjoint or Carry refers to."""
+    return Seq(leaf.args[0], leaf.time, *leaf.shape)
+
+
+# ------------------------------------------------------------------ operations
+
+
+class Elementwise(MatrixExpr):
+    """A scalar function (a ``Lambda``) applied to every entry: ``tanh(A)``, ``σ(A)``."""
+
+    is_commutative = False
+
+    def __new__(cls, function: sp.Lambda, arg: MatExpr) -> Elementwise:
+        return MatrixExpr.__new__(cls, function, arg)
+
+    @property
+    def function(self) -> sp.Lambda:
+        return self.args[0]
+
+    @property
+    def arg(self) -> MatExpr:
+        return self.args[1]
+
+    @property
+    def shape(self) -> tuple[Expr, Expr]:
+        return self.arg.shape
+
+    def _eval_transpose(self) -> MatExpr:
+        return Elementwise(self.function, transpose(self.arg))
+
+
+class LogSumExp(MatrixExpr):
+    """log Σ_i exp(a_i) of a column ``a``: a 1×1 matrix."""
+
+    is_commutative = False
+
+    def __new__(cls, arg: MatExpr) -> LogSumExp:
+        return MatrixExpr.__new__(cls, arg)
+
+    @property
+    def arg(self) -> MatExpr:
+        return self.args[0]
+
+    @property
+    def shape(self) -> tuple[Expr, Expr]:
+        return sp.S.One, self.arg.shape[1]
+
+
+class Softmax(MatrixExpr):
+    """exp(a) / Σ_i exp(a_i) of a column ``a`` (the derivative of :class:`LogSumExp`)."""
+
+    is_commutative = False
+
+    def __new__(cls, arg: MatExpr) -> Softmax:
+        return MatrixExpr.__new__(cls, arg)
+
+    @property
+    def arg(self) -> MatExpr:
+        return self.args[0]
+
+    @property
+    def shape(self) -> tuple[Expr, Expr]:
+        return self.arg.shape
+
+
+# ------------------------------------------------------------------ constructors
+
+
+def is_zero(expr: object) -> bool:
+    return expr == 0 or isinstance(expr, sp.ZeroMatrix)
+
+
+def is_matrix(expr: object) -> bool:
+    return isinstance(expr, MatrixExpr)
+
+
+def zeros(rows: Expr, cols: Expr) -> sp.ZeroMatrix:
+    return sp.ZeroMatrix(rows, cols)
+
+
+def mul(*factors: object) -> MatExpr:
+    """The product of scalars and matrices, in order, flattened; 0 if any factor is zero."""
+    flat: list[object] = []
+    for f in factors:
+        if isinstance(f, sp.MatMul):
+            coeff, inner = f.as_coeff_matrices()
+            flat += [coeff, *inner]
+        else:
+            flat.append(f)
+    matrices = [f for f in flat if is_matrix(f)]
+    scalar = functools.reduce(operator.mul, (sp.sympify(f) for f in flat if not is_matrix(f)), sp.S.One)
+    if not matrices:
+        return scalar
+    shape = (matrices[0].shape[0], matrices[-1].shape[1])
+    if scalar == 0 or any(is_zero(m) for m in matrices):
+        return zeros(*shape)
+    matrices = [m for m in matrices if not isinstance(m, sp.Identity)] or matrices[:1]
+    if scalar == 1 and len(matrices) == 1:
+        return matrices[0]
+    return sp.MatMul(*([scalar] if scalar != 1 else []), *matrices)
+
+
+def add(*terms: MatExpr, shape: tuple[Expr, Expr] | None = None) -> MatExpr:
+    """The sum of matrices, zeros dropped and like terms collected (``X + X = 2X``).
+
+    Terms keep the order they are given in (SymPy's ``MatAdd.doit`` would
+    also rewrite inside them, and so lose the names of forward values).
+    """
+    flat = [part for term in terms for part in (term.args if isinstance(term, sp.MatAdd) else (term,))]
+    coefficients: dict[MatExpr, Expr] = {}
+    for term in flat:
+        if is_zero(term):
+            continue
+        coeff, matrix = split_coefficient(term)
+        coefficients[matrix] = coefficients.get(matrix, sp.S.Zero) + coeff
+    kept = [mul(coeff, matrix) for matrix, coeff in coefficients.items() if coeff != 0]
+    if not kept:
+        return zeros(*(shape or terms[0].shape))
+    if len(kept) == 1:
+        return kept[0]
+    return sp.MatAdd(*kept)
+
+
+def split_coefficient(term: MatExpr) -> tuple[Expr, MatExpr]:
+    """c A ↦ (c, A) for a scalar c."""
+    if isinstance(term, sp.MatMul):
+        coeff, matrices = term.as_coeff_matrices()
+        return coeff, mul(*matrices)
+    return sp.S.One, term
+
+
+def hadamard(*factors: MatExpr) -> MatExpr:
+    """The entrywise product ⊙; factors of ones dropped, zero if a factor is zero."""
+    if any(is_zero(f) for f in factors):
+        return zeros(*factors[0].shape)
+    kept = [f for f in factors if not isinstance(f, sp.OneMatrix)]
+    if not kept:
+        return factors[0]
+    if len(kept) == 1:
+        return kept[0]
+    return sp.HadamardProduct(*kept)
+
+
+def transpose(expr: MatExpr) -> MatExpr:
+    """Aᵀ, pushed through products and sums ((AB)ᵀ = BᵀAᵀ) as the textbook writes it."""
+    if is_zero(expr):
+        return zeros(expr.shape[1], expr.shape[0])
+    if isinstance(expr, sp.Transpose):
+        return expr.arg
+    if isinstance(expr, sp.MatMul):
+        coeff, matrices = expr.as_coeff_matrices()
+        return mul(coeff, *(transpose(m) for m in reversed(matrices)))
+    if isinstance(expr, sp.MatAdd):
+        return add(*(transpose(term) for term in expr.args))
+    if isinstance(expr, sp.HadamardProduct):
+        return hadamard(*(transpose(f) for f in expr.args))
+    if isinstance(expr, sp.OneMatrix):
+        return sp.OneMatrix(expr.shape[1], expr.shape[0])
+    return sp.Transpose(expr)
+
+
+def ones_like(expr: MatExpr) -> sp.OneMatrix:
+    return sp.OneMatrix(*expr.shape)
+
+
+def elementwise(function: sp.Lambda, arg: MatExpr) -> MatExpr:
+    """``function`` applied to each entry of ``arg``; the identity is not written."""
+    if function.expr == function.variables[0]:
+        return arg
+    return Elementwise(function, arg)
+
+
+def scalar_function(function: sp.Lambda | type) -> sp.Lambda:
+    """A SymPy function (``sp.tanh``) or Lambda as a Lambda of one variable."""
+    if isinstance(function, sp.Lambda):
+        return function
+    return sp.Lambda(z, function(z))
+
+
+# ------------------------------------------------------------------ scalar → matrix
+
+
+def lift(scalar: Expr, variable: sp.Symbol, arg: MatExpr) -> MatExpr:
+    """The scalar expression ``scalar(variable)`` applied entrywise to ``arg``, as matrix operations.
+
+    Sums become matrix sums, products Hadamard products and function
+    applications :class:`Elementwise`, so ``1 − tanh(z)²`` at ``A`` is
+    ``1 − tanh(A) ⊙ tanh(A)``: the forward value ``tanh(A)`` stays visible and
+    can be replaced by the name of the node that holds it.
+    """
+    if scalar == variable:
+        return arg
+    if scalar.is_number:
+        return mul(scalar, ones_like(arg)) if scalar != 0 else zeros(*arg.shape)
+    if isinstance(scalar, sp.Add):
+        return add(*(lift(term, variable, arg) for term in scalar.args))
+    if isinstance(scalar, sp.Mul):
+        coeff, factors = scalar.as_coeff_mul()
+        return mul(coeff, hadamard(*(lift(f, variable, arg) for f in factors)))
+    if isinstance(scalar, sp.Pow) and scalar.exp.is_Integer and scalar.exp > 0:
+        base = lift(scalar.base, variable, arg)
+        return hadamard(*([base] * int(scalar.exp)))
+    if isinstance(scalar, sp.Function) and scalar.has(variable):
+        inner = [a for a in scalar.args if a.has(variable)]
+        if len(inner) == 1:
+            rest = tuple(a if not a.has(variable) else z for a in scalar.args)
+            return elementwise(sp.Lambda(z, scalar.func(*rest)), lift(inner[0], variable, arg))
+    msg = f"cannot apply {scalar} entrywise"
+    raise NotImplementedError(msg)
+
+
+def derivative(function: sp.Lambda, arg: MatExpr) -> MatExpr:
+    """φ'(A) entrywise, from the scalar rule of φ (its ``fdiff``), lifted to matrices."""
+    (variable,) = function.variables
+    return lift(sp.diff(function.expr, variable), variable, arg)
+
+
+class LossValue(MatrixExpr):
+    """The textbook's undefined per-sample loss l(o_t, y_t): a 1×1 matrix."""
+
+    is_commutative = False
+
+    def __new__(cls, output: MatExpr, target: MatExpr) -> LossValue:
+        return MatrixExpr.__new__(cls, output, target)
+
+    @property
+    def shape(self) -> tuple[Expr, Expr]:
+        return sp.S.One, sp.S.One
+
+
+class LossGradient(MatrixExpr):
+    """∂l(o_t, y_t)/∂o_t of the undefined loss: a column shaped like o_t."""
+
+    is_commutative = False
+
+    def __new__(cls, output: MatExpr, target: MatExpr) -> LossGradient:
+        return MatrixExpr.__new__(cls, output, target)
+
+    @property
+    def shape(self) -> tuple[Expr, Expr]:
+        return self.args[0].shape
