@@ -1,8 +1,9 @@
 """symbptt: backpropagation through time derived symbolically, printed as LaTeX, compiled to NumPy.
 
 Layering (each module imports only from those above it):
-errors → ops → model → graph → chain → recurrence → strategies → derive →
-program → latex, codegen → checks → cli.
+errors → ops → runtime → model → graph → chain → recurrence → strategies → derive →
+matrices → cells → rules → adjoints → program → codegen → loopgen → gradient →
+latex → checks → cli.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ __version__ = "0.1.0"
 from symbptt.checks import assert_gradients_close, central_difference
 from symbptt.codegen import ScalarGradient, compile_scalar_gradient
 from symbptt.derive import Derivation, Step, explicit, symbolic
+from symbptt.gradient import Gradient, clip_norm, clip_value, compile_gradient
 from symbptt.errors import NotSupportedError, ProofError, SymbpttError
 from symbptt.model import ScalarModel, make_model
 from symbptt.recurrence import LinearRecurrence
@@ -21,6 +23,7 @@ from symbptt.graph import UnrolledGraph, unroll
 __all__ = [
     "STRATEGIES",
     "Derivation",
+    "Gradient",
     "LinearRecurrence",
     "NotSupportedError",
     "ProofError",
@@ -33,6 +36,9 @@ __all__ = [
     "__version__",
     "assert_gradients_close",
     "central_difference",
+    "clip_norm",
+    "clip_value",
+    "compile_gradient",
     "compile_scalar_gradient",
     "explicit",
     "make_model",

@@ -16,6 +16,14 @@ def _flat(a):  # type: ignore[no-untyped-def]
     return a.reshape(-1, a.shape[-1])
 
 
+def _matmul(a, w, out=None):  # type: ignore[no-untyped-def]
+    """a @ w for a stack a (..., k) as one large product, optionally into ``out`` (no temporary)."""
+    if out is None:
+        return (_flat(a) @ w).reshape(*a.shape[:-1], w.shape[-1])
+    numpy.matmul(_flat(a), w, out=_flat(out))
+    return out
+
+
 def _logsumexp(a):  # type: ignore[no-untyped-def]
     """log Σ_i exp(a_i) over the last axis, kept as a length-1 axis; stable for large a."""
     m = a.max(axis=-1, keepdims=True)
@@ -53,4 +61,4 @@ def as_batch(X, Y, h0, c0):  # type: ignore[no-untyped-def]
     return X, Y, h0, c0
 
 
-HELPERS = (_flat, _logsumexp, _softmax, one_hot, sample_xi, as_batch)
+HELPERS = (_flat, _matmul, _logsumexp, _softmax, one_hot, sample_xi, as_batch)
