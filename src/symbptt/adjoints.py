@@ -102,14 +102,14 @@ def _eq(lhs: sp.Basic, rhs: sp.Basic) -> sp.Eq:
 def adjoint_recurrence(step: ReverseStep) -> tuple[sp.Eq, ...]:
     """E14: ∂L/∂s_t with the contribution of step t + 1 written out (and E13 at t = T)."""
     shifted = {mx.carry(s): step.carry_into(s) for s in step.cell.state}
-    return tuple(_eq(lhs, rhs.xreplace(shifted)) for lhs, rhs in step.adjoints if _is_state(step, lhs))
+    return tuple(_eq(lhs, mx.rebuild(rhs.xreplace(shifted))) for lhs, rhs in step.adjoints if _is_state(step, lhs))
 
 
 def final_step(step: ReverseStep) -> tuple[sp.Eq, ...]:
     """E13: at t = T nothing comes from a later step."""
     zero = {mx.carry(s): mx.zeros(*s.shape) for s in step.cell.state}
     return tuple(
-        _eq(lhs.subs(t, T), mx.add(rhs.xreplace(zero), shape=rhs.shape).subs(t, T))
+        _eq(lhs.subs(t, T), mx.rebuild(rhs.xreplace(zero)).subs(t, T))
         for lhs, rhs in step.adjoints if _is_state(step, lhs)
     )
 
@@ -118,9 +118,18 @@ def _is_state(step: ReverseStep, adjoint: MatExpr) -> bool:
     return isinstance(adjoint, mx.Adjoint) and mx.of(adjoint) in step.cell.state
 
 
+def time_sum(term: MatExpr, index: sp.Symbol, lower: sp.Expr, upper: sp.Expr) -> sp.Sum:
+    """Σ_{index=lower}^{upper} term, the term kept as derived.
+
+    (``Sum.__new__`` would canonicalise a matrix term, reordering its factors;
+    ``doit`` and ``subs`` still work on the result.)
+    """
+    return sp.Basic.__new__(sp.Sum, term, sp.Tuple(index, lower, upper))
+
+
 def summed_gradient(W: sp.MatrixSymbol, contribution: MatExpr) -> sp.Eq:
     """E12, E16: ∂L/∂W = Σ_t (the contribution of step t)."""
-    return _eq(mx.adjoint(W), sp.Sum(contribution, (t, 1, T)))
+    return _eq(mx.adjoint(W), time_sum(contribution, t, sp.S.One, T))
 
 
 @dataclass(frozen=True)
@@ -145,12 +154,12 @@ def closed_form(step: ReverseStep) -> ClosedForm | None:
     coefficient = step.carry_into(state).xreplace({following: sp.Identity(state.shape[0])}).doit()
     if coefficient.has(mx.Seq) or coefficient.free_symbols & {t}:
         return None
-    direct = mx.add(recur.rhs.xreplace({following: mx.zeros(*state.shape)}), shape=state.shape)
+    direct = mx.rebuild(recur.rhs.xreplace({following: mx.zeros(*state.shape)}))
     if (mx.add(direct, mx.mul(coefficient, following)) - recur.rhs).doit().expand() != mx.zeros(*state.shape):
         return None  # not linear in ∂L/∂h_{t+1}
     i = sp.Symbol("i", integer=True, positive=True)
     term = mx.mul(sp.MatPow(coefficient, T - i), direct.subs(t, T + t - i))
-    return ClosedForm(coefficient, direct, _eq(recur.lhs, sp.Sum(term, (i, t, T))))
+    return ClosedForm(coefficient, direct, _eq(recur.lhs, time_sum(term, i, t, T)))
 
 
 def prove_closed_form(step: ReverseStep, form: ClosedForm, T_: int) -> None:

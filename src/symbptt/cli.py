@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from symbptt import __version__, derive, latex, model, ops, strategies
+import numpy as np
+
+from symbptt import __version__, adjoints, cells, derive, gradient, latex, model, ops, strategies
 from symbptt.errors import SymbpttError
 from symbptt.graph import check_steps, unroll
+
+DERIVE_MODELS = (*model.MODELS, *(c for c in cells.CELLS if c not in model.MODELS))
 
 
 class _Parser(argparse.ArgumentParser):
@@ -47,11 +51,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"symbptt {__version__}")
     verbs = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    d = verbs.add_parser("derive", help="write the derivation of E1-E9 as a LaTeX document "
-                         "(example: symbptt derive --model elman --steps 4 --out d.tex --pdf)")
-    d.add_argument("--model", choices=model.MODELS, default="generic", help="the cell (default: generic)")
+    d = verbs.add_parser("derive", help="write the derivation (E1-E16) as a LaTeX document "
+                         "(example: symbptt derive --model gru --out gru.tex --pdf)")
+    d.add_argument("--model", choices=DERIVE_MODELS, default="generic",
+                   help="the cell (default: generic, the textbook's f, g, l)")
     d.add_argument("--activation", choices=tuple(ops.ACTIVATIONS), default="tanh",
                    help="activation of the elman cell (default: tanh)")
+    d.add_argument("--loss", choices=("generic", *cells.LOSSES), default="generic",
+                   help="loss of the matrix-level section (default: generic l(o_t, y_t))")
     d.add_argument("--steps", type=_steps, default=3, metavar="T", help="explicit T (default: 3)")
     d.add_argument("--strategy", choices=(*strategies.STRATEGIES, "all"), default="all",
                    help="which truncation strategy to derive (default: all)")
@@ -59,6 +66,22 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--out", type=Path, help="write the .tex file here (default: standard output)")
     d.add_argument("--pdf", action="store_true", help="also compile the document to PDF (needs --out and pdflatex)")
     d.set_defaults(run=_derive)
+
+    r = verbs.add_parser("grad", help="the gradient of the arrays in an .npz file, per the contract "
+                         "(example: symbptt grad in.npz --cell elman --strategy window --tau 5 --out g.npz)")
+    r.add_argument("input", type=Path, metavar="INPUT.npz",
+                   help="parameters by name, X, Y, and optionally h0, c0, xi")
+    _add_compile_options(r)
+    r.add_argument("--clip-norm", type=float, metavar="THETA", help="scale all gradients to global norm <= THETA")
+    r.add_argument("--clip-value", type=float, metavar="C", help="clip every entry to [-C, C] (after --clip-norm)")
+    r.add_argument("--out", type=Path, required=True, metavar="GRADS.npz", help="the gradients and the loss")
+    r.set_defaults(run=_grad)
+
+    c = verbs.add_parser("code", help="a standalone NumPy module of a compiled gradient "
+                         "(example: symbptt code --cell gru --strategy full > gru_grad.py)")
+    _add_compile_options(c)
+    c.add_argument("--out", type=Path, help="write the module here (default: standard output)")
+    c.set_defaults(run=_code)
 
     g = verbs.add_parser("graph", help="the unrolled computation graph in Graphviz DOT "
                          "(example: symbptt graph --steps 3 | dot -Tpdf > g.pdf)")
@@ -70,23 +93,47 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_compile_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--cell", choices=cells.CELLS, required=True, help="the recurrent cell")
+    p.add_argument("--activation", choices=tuple(ops.ACTIVATIONS), default="tanh",
+                   help="activation of the elman cell (default: tanh)")
+    p.add_argument("--loss", choices=cells.LOSSES, default="squared", help="default: squared")
+    p.add_argument("--strategy", choices=strategies.STRATEGIES, default="full", help="default: full")
+    p.add_argument("--tau", type=int, help="window length (window) or piece length (chunked)")
+    p.add_argument("--pi", type=float, help="keep-probability in (0, 1] for randomized, when there is no xi")
+    p.add_argument("--seed", type=int, help="seed for sampling xi (randomized)")
+
+
+def _compile(args: argparse.Namespace) -> gradient.Gradient:
+    return gradient.compile_gradient(args.cell, activation=args.activation, loss=args.loss,
+                                     strategy=args.strategy, tau=args.tau, pi=args.pi, seed=args.seed)
+
+
 def _derive(args: argparse.Namespace) -> int:
     if args.pdf and args.out is None:
         print("symbptt: error: --pdf needs --out FILE.tex", file=sys.stderr)
         return 2
     chosen = strategies.STRATEGIES if args.strategy == "all" else (args.strategy,)
-    cell = model.make_model(args.model, args.activation)
-    print(f"symbptt: deriving {cell.title}, symbolic t and T = {args.steps} ...", file=sys.stderr)
-    sections = [
-        ("Gradient analysis for symbolic t", derive.symbolic(cell, chosen)),
-        (f"Written out for T = {args.steps}", derive.explicit(cell, args.steps, chosen, args.tau)),
-    ]
-    text = latex.document(sections, f"Backpropagation through time: the {cell.title} model")
+    sections = []
+    if args.model in model.MODELS:
+        scalar = model.make_model(args.model, args.activation)
+        title = scalar.title
+        print(f"symbptt: deriving {title}, symbolic t and T = {args.steps} ...", file=sys.stderr)
+        sections += [
+            ("Gradient analysis for symbolic t", derive.symbolic(scalar, chosen)),
+            (f"Written out for T = {args.steps}", derive.explicit(scalar, args.steps, chosen, args.tau)),
+        ]
+    if args.model != "generic":
+        cell = cells.make_cell(args.model, args.activation if args.model == "elman" else "tanh")
+        title = cell.title
+        print(f"symbptt: deriving the adjoints of the {title} cell ...", file=sys.stderr)
+        loss = cells.make_loss(args.loss, allow_generic=True)
+        sections.append(("Matrix form: the adjoints, backward in time", adjoints.derivation(cell, loss)))
+    text = latex.document(sections, f"Backpropagation through time: the {title} model")
     if args.out is None:
         sys.stdout.write(text)
         return 0
-    args.out.write_text(text, encoding="utf-8")
-    print(f"symbptt: wrote {args.out}", file=sys.stderr)
+    _write_text(args.out, text)
     if args.pdf:
         try:
             pdf = latex.compile_pdf(args.out)
@@ -95,6 +142,76 @@ def _derive(args: argparse.Namespace) -> int:
             raise
         print(f"symbptt: wrote {pdf}", file=sys.stderr)
     return 0
+
+
+INPUT_ARRAYS = ("X", "Y", "h0", "c0", "xi")
+
+
+def _grad(args: argparse.Namespace) -> int:
+    grad = _compile(args)
+    arrays = _load_npz(args.input)
+    allowed = (*grad.param_names, *INPUT_ARRAYS)
+    unexpected = sorted(set(arrays) - set(allowed))
+    if unexpected:
+        msg = f"{args.input} holds {', '.join(unexpected)}, not an input of the {args.cell} cell; allowed: {', '.join(allowed)}"
+        raise ValueError(msg)
+    for name in ("X", "Y"):
+        if name not in arrays:
+            msg = f"{args.input} has no array {name!r}"
+            raise ValueError(msg)
+    params = {n: arrays[n] for n in grad.param_names if n in arrays}
+    result = grad(params, arrays["X"], arrays["Y"], arrays.get("h0"), arrays.get("c0"), arrays.get("xi"))
+    if args.clip_norm is not None:
+        result = gradient.clip_norm(result, args.clip_norm)
+    if args.clip_value is not None:
+        result = gradient.clip_value(result, args.clip_value)
+    _write_npz(args.out, {k: np.asarray(v) for k, v in result.items()})
+    print(f"symbptt: wrote {args.out} (loss = {result['loss']:.6g})", file=sys.stderr)
+    return 0
+
+
+def _code(args: argparse.Namespace) -> int:
+    source = _compile(args).module_source()
+    if args.out is None:
+        sys.stdout.write(source)
+    else:
+        _write_text(args.out, source)
+    return 0
+
+
+def _load_npz(path: Path) -> dict[str, np.ndarray]:
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return {name: data[name] for name in data.files}
+    except FileNotFoundError:
+        msg = f"no such file: {path}"
+        raise ValueError(msg) from None
+    except (OSError, ValueError) as exc:  # not an .npz, or object arrays that need pickle
+        msg = f"cannot read {path} as .npz arrays: {str(exc).splitlines()[0]}"
+        raise ValueError(msg) from None
+
+
+def _write_text(path: Path, text: str) -> None:
+    _atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    print(f"symbptt: wrote {path}", file=sys.stderr)
+
+
+def _write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    def save(tmp: Path) -> None:
+        with tmp.open("wb") as f:
+            np.savez(f, **arrays)
+
+    _atomic(path, save)
+
+
+def _atomic(path: Path, write: Callable[[Path], object]) -> None:
+    """Write beside the target and rename: an error never leaves a partial file behind."""
+    tmp = path.with_name(f".{path.name}.partial")
+    try:
+        write(tmp)
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _graph(args: argparse.Namespace) -> int:

@@ -8,6 +8,7 @@ products keep the textbook's order (loss, readout, state, sensitivity).
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import tempfile
@@ -16,6 +17,7 @@ from pathlib import Path
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
 
+from symbptt import matrices as mx
 from symbptt.chain import Partial
 from symbptt.derive import Derivation, Step
 from symbptt.errors import SymbpttError
@@ -66,6 +68,85 @@ class BpttLatexPrinter(LatexPrinter):
     def _print_Heaviside(self, expr: sp.Heaviside, exp: str | None = None) -> str:
         text = rf"H\left({self._print(expr.args[0])}\right)"
         return text if exp is None else rf"{text}^{{{exp}}}"
+
+    # ---------------------------------------------------------------- matrix level
+    def _print_Seq(self, expr: mx.Seq) -> str:
+        return f"{self._print(sp.Symbol(expr.name))}_{{{self._print(expr.time)}}}"
+
+    def _print_Adjoint(self, expr: mx.Adjoint) -> str:
+        return rf"\frac{{\partial L}}{{\partial {self._print_Seq(mx.of(expr))}}}"
+
+    def _print_Carry(self, expr: mx.Carry) -> str:
+        return rf"\left.{self._print_Adjoint(expr)}\right|_{{t+1}}"
+
+    def _print_ParamAdjoint(self, expr: mx.ParamAdjoint) -> str:
+        return rf"\frac{{\partial L}}{{\partial {self._print(sp.MatrixSymbol(expr.name, *expr.shape))}}}"
+
+    def _print_Transpose(self, expr: sp.Transpose) -> str:
+        inner = self._print(expr.arg)
+        if not isinstance(expr.arg, (sp.MatrixSymbol, mx.Seq)):
+            inner = rf"\left({inner}\right)"
+        return rf"{inner}^\top"
+
+    def _print_HadamardProduct(self, expr: sp.HadamardProduct) -> str:
+        return r" \odot ".join(self._factor(f) for f in expr.args)
+
+    def _print_HadamardPower(self, expr: sp.HadamardPower) -> str:
+        return rf"{self._factor(expr.base)}^{{\odot {self._print(expr.exp)}}}"
+
+    def _factor(self, expr: sp.Basic, inside: type = sp.HadamardProduct) -> str:
+        """A factor of a product (``inside`` MatMul) or of a Hadamard product, bracketed when it binds looser."""
+        text = self._print(expr)
+        looser: tuple[type, ...] = (sp.MatAdd,)
+        if inside is sp.MatMul:
+            looser += (sp.HadamardProduct,)
+        elif isinstance(expr, sp.MatMul) and len(expr.as_coeff_matrices()[1]) > 1:
+            looser += (sp.MatMul,)
+        return rf"\left({text}\right)" if isinstance(expr, looser) else text
+
+    def _print_MatrixSymbol(self, expr: sp.MatrixSymbol) -> str:
+        # W_xi is W_{xi}, not SymPy's W_{\xi}: parameter names are the contract's, letter by letter
+        head, _, tail = expr.name.partition("_")
+        return f"{head}_{{{tail}}}" if tail else head
+
+    def _print_OneMatrix(self, expr: sp.OneMatrix) -> str:
+        return r"\mathbf{1}"
+
+    def _print_Elementwise(self, expr: mx.Elementwise) -> str:
+        (variable,) = expr.function.variables
+        placeholder = sp.Symbol("SYMBPTTARG")
+        body = self._print(expr.function.expr.xreplace({variable: placeholder}))
+        return body.replace("SYMBPTTARG", self._print(expr.arg))
+
+    def _print_LogSumExp(self, expr: mx.LogSumExp) -> str:
+        return rf"\log \mathbf{{1}}^\top \exp\left({self._print(expr.arg)}\right)"
+
+    def _print_Softmax(self, expr: mx.Softmax) -> str:
+        return rf"\operatorname{{softmax}}\left({self._print(expr.arg)}\right)"
+
+    def _print_LossValue(self, expr: mx.LossValue) -> str:
+        return rf"l\left({self._print(expr.args[0])}, {self._print(expr.args[1])}\right)"
+
+    def _print_LossGradient(self, expr: mx.LossGradient) -> str:
+        return rf"\frac{{\partial {self._print_LossValue(mx.LossValue(*expr.args))}}}{{\partial {self._print(expr.args[0])}}}"
+
+    def _print_MatMul(self, expr: sp.MatMul) -> str:
+        coeff, factors = expr.as_coeff_matrices()
+        inside = sp.MatMul if len(factors) > 1 else sp.HadamardProduct  # -(a ⊙ b) needs no brackets
+        parts = [self._factor(f, inside) for f in factors]
+        if coeff == -1:
+            return "- " + " ".join(parts)
+        if coeff != 1:
+            parts.insert(0, self._print(coeff) if coeff.is_Atom or isinstance(coeff, sp.Pow)
+                         else rf"\left({self._print(coeff)}\right)")
+        return " ".join(parts)
+
+    def _print_MatAdd(self, expr: sp.MatAdd) -> str:
+        out = self._print(expr.args[0])
+        for term in expr.args[1:]:
+            text = self._print(term)
+            out += f" - {text[2:]}" if text.startswith("- ") else f" + {text}"
+        return out
 
     def _print_Indexed(self, expr: sp.Indexed) -> str:
         base = self._print(expr.base.label)
@@ -122,24 +203,51 @@ def to_latex(expr: sp.Basic) -> str:
     return _PRINTER.doprint(expr)
 
 
+LINE_WIDTH = 48  # printed symbols per displayed line (see _width): a sum breaks before it overflows a page
+
+
+def _width(latex_text: str) -> int:
+    """A rough count of printed symbols: commands and braces print as at most one symbol."""
+    return len(re.sub(r"\\(left|right|partial|frac|mathbf|operatorname|top|qquad|quad)\b|[{}\s^_]", "", latex_text))
+
+
 def step_latex(step: Step, inline: bool = False) -> str:
-    """A step's equations, joined; ≈ for a truncation."""
+    """A step's equations, joined; ≈ for a truncation. Long sums break over aligned lines."""
     relation = r" \approx " if step.approximate else " = "
     parts = []
     for eq in step.equations:
         if isinstance(eq, sp.Eq):
-            parts.append(f"{to_latex(eq.lhs)}{relation if eq is step.equations[-1] else ' = '}{to_latex(eq.rhs)}")
+            rhs = to_latex(eq.rhs) if inline else _broken(eq.rhs)
+            parts.append(f"{to_latex(eq.lhs)}{relation if eq is step.equations[-1] else ' = '}{rhs}")
         else:
             parts.append(to_latex(eq))
     return ",\\quad ".join(parts) if inline else " \\\\\n".join(f"&{p}" for p in parts)
 
 
+def _broken(expr: sp.Basic) -> str:
+    """A matrix sum too long for one line, as lines of terms continued with ``\\qquad +``."""
+    text = to_latex(expr)
+    if not isinstance(expr, sp.MatAdd) or _width(text) <= LINE_WIDTH:
+        return text
+    lines, current = [], ""
+    for term in expr.args:
+        piece = to_latex(term)
+        sign, piece = ("-", piece[2:]) if piece.startswith("- ") else ("+", piece)
+        joined = f"{current} {sign} {piece}" if current else (piece if sign == "+" else f"- {piece}")
+        if current and _width(joined) > LINE_WIDTH:
+            lines.append(current)
+            current = f"\\qquad {sign} {piece}"
+        else:
+            current = joined
+    lines.append(current)
+    return " \\\\\n&".join(lines)
+
+
 def step_environment(step: Step) -> str:
     r"""A step as ``\begin{equation}\label{…}\begin{aligned}…``."""
     body = step_latex(step)
-    if len(step.equations) == 1:
-        body = body.lstrip("&")
-        inner = body
+    if len(step.equations) == 1 and "\\\\" not in body:
+        inner = body.lstrip("&")
     else:
         inner = "\\begin{aligned}\n" + body + "\n\\end{aligned}"
     note = f"\n{_escape(step.note)}\n" if step.note else ""

@@ -189,24 +189,6 @@ def _batched_kind(codes: Sequence[Code]) -> str:
 # ------------------------------------------------------------------ rewriting
 
 
-def rebuild(expr: object) -> object:
-    """The expression rebuilt through the constructors of :mod:`matrices`, so zeros vanish."""
-    if not mx.is_matrix(expr) or isinstance(expr, (Seq, sp.MatrixSymbol)) or not expr.args:
-        return expr
-    args = [rebuild(a) for a in expr.args]
-    if isinstance(expr, sp.MatMul):
-        return mx.mul(*args)
-    if isinstance(expr, sp.MatAdd):
-        return mx.add(*args, shape=expr.shape)
-    if isinstance(expr, sp.HadamardProduct):
-        return mx.hadamard(*args)
-    if isinstance(expr, sp.Transpose):
-        return mx.transpose(args[0])
-    if isinstance(expr, sp.HadamardPower) and mx.is_zero(args[0]):
-        return args[0]
-    return expr.func(*args)
-
-
 def leaves(expr: object) -> set[MatExpr]:
     if not mx.is_matrix(expr):
         return set()
@@ -264,7 +246,7 @@ def hoist(statements: Sequence[Assign], carried: set[MatExpr], name: Callable[[A
             if any(_has_product(a) for a in fixed):
                 rest = [visit(a, statement) for a in expr.args if not independent(a)]
                 return mx.add(temporary(mx.add(*fixed), statement), *rest)
-        return rebuild(expr.func(*(visit(a, statement) for a in expr.args)))
+        return mx.rebuild(expr.func(*(visit(a, statement) for a in expr.args)))
 
     per_statement: Counter[Assign] = Counter()
 
@@ -625,7 +607,7 @@ def _window_loop(write: _Writer, step: ReverseStep, body: list[Assign], storage:
     travelling = _Travelling(storage)
     for leaf, temp in arrive.items():
         travelling.locals[temp] = temp.name
-    statements = [Assign(travelling.rename(lhs), rebuild(rhs.xreplace({o_adjoint: mx.zeros(*o_adjoint.shape)}))
+    statements = [Assign(travelling.rename(lhs), mx.rebuild(rhs.xreplace({o_adjoint: mx.zeros(*o_adjoint.shape)}))
                          .xreplace(arrive).xreplace(travelling.renames))
                   for lhs, rhs in step.adjoints if lhs != o_adjoint]
     outputs = [Assign(Seq(f"pending_{s.name}", t, *s.shape),
@@ -651,7 +633,7 @@ def _direct_parts(step: ReverseStep) -> dict[Seq, MatExpr]:
     cell_adjoints = {lhs: mx.zeros(*lhs.shape) for lhs, _ in step.adjoints if mx.of(lhs) != step.forward[-2][0]}
     cell_adjoints |= {mx.carry(s): mx.zeros(*s.shape) for s in step.cell.state}
     adjoints = dict(step.adjoints)
-    return {s: rebuild(adjoints[mx.adjoint(s)].xreplace(cell_adjoints)) for s in step.cell.state}
+    return {s: mx.rebuild(adjoints[mx.adjoint(s)].xreplace(cell_adjoints)) for s in step.cell.state}
 
 
 class _Travelling(Storage):

@@ -289,6 +289,25 @@ def scalar_function(function: sp.Lambda | type) -> sp.Lambda:
     return sp.Lambda(z, function(z))
 
 
+def rebuild(expr: object) -> object:
+    """The expression rebuilt through the constructors of :mod:`matrices`, so zeros vanish."""
+    if not is_matrix(expr) or isinstance(expr, (Seq, sp.MatrixSymbol)) or not expr.args:
+        return expr
+    args = [rebuild(a) for a in expr.args]
+    if isinstance(expr, sp.MatMul):
+        return mul(*args)
+    if isinstance(expr, sp.MatAdd):
+        return add(*args, shape=expr.shape)
+    if isinstance(expr, sp.HadamardProduct):
+        return hadamard(*args)
+    if isinstance(expr, sp.Transpose):
+        return transpose(args[0])
+    if isinstance(expr, sp.HadamardPower) and is_zero(args[0]):
+        return args[0]
+    return expr.func(*args)
+
+
+
 # ------------------------------------------------------------------ scalar → matrix
 
 
