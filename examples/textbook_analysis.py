@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     T = args.steps
     grad = symbptt.compile_scalar_gradient("elman", T, activation="tanh")
     rng = np.random.default_rng(0)
-    params = dict(zip(grad.param_names, rng.uniform(-1, 1, 5).tolist()))
+    params = dict(zip(grad.param_names, rng.uniform(-1, 1, 5).tolist(), strict=True))
     x, y = rng.normal(size=(2, T, 4))
     analytic = grad(params, x, y)
     numeric = symbptt.central_difference(lambda p: grad(p, x, y)["loss"], params)

@@ -15,7 +15,7 @@ def compiled(cell, activation, T, strategy="full", tau=None):
 
 def draw_inputs(grad, T, B, seed):
     rng = np.random.default_rng(seed)
-    params = {n: float(v) for n, v in zip(grad.param_names, rng.uniform(-1, 1, len(grad.param_names)))}
+    params = {n: float(v) for n, v in zip(grad.param_names, rng.uniform(-1, 1, len(grad.param_names)), strict=True)}
     x = rng.uniform(-1, 1, (T, B))
     y = rng.uniform(-1, 1, (T, B))
     h0 = rng.uniform(-1, 1, B)

@@ -14,3 +14,35 @@ def problems(draw, max_T=8, batch=True):
     B = draw(st.integers(1, 3)) if batch else 1
     seed = draw(st.integers(0, 2**31 - 1))
     return cell, activation, T, B, seed
+
+
+# ------------------------------------------------------------------ the matrix engine
+
+MATRIX_CELLS = (("linear", "tanh"), *(("elman", a) for a in ("identity", "tanh", "sigmoid", "relu")),
+                ("gru", "tanh"), ("lstm", "tanh"))
+LOSSES = ("squared", "cross_entropy")
+CONFIGS = tuple((cell, activation, loss) for cell, activation in MATRIX_CELLS for loss in LOSSES)
+STRATEGY_NAMES = ("full", "window", "chunked", "randomized")
+
+
+@st.composite
+def matrix_problems(draw, config, max_T=6, max_size=4, max_B=3):
+    """Sizes, T, B and arrays for a (cell, activation, loss), as the contract shapes them."""
+    import numpy as np
+
+    from symbptt import cells
+
+    cell_name, activation, loss = config
+    d, h, q = (draw(st.integers(1, max_size)) for _ in range(3))
+    T, B = draw(st.integers(1, max_T)), draw(st.integers(1, max_B))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    sizes = {"d": d, "h": h, "q": q}
+    cell = cells.make_cell(cell_name, activation)
+    params = {}
+    for W in cell.params:
+        shape = tuple(sizes[str(s)] for s in W.shape if str(s) != "1")
+        params[W.name] = rng.uniform(-1, 1, shape)
+    X = rng.standard_normal((T, B, d))
+    Y = rng.integers(0, q, (T, B)) if loss == "cross_entropy" else rng.standard_normal((T, B, q))
+    initial = tuple(rng.uniform(-0.5, 0.5, (B, h)) for _ in cell.state)
+    return params, X, Y, initial

@@ -48,7 +48,10 @@ def test_generic_E4_is_the_chain_rule():
     assert sp.expand(eq.rhs - expected) == 0
 
 
-def _program_gradient(cell, T, strategy=strategies.Strategy("full")):
+FULL = strategies.Strategy("full")
+
+
+def _program_gradient(cell, T, strategy=FULL):
     """Evaluate the compiled program's assignments symbolically: the gradient as an expression."""
     prog = program.build(cell, T, strategy)
     env = {}

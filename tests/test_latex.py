@@ -10,10 +10,12 @@ GENERIC = derive.symbolic(model.generic())
 TABLE = [
     ("eq_bptt_partial_ht_wh_recur",
      r"\frac{\partial h_{t}}{\partial w_{h}} = \frac{\partial f{\left(x_{t},h_{t - 1},w_{h} \right)}}{\partial w_{h}}"
-     r" + \frac{\partial f{\left(x_{t},h_{t - 1},w_{h} \right)}}{\partial h_{t - 1}} \frac{\partial h_{t - 1}}{\partial w_{h}}"),
+     r" + \frac{\partial f{\left(x_{t},h_{t - 1},w_{h} \right)}}{\partial h_{t - 1}}"
+     r" \frac{\partial h_{t - 1}}{\partial w_{h}}"),
     ("eq_bptt_partial_ht_wh_gen",
      r"\frac{\partial h_{t}}{\partial w_{h}} = \frac{\partial f{\left(x_{t},h_{t - 1},w_{h} \right)}}{\partial w_{h}}"
-     r" + \sum_{i=1}^{t - 1} \left(\prod_{j=i + 1}^{t} \frac{\partial f{\left(x_{j},h_{j - 1},w_{h} \right)}}{\partial h_{j - 1}}\right)"
+     r" + \sum_{i=1}^{t - 1} \left(\prod_{j=i + 1}^{t}"
+     r" \frac{\partial f{\left(x_{j},h_{j - 1},w_{h} \right)}}{\partial h_{j - 1}}\right)"
      r" \frac{\partial f{\left(x_{i},h_{i - 1},w_{h} \right)}}{\partial w_{h}}"),
     ("eq_bptt_objective", r"L = \frac{1}{T} \sum_{t=1}^{T} l{\left(y_{t},o_{t} \right)}"),
 ]

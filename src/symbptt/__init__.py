@@ -10,15 +10,15 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from symbptt.checks import assert_gradients_close, central_difference
+from symbptt.checks import assert_gradients_close, central_difference, check_gradient
 from symbptt.codegen import ScalarGradient, compile_scalar_gradient
 from symbptt.derive import Derivation, Step, explicit, symbolic
-from symbptt.gradient import Gradient, clip_norm, clip_value, compile_gradient
 from symbptt.errors import NotSupportedError, ProofError, SymbpttError
+from symbptt.gradient import Gradient, clip_norm, clip_value, compile_gradient
+from symbptt.graph import UnrolledGraph, unroll
 from symbptt.model import ScalarModel, make_model
 from symbptt.recurrence import LinearRecurrence
 from symbptt.strategies import STRATEGIES, Strategy
-from symbptt.graph import UnrolledGraph, unroll
 
 __all__ = [
     "STRATEGIES",
@@ -36,6 +36,7 @@ __all__ = [
     "__version__",
     "assert_gradients_close",
     "central_difference",
+    "check_gradient",
     "clip_norm",
     "clip_value",
     "compile_gradient",

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import TypeAlias
 
 import sympy as sp
 
@@ -27,7 +28,7 @@ from symbptt.derive import Derivation, Step
 from symbptt.errors import ProofError
 from symbptt.matrices import MatExpr, Seq, T, t
 
-Pair = tuple[MatExpr, MatExpr]
+Pair: TypeAlias = tuple[MatExpr, MatExpr]
 
 BATCH_WEIGHT = 1 / (mx.B * T)  # ∂L/∂l_t for one sample: L = 1/(B·T) Σ_b Σ_t l_t
 TEXTBOOK_WEIGHT = 1 / T  # the textbook's B = 1

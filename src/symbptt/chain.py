@@ -10,10 +10,11 @@ which is how the recurrence E4 appears.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import TypeAlias
 
 import sympy as sp
 
-Expr = sp.Expr
+Expr: TypeAlias = sp.Expr
 
 
 class Partial(sp.Expr):

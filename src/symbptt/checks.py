@@ -26,3 +26,24 @@ def assert_gradients_close(analytic: Mapping[str, float], numeric: Mapping[str, 
         if not np.isclose(analytic[name], value, rtol=rtol, atol=atol):
             msg = f"gradient check of {name} failed\nanalytic: {analytic[name]!r}\nnumeric:  {value!r}"
             raise AssertionError(msg)
+
+
+def check_gradient(loss: Callable[[dict[str, np.ndarray]], float], params: Mapping[str, np.ndarray],
+                   grads: Mapping[str, np.ndarray], *, directions: int = 3, eps: float = 1e-6,
+                   rtol: float = 1e-6, seed: int = 0) -> None:
+    """⟨∂L/∂θ, v⟩ against (L(θ + εv) − L(θ − εv)) / 2ε along random directions v, in float64.
+
+    One projection checks every entry of every parameter at once (autograd's
+    trick); an AssertionError prints both numbers.
+    """
+    rng = np.random.default_rng(seed)
+    for k in range(directions):
+        v = {n: rng.standard_normal(np.shape(p)) for n, p in params.items()}
+        up = {n: np.asarray(p, dtype=np.float64) + eps * v[n] for n, p in params.items()}
+        down = {n: np.asarray(p, dtype=np.float64) - eps * v[n] for n, p in params.items()}
+        numeric = (loss(up) - loss(down)) / (2 * eps)
+        analytic = float(sum(np.sum(np.asarray(grads[n]) * v[n]) for n in params))
+        scale = float(np.sqrt(sum(np.sum(np.asarray(grads[n]) ** 2) for n in params)))
+        if abs(analytic - numeric) > rtol * (abs(numeric) + scale) + 1e-9:
+            msg = f"gradient check failed along direction {k}\nanalytic: {analytic!r}\nnumeric:  {numeric!r}"
+            raise AssertionError(msg)

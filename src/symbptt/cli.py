@@ -62,7 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--steps", type=_steps, default=3, metavar="T", help="explicit T (default: 3)")
     d.add_argument("--strategy", choices=(*strategies.STRATEGIES, "all"), default="all",
                    help="which truncation strategy to derive (default: all)")
-    d.add_argument("--tau", type=_tau, default=2, help="window length / piece length for the explicit forms (default: 2)")
+    d.add_argument("--tau", type=_tau, default=2,
+                   help="window length / piece length for the explicit forms (default: 2)")
     d.add_argument("--out", type=Path, help="write the .tex file here (default: standard output)")
     d.add_argument("--pdf", action="store_true", help="also compile the document to PDF (needs --out and pdflatex)")
     d.set_defaults(run=_derive)
@@ -153,7 +154,8 @@ def _grad(args: argparse.Namespace) -> int:
     allowed = (*grad.param_names, *INPUT_ARRAYS)
     unexpected = sorted(set(arrays) - set(allowed))
     if unexpected:
-        msg = f"{args.input} holds {', '.join(unexpected)}, not an input of the {args.cell} cell; allowed: {', '.join(allowed)}"
+        msg = (f"{args.input} holds {', '.join(unexpected)}, not an input of the {args.cell} cell; "
+               f"allowed: {', '.join(allowed)}")
         raise ValueError(msg)
     for name in ("X", "Y"):
         if name not in arrays:
@@ -199,7 +201,7 @@ def _write_text(path: Path, text: str) -> None:
 def _write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
     def save(tmp: Path) -> None:
         with tmp.open("wb") as f:
-            np.savez(f, **arrays)
+            np.savez(f, **arrays)  # type: ignore[arg-type]  # NumPy's stub types **kwds as allow_pickle
 
     _atomic(path, save)
 

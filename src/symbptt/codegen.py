@@ -114,7 +114,8 @@ class ScalarGradient:
         from symbptt import strategies
 
         self.program = program
-        self.name = f"grad_{program.model.name}_{program.model.activation or 'linear'}_T{program.T}_{program.strategy.name}"
+        model, strategy = program.model, program.strategy.name
+        self.name = f"grad_{model.name}_{model.activation or 'linear'}_T{program.T}_{strategy}"
         self.source = program_source(program, self.name)
         self._function = compile_source(self.source, self.name)
         self.param_names = tuple(str(p) for p in program.model.params)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from typing import TypeAlias
 
 import sympy as sp
 from sympy.core.function import AppliedUndef
@@ -17,9 +18,9 @@ from sympy.core.function import AppliedUndef
 from symbptt import chain, graph, recurrence, strategies
 from symbptt.chain import Partial
 from symbptt.errors import ProofError
-from symbptt.model import L, T, ScalarModel, h, l_node, o, t, x, y
+from symbptt.model import L, ScalarModel, T, h, o, t, x, y
 
-Expr = sp.Expr
+Expr: TypeAlias = sp.Expr
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ class Step:
 class Derivation:
     """An ordered list of steps from the model to the gradient."""
 
-    model: ScalarModel
+    model: object  # a model.ScalarModel, or a cells.Cell for the matrix-level derivation
     steps: tuple[Step, ...]
     T: int | None = None
 
@@ -154,13 +155,15 @@ def randomized_equations(model: ScalarModel, w: sp.Symbol) -> tuple[sp.Basic, ..
     mean_xi = sp.Add(sp.Mul(1 - pi_t, 0, evaluate=False), sp.Mul(pi_t, 1 / pi_t, evaluate=False),
                      evaluate=False)
     if sp.simplify(mean_xi.doit()) != 1:
-        raise ProofError("E[xi_t] is not 1")
+        msg = "E[xi_t] is not 1"
+        raise ProofError(msg)
     expectation = sp.Function("E")
     # E[z_t] = b_t + E[xi_t] c_t E[z_{t-1}] by independence of xi_t from z_{t-1}, then E[xi_t] = 1
     e_z = seq.b(t) + expectation(xi_t) * seq.c(t) * expectation(z[t - 1])
     e_z_done = e_z.subs(expectation(xi_t), sp.simplify(mean_xi.doit()))
     if sp.expand(e_z_done - seq.equation(t).rhs.subs(seq.a(t - 1), expectation(z[t - 1]))) != 0:
-        raise ProofError("E[z_t] does not satisfy the recurrence of a_t")
+        msg = "E[z_t] does not satisfy the recurrence of a_t"
+        raise ProofError(msg)
     return (
         sp.Eq(sp.Function("P")(sp.Eq(xi_t, 0)), 1 - pi_t),
         sp.Eq(sp.Function("P")(sp.Eq(xi_t, 1 / pi_t)), pi_t),
@@ -192,7 +195,8 @@ def randomized_expectation_exact(model: ScalarModel, w: sp.Symbol, T_: int) -> s
         expected += weight * z_T.xreplace(values)
     exact = seq.iterate(T_)[-1]
     if sp.simplify(sp.expand(expected - exact)) != 0:
-        raise ProofError(f"E[z_{T_}] differs from the exact sensitivity")
+        msg = f"E[z_{T_}] differs from the exact sensitivity"
+        raise ProofError(msg)
     return sp.Eq(sp.Function("E")(sp.IndexedBase("z")[T_]), exact)
 
 

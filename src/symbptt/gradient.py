@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
+import sympy as sp
 
 from symbptt import adjoints, cells, codegen, loopgen, strategies
 
-Arrays = Mapping[str, Any]
+Arrays: TypeAlias = Mapping[str, Any]
 
 
 @functools.cache
@@ -76,13 +77,13 @@ class Gradient:
                 initial[name] = _check_shape(_float_array(initial[name], name), name,
                                              (B, sizes["h"]) if X.ndim == 3 else (sizes["h"],), "(B, h)")
         xi = self._check_xi(xi, T)
-        out = self._grad(params, X, Y, initial["h0"], initial["c0"], xi=xi, tau=self.tau, pi=self.pi, seed=self.seed)
-        return out
+        return self._grad(params, X, Y, initial["h0"], initial["c0"], xi=xi, tau=self.tau, pi=self.pi, seed=self.seed)
 
     # ---------------------------------------------------------------- validation
     def _check_params(self, params: Arrays) -> dict[str, np.ndarray]:
         if not isinstance(params, Mapping):
-            msg = f"params must be a mapping of arrays by name ({', '.join(self.param_names)}), got {type(params).__name__}"
+            names = ", ".join(self.param_names)
+            msg = f"params must be a mapping of arrays by name ({names}), got {type(params).__name__}"
             raise ValueError(msg)
         missing = [n for n in self.param_names if n not in params]
         extra = sorted(set(params) - set(self.param_names))
@@ -102,7 +103,7 @@ class Gradient:
                     sizes[str(size)] = params[W.name].shape[axis]
         for W in self.step.cell.params:
             expected = tuple(sizes.get(str(s), -1) for s in _storage_shape(W))
-            symbolic = "(" + ", ".join(str(s) for s in _storage_shape(W)) + ("," if len(_storage_shape(W)) == 1 else "") + ")"
+            symbolic = str(tuple(sp.Symbol(str(s)) for s in _storage_shape(W)))
             _check_shape(params[W.name], W.name, expected, symbolic)
         return sizes
 
@@ -115,7 +116,7 @@ class Gradient:
                 raise ValueError(msg)
             _check_shape(Y, "Y", lead, "(T, B)" if X.ndim == 3 else "(T,)")
             if Y.size and (Y.min() < 0 or Y.max() >= q):
-                msg = f"Y holds class ids from {Y.min()} to {Y.max()}; allowed: 0 to {q - 1} (q = {q})"
+                msg = f"Y holds class ids from {int(Y.min())} to {int(Y.max())}; allowed: 0 to {q - 1} (q = {q})"
                 raise ValueError(msg)
             return Y
         Y = _float_array(Y, "Y")
@@ -136,7 +137,7 @@ class Gradient:
         xi = _float_array(xi, "xi")
         _check_shape(xi, "xi", (T,), "(T,)")
         if (xi < 0).any():
-            msg = f"xi must be >= 0, got {xi.min()!r} at index {int(xi.argmin())}"
+            msg = f"xi must be >= 0, got {float(xi.min())!r} at index {int(xi.argmin())}"
             raise ValueError(msg)
         return xi
 
@@ -195,7 +196,8 @@ def compile_gradient(cell: str, *, activation: str = "tanh", loss: str = "square
         msg = f"pi and seed apply to the randomized strategy, not {strategy!r}"
         raise ValueError(msg)
     if pi is not None:
-        pi = strategies.check_pi(pi) if np.ndim(pi) == 0 else np.array([strategies.check_pi(p) for p in np.ravel(pi)])
+        pi = (strategies.check_pi(pi) if np.ndim(pi) == 0
+              else np.array([strategies.check_pi(float(p)) for p in np.ravel(pi)]))
     return Gradient(cell, activation, loss, chosen.name, chosen.tau, pi, seed)
 
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TypeAlias
 
 import sympy as sp
 
 from symbptt.model import L, ScalarModel, h, l_node, o, x, y
 
-Expr = sp.Expr
+Expr: TypeAlias = sp.Expr
 
 
 def check_steps(T: object, name: str = "T") -> int:

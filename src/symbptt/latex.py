@@ -128,7 +128,8 @@ class BpttLatexPrinter(LatexPrinter):
         return rf"l\left({self._print(expr.args[0])}, {self._print(expr.args[1])}\right)"
 
     def _print_LossGradient(self, expr: mx.LossGradient) -> str:
-        return rf"\frac{{\partial {self._print_LossValue(mx.LossValue(*expr.args))}}}{{\partial {self._print(expr.args[0])}}}"
+        value = self._print_LossValue(mx.LossValue(*expr.args))
+        return rf"\frac{{\partial {value}}}{{\partial {self._print(expr.args[0])}}}"
 
     def _print_MatMul(self, expr: sp.MatMul) -> str:
         coeff, factors = expr.as_coeff_matrices()

@@ -31,6 +31,7 @@ import inspect
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import sympy as sp
 
@@ -189,22 +190,22 @@ def _batched_kind(codes: Sequence[Code]) -> str:
 # ------------------------------------------------------------------ rewriting
 
 
-def leaves(expr: object) -> set[MatExpr]:
+def leaves(expr: Any) -> set[MatExpr]:
     if not mx.is_matrix(expr):
         return set()
     return set(expr.atoms(Seq)) | set(expr.atoms(sp.MatrixSymbol))
 
 
-def _batched(expr: object) -> bool:
+def _batched(expr: Any) -> bool:
     return mx.is_matrix(expr) and bool(expr.atoms(Seq))
 
 
-def _has_product(expr: object) -> bool:
+def _has_product(expr: Any) -> bool:
     """A matrix product over the samples: W x_t, not a scalar times a matrix."""
     return _batched(expr) and any(len(m.as_coeff_matrices()[1]) > 1 for m in expr.atoms(sp.MatMul))
 
 
-def _is_trivial(expr: object) -> bool:
+def _is_trivial(expr: Any) -> bool:
     """Not worth a name of its own: a leaf, a constant, or the transpose of a leaf."""
     if not mx.is_matrix(expr) or isinstance(expr, (Seq, sp.MatrixSymbol, sp.OneMatrix, sp.ZeroMatrix)):
         return True
@@ -233,10 +234,10 @@ def hoist(statements: Sequence[Assign], carried: set[MatExpr], name: Callable[[A
     before: list[Assign] = []
     made: dict[MatExpr, Seq] = {}
 
-    def independent(expr: object) -> bool:
+    def independent(expr: Any) -> bool:
         return not (leaves(expr) & carried)
 
-    def visit(expr: object, statement: Assign) -> object:
+    def visit(expr: Any, statement: Assign) -> Any:
         if not mx.is_matrix(expr) or _is_trivial(expr):
             return expr
         if independent(expr) and _has_product(expr):
@@ -265,7 +266,7 @@ def eliminate_common(statements: Sequence[Assign], fresh: Callable[[MatExpr], Ma
     """Statements with each subexpression used twice or more computed once, just before its first use."""
     counts: Counter[MatExpr] = Counter()
 
-    def count(expr: object) -> None:
+    def count(expr: Any) -> None:
         if _is_trivial(expr):
             return
         counts[expr] += 1
@@ -385,7 +386,7 @@ def core_source(step: ReverseStep, strategy: str, name: str = "core") -> str:
     cell, storage, write = step.cell, Storage(), _Writer()
     state, previous = cell.state, cell.previous_state
     loop_nodes = [node for node, _ in cell.steps]
-    o_node, l_node = step.forward[-2][0], step.loss_node
+    o_node = step.forward[-2][0]
     extra = STRATEGY_ARGUMENT[strategy]
     inputs = [p.name for p in cell.params] + ["x", "y"] + [f"{s.name}0" for s in state] + ([extra] if extra else [])
     sizes = _size_names(cell)
@@ -605,7 +606,7 @@ def _window_loop(write: _Writer, step: ReverseStep, body: list[Assign], storage:
     o_adjoint = mx.adjoint(step.forward[-2][0])
     arrive = {mx.carry(s): Seq(f"arrive_{s.name}", t, *s.shape) for s in cell.state}
     travelling = _Travelling(storage)
-    for leaf, temp in arrive.items():
+    for temp in arrive.values():
         travelling.locals[temp] = temp.name
     statements = [Assign(travelling.rename(lhs), mx.rebuild(rhs.xreplace({o_adjoint: mx.zeros(*o_adjoint.shape)}))
                          .xreplace(arrive).xreplace(travelling.renames))

@@ -24,13 +24,14 @@ from __future__ import annotations
 
 import functools
 import operator
+from typing import Any, TypeAlias
 
 import sympy as sp
 from sympy.core.symbol import Str
 from sympy.matrices.expressions.matexpr import MatrixExpr
 
-Expr = sp.Expr
-MatExpr = MatrixExpr
+Expr: TypeAlias = sp.Expr
+MatExpr: TypeAlias = MatrixExpr
 
 d, h, q = sp.symbols("d h q", integer=True, positive=True)  # input, hidden and output sizes
 t = sp.Symbol("t", integer=True, positive=True)
@@ -140,6 +141,9 @@ class Elementwise(MatrixExpr):
     def _eval_transpose(self) -> MatExpr:
         return Elementwise(self.function, transpose(self.arg))
 
+    def _entry(self, i: object, j: object, **kwargs: object) -> Expr:
+        return self.function(self.arg._entry(i, j, **kwargs))
+
 
 class LogSumExp(MatrixExpr):
     """log Σ_i exp(a_i) of a column ``a``: a 1×1 matrix."""
@@ -156,6 +160,14 @@ class LogSumExp(MatrixExpr):
     @property
     def shape(self) -> tuple[Expr, Expr]:
         return sp.S.One, self.arg.shape[1]
+
+    def _entry(self, i: object, j: object, **kwargs: object) -> Expr:
+        return sp.log(_column_sum_exp(self.arg, j, **kwargs))
+
+
+def _column_sum_exp(arg: MatExpr, j: object, **kwargs: object) -> Expr:
+    k = sp.Dummy("k", integer=True)
+    return sp.Sum(sp.exp(arg._entry(k, j, **kwargs)), (k, 0, arg.shape[0] - 1))
 
 
 class Softmax(MatrixExpr):
@@ -174,6 +186,9 @@ class Softmax(MatrixExpr):
     def shape(self) -> tuple[Expr, Expr]:
         return self.arg.shape
 
+    def _entry(self, i: object, j: object, **kwargs: object) -> Expr:
+        return sp.exp(self.arg._entry(i, j, **kwargs)) / _column_sum_exp(self.arg, j, **kwargs)
+
 
 # ------------------------------------------------------------------ constructors
 
@@ -190,9 +205,9 @@ def zeros(rows: Expr, cols: Expr) -> sp.ZeroMatrix:
     return sp.ZeroMatrix(rows, cols)
 
 
-def mul(*factors: object) -> MatExpr:
+def mul(*factors: Any) -> Any:
     """The product of scalars and matrices, in order, flattened; 0 if any factor is zero."""
-    flat: list[object] = []
+    flat: list[Any] = []
     for f in factors:
         if isinstance(f, sp.MatMul):
             coeff, inner = f.as_coeff_matrices()
@@ -289,7 +304,7 @@ def scalar_function(function: sp.Lambda | type) -> sp.Lambda:
     return sp.Lambda(z, function(z))
 
 
-def rebuild(expr: object) -> object:
+def rebuild(expr: Any) -> Any:
     """The expression rebuilt through the constructors of :mod:`matrices`, so zeros vanish."""
     if not is_matrix(expr) or isinstance(expr, (Seq, sp.MatrixSymbol)) or not expr.args:
         return expr

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeAlias
 
 import sympy as sp
 
 from symbptt import ops
 
-Expr = sp.Expr
+Expr: TypeAlias = sp.Expr
 
 # The time-indexed quantities. One object each, used for explicit and symbolic t.
 x, y, h, o, l_node = (sp.IndexedBase(name) for name in ("x", "y", "h", "o", "l"))

@@ -9,6 +9,7 @@ its derivation and compilation, grows linearly in T (DESIGN, "Two scales").
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeAlias
 
 import sympy as sp
 from sympy.core.function import AppliedUndef
@@ -18,7 +19,7 @@ from symbptt.chain import Partial
 from symbptt.errors import NotSupportedError, ProofError
 from symbptt.model import ScalarModel, h, o, t, x, y
 
-Expr = sp.Expr
+Expr: TypeAlias = sp.Expr
 
 
 @dataclass(frozen=True)

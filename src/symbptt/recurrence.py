@@ -16,13 +16,14 @@ import functools
 import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TypeAlias
 
 import sympy as sp
 
 from symbptt.errors import ProofError
 
-Expr = sp.Expr
-Sequence_ = Callable[[Expr], Expr]
+Expr: TypeAlias = sp.Expr
+Sequence_: TypeAlias = Callable[[Expr], Expr]
 
 _i, _j = sp.symbols("i j", integer=True, positive=True)
 
@@ -109,7 +110,8 @@ class LinearRecurrence:
 
         # Base case: a_1 = b_1 + c_1 a_0 with a_0 = 0, and the closed form at t = 1 is b_1 (empty sum).
         if sp.simplify(A(sp.S.One).doit() - b(sp.S.One)) != 0:
-            raise ProofError("closed form at t = 1 is not b_1")
+            msg = "closed form at t = 1 is not b_1"
+            raise ProofError(msg)
 
         inner = sp.Sum(sp.Mul(self.product(i, t - 1, j), b(i), evaluate=False), (i, 1, t - 2))
         steps = [b(t) + c(t) * A(t - 1)]

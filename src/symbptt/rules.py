@@ -8,6 +8,7 @@ engine comes from these rules; the rules are the only derivative code.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import TypeAlias
 
 import sympy as sp
 
@@ -15,7 +16,7 @@ from symbptt import matrices as mx
 from symbptt.errors import NotSupportedError
 from symbptt.matrices import MatExpr
 
-Rule = Callable[[MatExpr, MatExpr], Iterator[tuple[MatExpr, MatExpr]]]
+Rule: TypeAlias = Callable[[MatExpr, MatExpr], Iterator[tuple[MatExpr, MatExpr]]]
 VJP_RULES: dict[type, Rule] = {}
 
 

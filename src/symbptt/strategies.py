@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import sympy as sp
 
+from symbptt import runtime
+
 STRATEGIES = ("full", "window", "chunked", "randomized")
 
 tau, k = sp.symbols("tau k", integer=True, positive=True)
@@ -104,12 +106,8 @@ def chunk_cut_weights(T: int, k: int) -> list[float]:
 
 def sample_xi(pi_values: float | Sequence[float], T: int, seed: int | None) -> list[float]:
     """xi_t ∈ {0, 1/pi_t} with P(xi_t = 1/pi_t) = pi_t; xi_1 is unused and set to 1."""
-    import numpy as np
-
     pis = [check_pi(pi_values)] * T if isinstance(pi_values, int | float) else [check_pi(p) for p in pi_values]
     if len(pis) != T:
         msg = f"pi must be a number or have length T = {T}, got length {len(pis)}"
         raise ValueError(msg)
-    rng = np.random.default_rng(seed)
-    draws = rng.random(T)
-    return [1.0] + [1.0 / p if u < p else 0.0 for p, u in zip(pis[1:], draws[1:], strict=True)]
+    return [float(v) for v in runtime.sample_xi(pis, T, seed)]

@@ -1,0 +1,106 @@
+"""An independent forward pass of the contract's cells and losses, for finite differences.
+
+Written from CONTRACT.md alone, sharing no code with the package. A strategy
+is a weight ``w_j`` on each transition ``s_{j-1} → s_j``: the step reads
+``s⁰_{j-1} + w_j (s_{j-1}(θ) − s⁰_{j-1})``, where ``s⁰`` are the states at
+the base point ``θ⁰``. The value is unchanged at ``θ = θ⁰`` and every path
+through the transition is scaled by ``w_j``, which is how the contract defines
+the strategies; central differences of this loss at ``θ⁰`` are therefore the
+strategy's gradient.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def sigmoid(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+ACTIVATIONS = {"identity": lambda z: z, "tanh": np.tanh, "sigmoid": sigmoid, "relu": lambda z: np.maximum(z, 0.0)}
+
+
+def step(cell, activation, p, x, state):
+    """s_t from x_t (B, d) and s_{t-1}, a tuple of (B, h) arrays."""
+    h = state[0]
+    if cell == "linear":
+        return (x @ p["W_hx"].T + h @ p["W_hh"].T,)
+    if cell == "elman":
+        return (ACTIVATIONS[activation](x @ p["W_hx"].T + h @ p["W_hh"].T + p["b_h"]),)
+    if cell == "gru":
+        r = sigmoid(x @ p["W_xr"].T + h @ p["W_hr"].T + p["b_r"])
+        z = sigmoid(x @ p["W_xz"].T + h @ p["W_hz"].T + p["b_z"])
+        candidate = np.tanh(x @ p["W_xh"].T + (r * h) @ p["W_hh"].T + p["b_h"])
+        return (z * h + (1 - z) * candidate,)
+    c = state[1]
+    i = sigmoid(x @ p["W_xi"].T + h @ p["W_hi"].T + p["b_i"])
+    f = sigmoid(x @ p["W_xf"].T + h @ p["W_hf"].T + p["b_f"])
+    g = sigmoid(x @ p["W_xo"].T + h @ p["W_ho"].T + p["b_o"])
+    candidate = np.tanh(x @ p["W_xc"].T + h @ p["W_hc"].T + p["b_c"])
+    c_new = f * c + i * candidate
+    return (g * np.tanh(c_new), c_new)
+
+
+def readout(cell, p, h):
+    o = h @ p["W_qh"].T
+    return o if cell == "linear" else o + p["b_q"]
+
+
+def losses(loss, o, y):
+    """l(o_t, y_t) per sample: (B,)."""
+    if loss == "squared":
+        return 0.5 * np.sum((o - y) ** 2, axis=-1)
+    m = o.max(axis=-1, keepdims=True)
+    lse = (m + np.log(np.exp(o - m).sum(axis=-1, keepdims=True)))[..., 0]
+    return lse - np.take_along_axis(o, y[..., None], axis=-1)[..., 0]
+
+
+def states(cell, activation, p, X, initial, weights=None, base=None):
+    """[s_0, …, s_T]; with weights and base states, each transition blended as above."""
+    out = [initial]
+    for t in range(X.shape[0]):
+        previous = out[-1]
+        if weights is not None:
+            w = weights[t]  # transition s_{t} -> s_{t+1} in 0-based storage, the contract's xi[t]
+            previous = tuple(b + w * (s - b) for s, b in zip(previous, base[t], strict=True))
+        out.append(step(cell, activation, p, X[t], previous))
+    return out
+
+
+def loss_terms(config, p, X, Y, initial, weights=None, base=None):
+    """[Σ_b l(o_t, y_t) for t = 1..T], with one weight per transition (index t for s_{t-1} → s_t)."""
+    cell, activation, loss = config
+    s = states(cell, activation, p, X, initial, weights, base)
+    return [float(np.sum(losses(loss, readout(cell, p, s[t + 1][0]), Y[t]))) for t in range(X.shape[0])]
+
+
+def loss_value(config, p, X, Y, initial):
+    """L = 1/(B·T) Σ_t Σ_b l(o_t, y_t)."""
+    return sum(loss_terms(config, p, X, Y, initial)) / (X.shape[0] * X.shape[1])
+
+
+def strategy_loss(config, strategy, tau, xi, p, p0, X, Y, initial):
+    """The loss whose gradient at p0 is the strategy's, per the contract."""
+    T, B = X.shape[0], X.shape[1]
+    base = states(config[0], config[1], p0, X, initial)
+    if strategy == "window":  # l_t crosses the transitions s_{j-1} -> s_j with j >= t - tau + 2 (1-based)
+        total = 0.0
+        for t in range(1, T + 1):
+            weights = [1.0 if j >= t - tau + 2 else 0.0 for j in range(1, T + 1)]
+            total += loss_terms(config, p, X[:t], Y[:t], initial, weights, base)[-1]
+        return total / (B * T)
+    if strategy == "chunked":
+        weights = [0.0 if j > 1 and (j - 1) % tau == 0 else 1.0 for j in range(1, T + 1)]
+    elif strategy == "randomized":
+        weights = list(xi)
+    else:
+        weights = [1.0] * T
+    return sum(loss_terms(config, p, X, Y, initial, weights, base)) / (B * T)
+
+
+def preactivation_margin(p, X, initial):
+    """min |W_hx x_t + W_hh h_{t-1} + b_h| of an elman cell: how far relu is from its kink."""
+    s = states("elman", "relu", p, X, initial)
+    return min(float(np.min(np.abs(X[t] @ p["W_hx"].T + s[t][0] @ p["W_hh"].T + p["b_h"])))
+               for t in range(X.shape[0]))
