@@ -1,3 +1,4 @@
+import re
 import runpy
 import sys
 from pathlib import Path
@@ -14,3 +15,20 @@ def test_textbook_analysis_runs(capsys, monkeypatch):
     assert exit_info.value.code == 0
     out = capsys.readouterr().out
     assert r"\frac{\partial h_{t}}{\partial w_{h}}" in out and "agree to rtol 1e-5" in out
+
+
+def test_truncation_strategies_runs(capsys):
+    module = runpy.run_path(str(EXAMPLES / "truncation_strategies.py"))
+    assert module["main"](["--steps", "12", "--samples", "20"]) == 0
+    out = capsys.readouterr().out
+    assert "window     tau =   1" in out and "(unbiased)" in out
+
+
+def test_readme_python_blocks_run(capsys):
+    """Every ```python block of README.md runs as written."""
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", readme, flags=re.S)
+    assert len(blocks) >= 2
+    for block in blocks:
+        exec(compile(block, "README.md", "exec"), {})  # noqa: S102  (our own documentation)
+    assert r"\frac{\partial L}{\partial h_{t}}" in capsys.readouterr().out

@@ -118,21 +118,25 @@ def of(leaf: Seq) -> Seq:
 # ------------------------------------------------------------------ operations
 
 
-class Elementwise(MatrixExpr):
-    """A scalar function (a ``Lambda``) applied to every entry: ``tanh(A)``, ``σ(A)``."""
+class Operation(MatrixExpr):
+    """A matrix operation of the vocabulary: its arguments are its SymPy args."""
 
     is_commutative = False
 
-    def __new__(cls, function: sp.Lambda, arg: MatExpr) -> Elementwise:
-        return MatrixExpr.__new__(cls, function, arg)
+    def __new__(cls, *args: MatExpr) -> Operation:
+        return MatrixExpr.__new__(cls, *args)
+
+    @property
+    def arg(self) -> MatExpr:
+        return self.args[-1]
+
+
+class Elementwise(Operation):
+    """A scalar function (a ``Lambda``) applied to every entry: ``tanh(A)``, ``σ(A)``."""
 
     @property
     def function(self) -> sp.Lambda:
         return self.args[0]
-
-    @property
-    def arg(self) -> MatExpr:
-        return self.args[1]
 
     @property
     def shape(self) -> tuple[Expr, Expr]:
@@ -145,17 +149,9 @@ class Elementwise(MatrixExpr):
         return self.function(self.arg._entry(i, j, **kwargs))
 
 
-class LogSumExp(MatrixExpr):
+class LogSumExp(Operation):
     """log Σ_i exp(a_i) of a column ``a``: a 1×1 matrix."""
 
-    is_commutative = False
-
-    def __new__(cls, arg: MatExpr) -> LogSumExp:
-        return MatrixExpr.__new__(cls, arg)
-
-    @property
-    def arg(self) -> MatExpr:
-        return self.args[0]
 
     @property
     def shape(self) -> tuple[Expr, Expr]:
@@ -170,17 +166,9 @@ def _column_sum_exp(arg: MatExpr, j: object, **kwargs: object) -> Expr:
     return sp.Sum(sp.exp(arg._entry(k, j, **kwargs)), (k, 0, arg.shape[0] - 1))
 
 
-class Softmax(MatrixExpr):
+class Softmax(Operation):
     """exp(a) / Σ_i exp(a_i) of a column ``a`` (the derivative of :class:`LogSumExp`)."""
 
-    is_commutative = False
-
-    def __new__(cls, arg: MatExpr) -> Softmax:
-        return MatrixExpr.__new__(cls, arg)
-
-    @property
-    def arg(self) -> MatExpr:
-        return self.args[0]
 
     @property
     def shape(self) -> tuple[Expr, Expr]:
@@ -361,26 +349,18 @@ def derivative(function: sp.Lambda, arg: MatExpr) -> MatExpr:
     return lift(sp.diff(function.expr, variable), variable, arg)
 
 
-class LossValue(MatrixExpr):
+class LossValue(Operation):
     """The textbook's undefined per-sample loss l(o_t, y_t): a 1×1 matrix."""
 
-    is_commutative = False
-
-    def __new__(cls, output: MatExpr, target: MatExpr) -> LossValue:
-        return MatrixExpr.__new__(cls, output, target)
 
     @property
     def shape(self) -> tuple[Expr, Expr]:
         return sp.S.One, sp.S.One
 
 
-class LossGradient(MatrixExpr):
+class LossGradient(Operation):
     """∂l(o_t, y_t)/∂o_t of the undefined loss: a column shaped like o_t."""
 
-    is_commutative = False
-
-    def __new__(cls, output: MatExpr, target: MatExpr) -> LossGradient:
-        return MatrixExpr.__new__(cls, output, target)
 
     @property
     def shape(self) -> tuple[Expr, Expr]:
