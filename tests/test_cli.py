@@ -38,6 +38,27 @@ def test_bad_input_is_one_line_exit_2_no_file(tmp_path, capsys, args, message):
     assert not out.exists()
 
 
+def test_derive_gated_cells_refuse_an_activation(capsys):
+    assert main(["derive", "--model", "gru", "--activation", "relu"]) == 1
+    assert "activation 'relu' applies to the elman cell only" in capsys.readouterr().err
+
+
+def test_derive_matrix_section(capsys):
+    assert main(["derive", "--model", "linear", "--steps", "2"]) == 0
+    text = capsys.readouterr().out
+    for label in ("eq_bptt_partial_L_ot", "eq_bptt_partial_L_hT_final_step", "eq_bptt_partial_L_ht_recur",
+                  "eq_bptt_partial_L_ht", "eq_bptt_partial_ht_wh_gen"):
+        assert rf"\label{{{label}}}" in text
+
+
+@needs_tex
+@pytest.mark.parametrize("cell", ["gru", "lstm"])
+def test_derive_gated_cell_pdf(tmp_path, cell):
+    out = tmp_path / f"{cell}.tex"
+    assert main(["derive", "--model", cell, "--loss", "cross_entropy", "--out", str(out), "--pdf"]) == 0
+    assert (tmp_path / f"{cell}.pdf").read_bytes()[:5] == b"%PDF-"
+
+
 def test_pdf_needs_out(capsys):
     assert main(["derive", "--pdf"]) == 2
     assert capsys.readouterr().err == "symbptt: error: --pdf needs --out FILE.tex\n"

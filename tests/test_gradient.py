@@ -179,6 +179,7 @@ def test_two_dimensional_inputs_mean_one_sample():
     batched = grad(params, X[:, :1], Y[:, :1], initial[0][:1], initial[1][:1])
     single = grad(params, X[:, 0], Y[:, 0], initial[0][0], initial[1][0])
     assert_same(batched, single)
+    assert_same(batched, grad(params, X[:, 0], Y[:, 0], initial[0][:1], initial[1][:1]))
 
 
 def test_initial_states_default_to_zeros():

@@ -125,7 +125,7 @@ def _derive(args: argparse.Namespace) -> int:
             (f"Written out for T = {args.steps}", derive.explicit(scalar, args.steps, chosen, args.tau)),
         ]
     if args.model != "generic":
-        cell = cells.make_cell(args.model, args.activation if args.model == "elman" else "tanh")
+        cell = cells.make_cell(args.model, args.activation)
         title = cell.title
         print(f"symbptt: deriving the adjoints of the {title} cell ...", file=sys.stderr)
         loss = cells.make_loss(args.loss, allow_generic=True)

@@ -74,8 +74,11 @@ class Gradient:
             raise ValueError(msg)
         for name in self.state_names:
             if initial[name] is not None:
-                initial[name] = _check_shape(_float_array(initial[name], name), name,
-                                             (B, sizes["h"]) if X.ndim == 3 else (sizes["h"],), "(B, h)")
+                state = _float_array(initial[name], name)
+                if X.ndim == 2 and state.shape == (1, sizes["h"]):  # one sample, written either way
+                    state = state[0]
+                initial[name] = _check_shape(state, name, (B, sizes["h"]) if X.ndim == 3 else (sizes["h"],),
+                                             "(B, h)" if X.ndim == 3 else "(h,)")
         xi = self._check_xi(xi, T)
         return self._grad(params, X, Y, initial["h0"], initial["c0"], xi=xi, tau=self.tau, pi=self.pi, seed=self.seed)
 
