@@ -27,7 +27,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 import handwritten  # noqa: E402
 
 import symbptt  # noqa: E402
-from symbptt import cells, gradient, strategies  # noqa: E402
+from symbptt import api as gradient  # noqa: E402
+from symbptt import strategies  # noqa: E402
+from symbptt.model import cells  # noqa: E402
 
 SIZES = [  # cell, (d, h, q, T, B)
     ("elman", (32, 64, 32, 100, 32)),

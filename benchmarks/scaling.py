@@ -14,7 +14,11 @@ import time
 
 import sympy as sp
 
-from symbptt import codegen, graph, model, program, strategies
+from symbptt import strategies
+from symbptt.codegen import program
+from symbptt.codegen import scalar as codegen
+from symbptt.model import graph
+from symbptt.model import scalar as model
 
 
 def symbptt_seconds(T: int, strategy: strategies.Strategy) -> tuple[float, float, float]:

@@ -30,7 +30,7 @@ def matrix_problems(draw, config, max_T=6, max_size=4, max_B=3):
     """Sizes, T, B and arrays for a (cell, activation, loss), as the contract shapes them."""
     import numpy as np
 
-    from symbptt import cells
+    from symbptt.model import cells
 
     cell_name, activation, loss = config
     d, h, q = (draw(st.integers(1, max_size)) for _ in range(3))

@@ -7,8 +7,11 @@ import pytest
 import sympy as sp
 
 import symbptt
-from symbptt import adjoints, cells, latex, rules
-from symbptt import matrices as mx
+from symbptt import latex
+from symbptt.derive import reverse as adjoints
+from symbptt.derive import rules
+from symbptt.model import cells
+from symbptt.model import matrices as mx
 from symbptt.errors import NotSupportedError, ProofError
 
 from .strategies import CONFIGS

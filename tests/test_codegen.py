@@ -5,9 +5,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import symbptt
-from symbptt import derive, model, strategies
-from symbptt.chain import Partial
-from symbptt.model import h
+from symbptt import strategies
+from symbptt.derive import forward as derive
+from symbptt.derive.chain import Partial
+from symbptt.model import scalar as model
+from symbptt.model.scalar import h
 
 from .helpers import compiled, draw_inputs
 from .strategies import CELLS, problems

@@ -4,9 +4,13 @@ import pytest
 import sympy as sp
 
 import symbptt
-from symbptt import derive, graph, model, program, strategies
-from symbptt.chain import Partial
-from symbptt.model import h, w_h
+from symbptt import strategies
+from symbptt.codegen import program
+from symbptt.derive import forward as derive
+from symbptt.derive.chain import Partial
+from symbptt.model import graph
+from symbptt.model import scalar as model
+from symbptt.model.scalar import h, w_h
 
 LABELS = ["eq_bptt_ht_ot", "eq_bptt_objective", "eq_bptt_partial_L_wh", "eq_bptt_partial_ht_wh_recur",
           "eq_bptt_at", "eq_bptt_at_proof", "eq_bptt_substitution", "eq_bptt_partial_ht_wh_gen",

@@ -81,7 +81,7 @@ def test_every_entry_matches_central_differences_at_a_tiny_size(config):
 
 def _tiny(config, T=3, seed=7):
     rng = np.random.default_rng(seed)
-    from symbptt import cells
+    from symbptt.model import cells
 
     cell = cells.make_cell(config[0], config[1])
     params = {W.name: rng.uniform(-1, 1, tuple(2 for s in W.shape if str(s) != "1")) for W in cell.params}

@@ -1,7 +1,9 @@
 
 import pytest
 
-from symbptt import derive, latex, model
+from symbptt import latex
+from symbptt.derive import forward as derive
+from symbptt.model import scalar as model
 
 from .helpers import needs_tex
 

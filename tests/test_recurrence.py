@@ -38,6 +38,6 @@ def test_closed_form_equals_iteration(T):
 def test_rsolve_is_not_used():
     import inspect
 
-    import symbptt.recurrence as module
+    import symbptt.derive.recurrence as module
 
     assert "rsolve(" not in inspect.getsource(module).replace("``rsolve``", "")

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from symbptt.api import Gradient, clip_norm, clip_value, compile_gradient
 from symbptt.checks import assert_gradients_close, central_difference, check_gradient
-from symbptt.codegen import ScalarGradient, compile_scalar_gradient
-from symbptt.derive import Derivation, Step, explicit, symbolic
+from symbptt.codegen.scalar import ScalarGradient, compile_scalar_gradient
+from symbptt.derive.forward import explicit, symbolic
+from symbptt.derive.recurrence import LinearRecurrence
+from symbptt.derive.steps import Derivation, Step
 from symbptt.errors import NotSupportedError, ProofError, SymbpttError
-from symbptt.gradient import Gradient, clip_norm, clip_value, compile_gradient
-from symbptt.graph import UnrolledGraph, unroll
-from symbptt.model import ScalarModel, make_model
-from symbptt.recurrence import LinearRecurrence
+from symbptt.model.graph import UnrolledGraph, unroll
+from symbptt.model.scalar import ScalarModel, make_model
 from symbptt.strategies import STRATEGIES, Strategy
 
 __all__ = [

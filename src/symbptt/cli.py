@@ -15,9 +15,13 @@ from typing import NoReturn
 
 import numpy as np
 
-from symbptt import __version__, adjoints, cells, derive, gradient, latex, model, ops, strategies
+from symbptt import __version__, api, latex, strategies
+from symbptt.derive import forward as derive
+from symbptt.derive import reverse as adjoints
+from symbptt.model import cells, ops
+from symbptt.model import scalar as model
 from symbptt.errors import SymbpttError
-from symbptt.graph import check_steps, unroll
+from symbptt.model.graph import check_steps, unroll
 
 DERIVE_MODELS = (*model.MODELS, *(c for c in cells.CELLS if c not in model.MODELS))
 
@@ -105,8 +109,8 @@ def _add_compile_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, help="seed for sampling xi (randomized)")
 
 
-def _compile(args: argparse.Namespace) -> gradient.Gradient:
-    return gradient.compile_gradient(args.cell, activation=args.activation, loss=args.loss,
+def _compile(args: argparse.Namespace) -> api.Gradient:
+    return api.compile_gradient(args.cell, activation=args.activation, loss=args.loss,
                                      strategy=args.strategy, tau=args.tau, pi=args.pi, seed=args.seed)
 
 
@@ -164,9 +168,9 @@ def _grad(args: argparse.Namespace) -> int:
     params = {n: arrays[n] for n in grad.param_names if n in arrays}
     result = grad(params, arrays["X"], arrays["Y"], arrays.get("h0"), arrays.get("c0"), arrays.get("xi"))
     if args.clip_norm is not None:
-        result = gradient.clip_norm(result, args.clip_norm)
+        result = api.clip_norm(result, args.clip_norm)
     if args.clip_value is not None:
-        result = gradient.clip_value(result, args.clip_value)
+        result = api.clip_value(result, args.clip_value)
     _write_npz(args.out, {k: np.asarray(v) for k, v in result.items()})
     print(f"symbptt: wrote {args.out} (loss = {result['loss']:.6g})", file=sys.stderr)
     return 0

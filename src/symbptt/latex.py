@@ -17,9 +17,9 @@ from pathlib import Path
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
 
-from symbptt import matrices as mx
-from symbptt.chain import Partial
-from symbptt.derive import Derivation, Step
+from symbptt.derive.chain import Partial
+from symbptt.derive.steps import Derivation, Step
+from symbptt.model import matrices as mx
 from symbptt.errors import SymbpttError
 
 # Order of factors in a printed product: the textbook writes the chain outermost first.

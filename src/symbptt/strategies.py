@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from symbptt import runtime
+from symbptt.codegen import runtime
 
 STRATEGIES = ("full", "window", "chunked", "randomized")
 

@@ -16,7 +16,11 @@ from typing import Any, TypeAlias
 import numpy as np
 import sympy as sp
 
-from symbptt import adjoints, cells, codegen, loopgen, strategies
+from symbptt import strategies
+from symbptt.codegen import loops as loopgen
+from symbptt.codegen import scalar as codegen
+from symbptt.derive import reverse as adjoints
+from symbptt.model import cells
 
 Arrays: TypeAlias = Mapping[str, Any]
 

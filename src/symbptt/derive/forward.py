@@ -15,50 +15,15 @@ from typing import TypeAlias
 import sympy as sp
 from sympy.core.function import AppliedUndef
 
-from symbptt import chain, graph, recurrence, strategies
-from symbptt.chain import Partial
+from symbptt import strategies
+from symbptt.derive import chain, recurrence
+from symbptt.derive.chain import Partial
+from symbptt.derive.steps import Derivation, Step
 from symbptt.errors import ProofError
-from symbptt.model import L, ScalarModel, T, h, o, t, x, y
+from symbptt.model import graph
+from symbptt.model.scalar import L, ScalarModel, T, h, o, t, x, y
 
 Expr: TypeAlias = sp.Expr
-
-
-@dataclass(frozen=True)
-class Step:
-    """One labelled equation (or aligned group of equations) of a derivation."""
-
-    label: str  # the textbook's label, e.g. "eq_bptt_at"
-    title: str
-    equations: tuple[sp.Basic, ...]
-    approximate: bool = False  # printed with ≈ instead of =
-    note: str = ""
-
-
-@dataclass(frozen=True)
-class Derivation:
-    """An ordered list of steps from the model to the gradient."""
-
-    model: object  # a model.ScalarModel, or a cells.Cell for the matrix-level derivation
-    steps: tuple[Step, ...]
-    T: int | None = None
-
-    def __getitem__(self, label: str) -> Step:
-        for step in self.steps:
-            if step.label == label:
-                return step
-        msg = f"no step labelled {label!r}; have: {', '.join(s.label for s in self.steps)}"
-        raise KeyError(msg)
-
-    @property
-    def labels(self) -> tuple[str, ...]:
-        return tuple(step.label for step in self.steps)
-
-    def _repr_latex_(self) -> str:
-        from symbptt import latex  # display hook only: latex depends on derive, not back
-
-        return "$\\displaystyle " + r" \\ ".join(
-            latex.step_latex(step, inline=True) for step in self.steps
-        ) + "$"
 
 
 # ------------------------------------------------------------------ the pieces of E1–E7

@@ -12,9 +12,9 @@ from typing import TypeAlias
 
 import sympy as sp
 
-from symbptt import matrices as mx
 from symbptt.errors import NotSupportedError
-from symbptt.matrices import MatExpr
+from symbptt.model import matrices as mx
+from symbptt.model.matrices import MatExpr
 
 Rule: TypeAlias = Callable[[MatExpr, MatExpr], Iterator[tuple[MatExpr, MatExpr]]]
 VJP_RULES: dict[type, Rule] = {}

@@ -13,7 +13,7 @@ from typing import TypeAlias
 
 import sympy as sp
 
-from symbptt.model import L, ScalarModel, h, l_node, o, x, y
+from symbptt.model.scalar import L, ScalarModel, h, l_node, o, x, y
 
 Expr: TypeAlias = sp.Expr
 

@@ -16,7 +16,7 @@ import numpy as np
 import sympy as sp
 from sympy.printing.numpy import NumPyPrinter
 
-from symbptt.program import Program
+from symbptt.codegen.program import Program
 
 
 class BpttNumPyPrinter(NumPyPrinter):
@@ -167,7 +167,9 @@ def compile_scalar_gradient(model_name: str = "elman", T: int = 10, *, activatio
                             strategy: str = "full", tau: int | None = None,
                             pi: float | None = None, seed: int | None = None) -> ScalarGradient:
     """Derive and compile ∂L/∂θ of a scalar cell over ``T`` steps under a strategy."""
-    from symbptt import model, program, strategies
+    from symbptt import strategies
+    from symbptt.codegen import program
+    from symbptt.model import scalar as model
 
     chosen = strategies.Strategy.make(strategy, tau)
     return ScalarGradient(program.build(model.make_model(model_name, activation), T, chosen), pi, seed)

@@ -15,7 +15,7 @@ from typing import TypeAlias
 
 import sympy as sp
 
-from symbptt import ops
+from symbptt.model import ops
 
 Expr: TypeAlias = sp.Expr
 

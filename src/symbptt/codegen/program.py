@@ -14,10 +14,12 @@ from typing import TypeAlias
 import sympy as sp
 from sympy.core.function import AppliedUndef
 
-from symbptt import derive, graph, strategies
-from symbptt.chain import Partial
+from symbptt import strategies
+from symbptt.derive import forward as derive
+from symbptt.derive.chain import Partial
 from symbptt.errors import NotSupportedError, ProofError
-from symbptt.model import ScalarModel, h, o, t, x, y
+from symbptt.model import graph
+from symbptt.model.scalar import ScalarModel, h, o, t, x, y
 
 Expr: TypeAlias = sp.Expr
 

@@ -35,12 +35,12 @@ from typing import Any
 
 import sympy as sp
 
-from symbptt import matrices as mx
-from symbptt import runtime
-from symbptt.adjoints import ReverseStep
-from symbptt.codegen import BpttNumPyPrinter
+from symbptt.codegen import runtime
+from symbptt.codegen.scalar import BpttNumPyPrinter
+from symbptt.derive.reverse import ReverseStep
 from symbptt.errors import NotSupportedError
-from symbptt.matrices import MatExpr, Seq, t
+from symbptt.model import matrices as mx
+from symbptt.model.matrices import MatExpr, Seq, t
 
 ADD, MUL, ATOM = 1, 2, 3  # precedence of printed code
 

@@ -21,12 +21,12 @@ from typing import TypeAlias
 
 import sympy as sp
 
-from symbptt import matrices as mx
-from symbptt import recurrence, rules
-from symbptt.cells import Cell, Loss
-from symbptt.derive import Derivation, Step
+from symbptt.derive import recurrence, rules
+from symbptt.derive.steps import Derivation, Step
 from symbptt.errors import ProofError
-from symbptt.matrices import MatExpr, Seq, T, t
+from symbptt.model import matrices as mx
+from symbptt.model.cells import Cell, Loss
+from symbptt.model.matrices import MatExpr, Seq, T, t
 
 Pair: TypeAlias = tuple[MatExpr, MatExpr]
 

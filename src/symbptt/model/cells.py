@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from symbptt import matrices as mx
-from symbptt import ops
-from symbptt.matrices import MatExpr, Seq, d, h, q
+from symbptt.model import matrices as mx
+from symbptt.model import ops
+from symbptt.model.matrices import MatExpr, Seq, d, h, q
 
 CELLS = ("linear", "elman", "gru", "lstm")
 LOSSES = ("squared", "cross_entropy")

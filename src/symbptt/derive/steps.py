@@ -1,0 +1,45 @@
+"""Derivations as data: labelled steps, each one or more SymPy equations."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sympy as sp
+
+
+@dataclass(frozen=True)
+class Step:
+    """One labelled equation (or aligned group of equations) of a derivation."""
+
+    label: str  # the textbook's label, e.g. "eq_bptt_at"
+    title: str
+    equations: tuple[sp.Basic, ...]
+    approximate: bool = False  # printed with ≈ instead of =
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Derivation:
+    """An ordered list of steps from the model to the gradient."""
+
+    model: object  # a model.ScalarModel, or a cells.Cell for the matrix-level derivation
+    steps: tuple[Step, ...]
+    T: int | None = None
+
+    def __getitem__(self, label: str) -> Step:
+        for step in self.steps:
+            if step.label == label:
+                return step
+        msg = f"no step labelled {label!r}; have: {', '.join(s.label for s in self.steps)}"
+        raise KeyError(msg)
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return tuple(step.label for step in self.steps)
+
+    def _repr_latex_(self) -> str:
+        from symbptt import latex  # display hook only: latex depends on derive, not back
+
+        return "$\\displaystyle " + r" \\ ".join(
+            latex.step_latex(step, inline=True) for step in self.steps
+        ) + "$"
