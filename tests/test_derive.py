@@ -14,7 +14,7 @@ from symbptt.model.scalar import h, w_h
 
 LABELS = ["eq_bptt_ht_ot", "eq_bptt_objective", "eq_bptt_partial_L_wh", "eq_bptt_partial_ht_wh_recur",
           "eq_bptt_at", "eq_bptt_at_proof", "eq_bptt_substitution", "eq_bptt_partial_ht_wh_gen",
-          "eq_bptt_window", "eq_bptt_chunked", "eq_bptt_randomized"]
+          "eq_bptt_window", "eq_bptt_chunked", "eq_bptt_randomized", "eq_bptt_tbptt", "eq_bptt_last"]
 
 
 @pytest.mark.parametrize("name", ["generic", "linear", "elman"])
@@ -52,7 +52,7 @@ def test_generic_E4_is_the_chain_rule():
     assert sp.expand(eq.rhs - expected) == 0
 
 
-FULL = strategies.Strategy("full")
+FULL = strategies.Full()
 
 
 def _program_gradient(cell, T, strategy=FULL):
@@ -116,9 +116,9 @@ def test_window_and_chunked_forms_agree_with_the_strategy_at_explicit_t(T):
     seq = derive.sensitivity_sequence(m, w_h)
     for tau in (1, 2, 4):
         for name, symbol in (("window", strategies.tau), ("chunked", strategies.k)):
-            general = derive.strategy_form(m, w_h, strategies.Strategy(name, tau))
+            general = derive.strategy_form(m, w_h, strategies.kind_of(name).symbolic())
             for t in range(1, T + 1):
-                explicit = seq.closed_form(t, start=strategies.Strategy(name, tau).start(sp.Integer(t)))
+                explicit = seq.closed_form(t, start=strategies.make(name, tau=tau).start(sp.Integer(t)))
                 instance = general.subs({symbol: tau, model.t: t}).doit()
                 assert sp.expand(instance - explicit) == 0
 

@@ -10,9 +10,15 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from symbptt.api import Gradient, clip_norm, clip_value, compile_gradient
+from symbptt.api import (
+    Gradient,
+    ScalarGradient,
+    clip_norm,
+    clip_value,
+    compile_gradient,
+    compile_scalar_gradient,
+)
 from symbptt.checks import assert_gradients_close, central_difference, check_gradient
-from symbptt.codegen.scalar import ScalarGradient, compile_scalar_gradient
 from symbptt.derive.forward import explicit, symbolic
 from symbptt.derive.recurrence import LinearRecurrence
 from symbptt.derive.steps import Derivation, Step

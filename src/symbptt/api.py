@@ -17,50 +17,61 @@ import numpy as np
 import sympy as sp
 
 from symbptt import strategies
-from symbptt.codegen import loops as loopgen
-from symbptt.codegen import scalar as codegen
-from symbptt.derive import reverse as adjoints
-from symbptt.model import cells
+from symbptt.codegen import module, program
+from symbptt.derive import reverse
+from symbptt.model import cells, scalar
 
 Arrays: TypeAlias = Mapping[str, Any]
 
 
 @functools.cache
-def _compiled(cell: str, activation: str, loss: str, strategy: str) -> tuple[adjoints.ReverseStep, str, dict[str, Any]]:
-    """Derive and compile once: the reverse step, the module source, and its namespace."""
-    step = adjoints.derive_step(cells.make_cell(cell, activation), cells.make_loss(loss))
-    source = loopgen.module_source(step, strategy)
-    name = f"symbptt_{cell}_{activation}_{loss}_{strategy}"
-    return step, source, codegen.exec_module(source, name)
+def _compiled(cell: str, activation: str, loss: str, kind: type[strategies.Strategy]
+              ) -> tuple[reverse.ReverseStep, dict[str, Any]]:
+    """Derive and compile once per kind of strategy: the reverse step and the module's namespace."""
+    step = reverse.derive_step(cells.make_cell(cell, activation), cells.make_loss(loss))
+    source = module.module_source(step, kind())
+    return step, module.exec_module(source, f"symbptt_{cell}_{activation}_{loss}_{kind.name}")
 
 
 class Gradient:
     """A compiled ∂L/∂W: ``grad(params, X, Y, h0=None, c0=None, xi=None) -> {name: array, "loss": float}``."""
 
-    def __init__(self, cell: str, activation: str, loss: str, strategy: str, tau: int | None,
-                 pi: float | np.ndarray | None, seed: int | None) -> None:
-        self.step, self._source, namespace = _compiled(cell, activation, loss, strategy)
+    def __init__(self, cell: str, activation: str, loss: str, strategy: strategies.Strategy) -> None:
+        self.step, namespace = _compiled(cell, activation, loss, type(strategy))
         self._grad = namespace["grad"]
-        self.cell, self.activation, self.loss, self.strategy = cell, activation, loss, strategy
-        self.tau, self.pi, self.seed = tau, pi, seed
+        self.cell, self.activation, self.loss = cell, activation, loss
+        self.chosen = strategy
         self.param_names = tuple(p.name for p in self.step.cell.params)
         self.state_names = tuple(f"{s.name}0" for s in self.step.cell.state)
 
     @property
+    def strategy(self) -> str:
+        return self.chosen.name
+
+    @property
+    def tau(self) -> int | None:
+        return getattr(self.chosen, "tau", None)
+
+    @property
+    def pi(self) -> Any:
+        return getattr(self.chosen, "pi", None)
+
+    @property
+    def seed(self) -> int | None:
+        return getattr(self.chosen, "seed", None)
+
+    @property
     def source(self) -> str:
-        """The generated module: helpers, ``core`` (the derived loops) and ``grad``."""
-        return self._source
+        """The generated module, standalone (only NumPy), with this gradient's arguments written in."""
+        return module.module_source(self.step, self.chosen)
 
     def module_source(self) -> str:
-        """The module with this gradient's ``tau``, ``pi`` and ``seed`` as its defaults (``symbptt code``)."""
-        pi = self.pi.tolist() if isinstance(self.pi, np.ndarray) else self.pi
-        return loopgen.module_source(self.step, self.strategy, self.tau, pi, self.seed)
+        """The standalone module (``symbptt code``): the same as :attr:`source`."""
+        return self.source
 
     def __repr__(self) -> str:
-        options = {"tau": self.tau, "pi": self.pi, "seed": self.seed}
-        shown = "".join(f", {k}={v!r}" for k, v in options.items() if v is not None)
         return (f"<symbptt gradient {self.cell} activation={self.activation!r} loss={self.loss!r} "
-                f"strategy={self.strategy!r}{shown}>")
+                f"strategy={self.chosen.describe()}>")
 
     def __call__(self, params: Arrays, X: Any, Y: Any, h0: Any = None, c0: Any = None,
                  xi: Any = None) -> dict[str, Any]:
@@ -84,7 +95,7 @@ class Gradient:
                 initial[name] = _check_shape(state, name, (B, sizes["h"]) if X.ndim == 3 else (sizes["h"],),
                                              "(B, h)" if X.ndim == 3 else "(h,)")
         xi = self._check_xi(xi, T)
-        return self._grad(params, X, Y, initial["h0"], initial["c0"], xi=xi, tau=self.tau, pi=self.pi, seed=self.seed)
+        return self._grad(params, X, Y, initial["h0"], initial["c0"], xi, **self.chosen.values())
 
     # ---------------------------------------------------------------- validation
     def _check_params(self, params: Arrays) -> dict[str, np.ndarray]:
@@ -130,15 +141,16 @@ class Gradient:
         return _check_shape(Y, "Y", (*lead, q), "(T, B, q)" if X.ndim == 3 else "(T, q)")
 
     def _check_xi(self, xi: Any, T: int) -> np.ndarray | None:
+        randomized = isinstance(self.chosen, strategies.Randomized)
         if xi is None:
-            if self.strategy == "randomized" and self.pi is None:
+            if randomized and self.pi is None:
                 msg = "strategy 'randomized' needs xi (length T) at call time, or pi at compile time"
                 raise ValueError(msg)
-            if self.strategy == "randomized" and not np.isscalar(self.pi) and len(self.pi) != T:  # type: ignore[arg-type]
-                msg = f"pi must be a number or have length T = {T}, got length {len(self.pi)}"  # type: ignore[arg-type]
+            if randomized and isinstance(self.pi, tuple) and len(self.pi) != T:
+                msg = f"pi must be a number or have length T = {T}, got length {len(self.pi)}"
                 raise ValueError(msg)
             return None
-        if self.strategy != "randomized":
+        if not randomized:
             msg = f"xi applies to the randomized strategy only, not {self.strategy!r}"
             raise ValueError(msg)
         xi = _float_array(xi, "xi")
@@ -179,15 +191,17 @@ def _check_shape(arr: np.ndarray, name: str, expected: tuple[int, ...], symbolic
 
 
 def compile_gradient(cell: str, *, activation: str = "tanh", loss: str = "squared", strategy: str = "full",
-                     tau: int | None = None, pi: Any = None, seed: int | None = None) -> Gradient:
+                     tau: int | None = None, pi: Any = None, seed: int | None = None, k1: int | None = None,
+                     k2: int | None = None) -> Gradient:
     """Derive ∂L/∂W of ``cell`` symbolically and compile it to NumPy (the contract's entry point).
 
     Args:
         cell: ``linear``, ``elman``, ``gru`` or ``lstm``.
         activation: of the ``elman`` cell: ``identity``, ``tanh``, ``sigmoid`` or ``relu``.
         loss: ``squared`` or ``cross_entropy``.
-        strategy: ``full``, ``window`` (``tau`` steps), ``chunked`` (pieces of ``tau``) or
-            ``randomized`` (``xi`` at call time, or sampled from ``pi`` with ``seed``).
+        strategy: ``full``; ``window`` (``tau`` steps); ``chunked`` (pieces of ``tau``);
+            ``randomized`` (``xi`` at call time, or sampled from ``pi`` with ``seed``);
+            ``tbptt`` (``k1``, ``k2``); ``last`` (the last ``tau`` steps).
 
     Returns:
         ``grad(params, X, Y, h0=None, c0=None, xi=None)`` returning every parameter's
@@ -195,17 +209,62 @@ def compile_gradient(cell: str, *, activation: str = "tanh", loss: str = "square
     """
     cells.make_cell(cell, activation)  # the names are checked before any work
     cells.make_loss(loss)
-    chosen = strategies.Strategy.make(strategy, tau)
-    if tau is not None and chosen.name not in ("window", "chunked"):
-        msg = f"tau applies to the window and chunked strategies, not {strategy!r}"
-        raise ValueError(msg)
-    if chosen.name != "randomized" and (pi is not None or seed is not None):
-        msg = f"pi and seed apply to the randomized strategy, not {strategy!r}"
-        raise ValueError(msg)
-    if pi is not None:
-        pi = (strategies.check_pi(pi) if np.ndim(pi) == 0
-              else np.array([strategies.check_pi(float(p)) for p in np.ravel(pi)]))
-    return Gradient(cell, activation, loss, chosen.name, chosen.tau, pi, seed)
+    chosen = strategies.make(strategy, tau=tau, k1=k1, k2=k2, pi=pi, seed=seed)
+    return Gradient(cell, activation, loss, chosen)
+
+
+# ------------------------------------------------------------------ the scalar programs
+
+
+class ScalarGradient:
+    """A compiled ∂L/∂θ for a scalar cell over T steps: ``grad(params, x, y, h0=0, xi=None)``.
+
+    ``x`` and ``y`` have shape ``(T,)`` or ``(T, B)``; the result maps every
+    parameter name (and ``"loss"``) to a float, averaged over the batch as the
+    contract's ``L = 1/(B·T) Σ_b Σ_t l``.
+    """
+
+    def __init__(self, built: program.Program) -> None:
+        self.program = built
+        model, strategy = built.model, built.strategy
+        self.name = f"grad_{model.name}_{model.activation or 'linear'}_T{built.T}_{strategy.name}"
+        self.source = program.program_source(built, self.name)
+        self._function = module.compile_source(self.source, self.name)
+        self.param_names = tuple(str(p) for p in built.model.params)
+
+    def __call__(self, params: Arrays, x: Any, y: Any, h0: Any = 0.0, xi: Any = None) -> dict[str, float]:
+        T, strategy = self.program.T, self.program.strategy
+        missing = sorted(set(self.param_names) - set(params))
+        extra = sorted(set(params) - set(self.param_names))
+        if missing or extra:
+            msg = f"parameters must be exactly {', '.join(self.param_names)}; missing {missing}, unexpected {extra}"
+            raise ValueError(msg)
+        values = [_float_array(params[n], n) for n in self.param_names]
+        x_arr, y_arr = _float_array(x, "x"), _float_array(y, "y")
+        for name, arr in (("x", x_arr), ("y", y_arr)):
+            if arr.ndim not in (1, 2) or arr.shape[0] != T:
+                msg = f"{name} must have shape (T,) or (T, B) with T = {T}, got {arr.shape}"
+                raise ValueError(msg)
+        if isinstance(strategy, strategies.Randomized):
+            if xi is None:
+                if strategy.pi is None:
+                    msg = "strategy 'randomized' needs xi (length T) or a keep-probability pi"
+                    raise ValueError(msg)
+                xi = strategies.draw_xi(strategy.pi, T, strategy.seed)
+            xi = _float_array(xi, "xi")
+            if xi.shape != (T,) or (xi < 0).any():
+                msg = f"xi must have shape ({T},) with entries >= 0, got shape {xi.shape}"
+                raise ValueError(msg)
+        results = self._function(*values, x_arr, y_arr, _float_array(h0, "h0"), xi)
+        return {name: float(v) for name, v in zip(("loss", *self.param_names), results, strict=True)}
+
+
+def compile_scalar_gradient(model_name: str = "elman", T: int = 10, *, activation: str = "tanh",
+                            strategy: str = "full", tau: int | None = None, pi: Any = None, seed: int | None = None,
+                            k1: int | None = None, k2: int | None = None) -> ScalarGradient:
+    """Derive and compile ∂L/∂θ of a scalar cell over ``T`` steps under a strategy (a straight-line program)."""
+    chosen = strategies.make(strategy, tau=tau, k1=k1, k2=k2, pi=pi, seed=seed)
+    return ScalarGradient(program.build(scalar.make_model(model_name, activation), T, chosen))
 
 
 # ------------------------------------------------------------------ clipping
@@ -235,4 +294,4 @@ def clip_value(grads: Mapping[str, Any], c: float) -> dict[str, Any]:
     return {k: (v if k == "loss" else np.clip(params[k], -c, c)) for k, v in grads.items()}
 
 
-__all__ = ["Gradient", "clip_norm", "clip_value", "compile_gradient"]
+__all__ = ["Gradient", "ScalarGradient", "clip_norm", "clip_value", "compile_gradient", "compile_scalar_gradient"]

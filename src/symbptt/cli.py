@@ -67,7 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--strategy", choices=(*strategies.STRATEGIES, "all"), default="all",
                    help="which truncation strategy to derive (default: all)")
     d.add_argument("--tau", type=_tau, default=2,
-                   help="window length / piece length for the explicit forms (default: 2)")
+                   help="window length / piece length / last k for the explicit forms (default: 2)")
+    d.add_argument("--k1", type=_tau, default=2, help="tbptt's k1 for the explicit forms (default: 2)")
+    d.add_argument("--k2", type=_tau, default=3, help="tbptt's k2 for the explicit forms (default: 3)")
     d.add_argument("--out", type=Path, help="write the .tex file here (default: standard output)")
     d.add_argument("--pdf", action="store_true", help="also compile the document to PDF (needs --out and pdflatex)")
     d.set_defaults(run=_derive)
@@ -104,14 +106,16 @@ def _add_compile_options(p: argparse.ArgumentParser) -> None:
                    help="activation of the elman cell (default: tanh)")
     p.add_argument("--loss", choices=cells.LOSSES, default="squared", help="default: squared")
     p.add_argument("--strategy", choices=strategies.STRATEGIES, default="full", help="default: full")
-    p.add_argument("--tau", type=int, help="window length (window) or piece length (chunked)")
+    p.add_argument("--tau", type=int, help="window length (window), piece length (chunked) or k (last)")
+    p.add_argument("--k1", type=int, help="tbptt: an update every k1 steps")
+    p.add_argument("--k2", type=int, help="tbptt: each update backpropagated through k2 states")
     p.add_argument("--pi", type=float, help="keep-probability in (0, 1] for randomized, when there is no xi")
     p.add_argument("--seed", type=int, help="seed for sampling xi (randomized)")
 
 
 def _compile(args: argparse.Namespace) -> api.Gradient:
     return api.compile_gradient(args.cell, activation=args.activation, loss=args.loss,
-                                     strategy=args.strategy, tau=args.tau, pi=args.pi, seed=args.seed)
+                               strategy=args.strategy, tau=args.tau, pi=args.pi, seed=args.seed, k1=args.k1, k2=args.k2)
 
 
 def _derive(args: argparse.Namespace) -> int:
@@ -126,7 +130,7 @@ def _derive(args: argparse.Namespace) -> int:
         print(f"symbptt: deriving {title}, symbolic t and T = {args.steps} ...", file=sys.stderr)
         sections += [
             ("Gradient analysis for symbolic t", derive.symbolic(scalar, chosen)),
-            (f"Written out for T = {args.steps}", derive.explicit(scalar, args.steps, chosen, args.tau)),
+            (f"Written out for T = {args.steps}", derive.explicit(scalar, args.steps, chosen, args.tau, args.k1, args.k2)),
         ]
     if args.model != "generic":
         cell = cells.make_cell(args.model, args.activation)

@@ -1,113 +1,295 @@
-"""The truncation strategies of the contract, on the forward form a_t = b_t + c_t a_{t-1}.
+"""The truncation strategies: one family of frozen objects, each owning its forward and reverse form.
 
-A strategy keeps or reweights the paths through the unrolled graph by the
-transitions ``s_{t-1} → s_t`` they cross. On the forward form that is:
+Every strategy keeps or reweights the paths through the unrolled graph by the
+transitions ``s_{j-1} → s_j`` they cross (CONTRACT, Strategies). Two numbers
+say all of it, and every stage reads them from here:
 
-- ``full``: every path, the exact a_t.
-- ``window`` (tau): a_t ≈ b_t + Σ_{i=max(1,t−tau+1)}^{t−1} (Π_{j=i+1}^{t} c_j) b_i  (E8).
-- ``chunked`` (k): no path crosses s_k → s_{k+1}, s_{2k} → s_{2k+1}, …, so the
-  sum starts at the first step of t's piece, k⌊(t−1)/k⌋ + 1.
-- ``randomized`` (xi): z_t = b_t + xi_t c_t z_{t-1}  (E9), E[z_t] = a_t.
+- ``start(t)``: the first state the loss term ``l_t`` reaches; ``l_t`` reaches
+  ``s_i`` for ``start(t) ≤ i ≤ t`` (none where ``start(t) > t``);
+- ``multiplier(j)``: the weight of transition ``s_{j-1} → s_j`` on every path
+  (``xi_j`` for ``randomized``, 1 for the others).
+
+The forward form (E7, E8, E9) is ``∂h_t/∂w ≈ Σ_{i=start(t)}^{t} (Π_{j=i+1}^{t} m_j c_j) b_i``;
+the reverse form carries ``∂L/∂s_t`` back across ``s_{t-1} → s_t`` for the
+loss terms whose start is at most ``t − 1``, scaled by ``m_t``.
+
+=============  ==================================  ===========================
+strategy       start(t)                            identity
+=============  ==================================  ===========================
+full           1                                   tbptt(1, T)
+window(tau)    max(1, t − tau + 1)                 tbptt(1, tau)
+chunked(k)     k ⌊(t − 1)/k⌋ + 1                   tbptt(k, k)
+tbptt(k1, k2)  max(1, k1 ⌈t/k1⌉ − k2 + 1)          Williams and Peng's BPTT(k2; k1)
+last(k)        max(1, T − k + 1)                   tbptt(T, k)
+randomized     1, with m_j = xi_j                  E[·] = full
+=============  ==================================  ===========================
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from typing import Any, ClassVar
 
+import numpy
 import sympy as sp
 
-from symbptt.codegen import runtime
-
-STRATEGIES = ("full", "window", "chunked", "randomized")
-
-tau, k = sp.symbols("tau k", integer=True, positive=True)
+t = sp.Symbol("t", integer=True, positive=True)
+T = sp.Symbol("T", integer=True, positive=True)
+tau, k, k1, k2 = sp.symbols("tau k k1 k2", integer=True, positive=True)
 xi, pi = sp.IndexedBase("xi"), sp.IndexedBase("pi")
+SYMBOL = {"tau": tau, "k": k, "k1": k1, "k2": k2}  # by name: a class body's own field would shadow ``tau``
+
+Length = Any  # an int, or a SymPy symbol for the general form
 
 
-def check_strategy(name: str) -> str:
-    if name not in STRATEGIES:
-        msg = f"unknown strategy {name!r}; allowed: {', '.join(STRATEGIES)}"
-        raise ValueError(msg)
-    return name
-
-
-def check_tau(value: object, strategy: str = "window") -> int:
-    """tau (window length, or piece length k for chunked) as an int ≥ 1."""
-    what = "tau" if strategy == "window" else "tau (the piece length k)"
-    if isinstance(value, bool) or not isinstance(value, int | sp.Integer) or int(value) < 1:
-        msg = f"{what} must be an integer >= 1 for strategy {strategy!r}, got {value!r}"
+def check_length(value: object, name: str, strategy: str) -> int:
+    """A length (tau, k1, k2) as an int ≥ 1, or a ValueError naming it."""
+    if isinstance(value, bool) or not isinstance(value, int | sp.Integer | numpy.integer) or int(value) < 1:
+        msg = f"{name} must be an integer >= 1 for strategy {strategy!r}, got {value!r}"
         raise ValueError(msg)
     return int(value)
 
 
 def check_pi(value: object) -> float:
     """A keep-probability in (0, 1]."""
-    try:
-        p = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
+    if isinstance(value, bool | str):
         p = math.nan
+    else:
+        try:
+            p = float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            p = math.nan
     if not 0 < p <= 1:  # also False for NaN
         msg = f"keep-probability pi must be in (0, 1], got {value!r}"
         raise ValueError(msg)
     return p
 
 
+def sample_xi(pi, T, seed):  # copied verbatim into generated modules
+    """xi_t in {0, 1/pi_t} with P(xi_t = 1/pi_t) = pi_t; xi_1 (index 0) is unused and set to 1."""
+    pi = numpy.broadcast_to(numpy.asarray(pi, dtype=float), (T,))
+    keep = numpy.random.default_rng(seed).random(T) < pi
+    xi = numpy.where(keep, 1.0 / pi, 0.0)
+    xi[0] = 1.0
+    return xi
+
+
 @dataclass(frozen=True)
 class Strategy:
-    """A strategy with its parameter: ``tau`` for window, the piece length for chunked."""
+    """A truncation strategy: its forward form, its reverse form, its validation and run-time arguments."""
 
-    name: str = "full"
-    tau: int | None = None
+    name: ClassVar[str]
+    title: ClassVar[str]
+    label: ClassVar[str]  # the label of its step in a derivation
+    symbols: ClassVar[tuple[tuple[str, Any], ...]] = ()  # (the contract's argument, its symbol in the forms)
+    overlapping: ClassVar[bool] = False  # loss terms with different starts share a state: adjoints travel stacked
+
+    # ---------------------------------------------------------------- the forms
+    def start(self, t_: sp.Expr, T_: sp.Expr = T) -> sp.Expr:
+        """The first state that the loss term l_t reaches."""
+        return sp.S.One
+
+    def multiplier(self, j: sp.Expr) -> sp.Expr:
+        """The weight of the transition s_{j-1} → s_j on every path."""
+        return sp.S.One
+
+    @property
+    def drops_terms(self) -> bool:
+        """Whether some l_t may reach no state at all (start(t) > t)."""
+        return False
+
+    def forward_multipliers(self, T_: int) -> list[sp.Expr]:
+        """m_1..m_T of the forward form z_t = b_t + m_t c_t z_{t-1} (E9's form), where one recurrence serves all t.
+
+        That is where the loss terms that reach a state share their start
+        (not ``window`` or ``tbptt``): m_t is the path weight where the
+        transition is kept, 0 where it is cut.
+        """
+        if self.overlapping:
+            msg = f"{self.name} has no single forward recurrence: each l_t starts its own sum"
+            raise ValueError(msg)
+        return [self.multiplier(sp.Integer(j)) if j > 1 and self.start(sp.Integer(j), sp.Integer(T_)) <= j - 1
+                else sp.S.Zero if j > 1 else sp.S.One for j in range(1, T_ + 1)]
+
+    # ---------------------------------------------------------------- values
+    def values(self) -> dict[str, Any]:
+        """The run-time arguments by the contract's names: ``{"tau": 5}``."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
     @classmethod
-    def make(cls, name: str, tau: object = None) -> Strategy:
-        name = check_strategy(name)
-        if name in ("window", "chunked"):
-            if tau is None:
-                msg = f"strategy {name!r} needs tau (an integer >= 1)"
-                raise ValueError(msg)
-            return cls(name, check_tau(tau, name))
-        return cls(name, None)
+    def symbolic(cls) -> Strategy:
+        """The strategy with its lengths left as symbols, for the general form."""
+        return cls(**{name: symbol for name, symbol in cls.symbols})
 
-    def start(self, t: sp.Expr) -> sp.Expr:
-        """First index i of the closed form's sum that this strategy keeps for step t."""
-        if self.name == "window":
-            assert self.tau is not None
-            return sp.Max(1, t - self.tau + 1) if not t.is_Integer else sp.Integer(max(1, int(t) - self.tau + 1))
-        if self.name == "chunked":
-            assert self.tau is not None
-            return self.tau * sp.floor((t - 1) / self.tau) + 1
-        return sp.S.One
-
-    def symbolic_start(self, t: sp.Expr) -> sp.Expr:
-        """The same start with tau (or k) left as a symbol, for printing the general form."""
-        if self.name == "window":
-            return sp.Max(1, t - tau + 1)
-        if self.name == "chunked":
-            return k * sp.floor((t - 1) / k) + 1
-        return sp.S.One
-
-    def multipliers(self, T: int) -> list[sp.Expr]:
-        """m_1..m_T with a_t = b_t + m_t c_t a_{t-1}: 0 where a transition is cut (chunked)."""
-        if self.name == "chunked":
-            assert self.tau is not None
-            return [sp.S.Zero if (s - 1) % self.tau == 0 else sp.S.One for s in range(1, T + 1)]
-        if self.name == "randomized":
-            return [xi[s] for s in range(1, T + 1)]
-        return [sp.S.One] * T
+    def describe(self) -> str:
+        shown = ", ".join(f"{n}={v!r}" for n, v in self.values().items() if v is not None)
+        return f"{self.name}({shown})"
 
 
-def chunk_cut_weights(T: int, k: int) -> list[float]:
-    """The xi of ``randomized`` that equals ``chunked`` with k: 0 at the cuts, 1 elsewhere."""
-    return [0.0 if (s - 1) % k == 0 and s > 1 else 1.0 for s in range(1, T + 1)]
+@dataclass(frozen=True)
+class Full(Strategy):
+    name: ClassVar[str] = "full"
+    title: ClassVar[str] = "Full backpropagation through time"
+    label: ClassVar[str] = "eq_bptt_full"
 
 
-def sample_xi(pi_values: float | Sequence[float], T: int, seed: int | None) -> list[float]:
-    """xi_t ∈ {0, 1/pi_t} with P(xi_t = 1/pi_t) = pi_t; xi_1 is unused and set to 1."""
-    pis = [check_pi(pi_values)] * T if isinstance(pi_values, int | float) else [check_pi(p) for p in pi_values]
-    if len(pis) != T:
-        msg = f"pi must be a number or have length T = {T}, got length {len(pis)}"
+@dataclass(frozen=True)
+class Window(Strategy):
+    """Regular truncation: l_t reaches h_t, …, h_{t−tau+1} (E8)."""
+
+    tau: Length = None
+    name: ClassVar[str] = "window"
+    title: ClassVar[str] = "Regular (window) truncation"
+    label: ClassVar[str] = "eq_bptt_window"
+    symbols: ClassVar[tuple[tuple[str, Any], ...]] = (("tau", SYMBOL["tau"]),)
+    overlapping: ClassVar[bool] = True
+
+    def start(self, t_: sp.Expr, T_: sp.Expr = T) -> sp.Expr:
+        return sp.Max(1, t_ - self.tau + 1)
+
+
+@dataclass(frozen=True)
+class Chunked(Strategy):
+    """No gradient crosses s_k → s_{k+1}, s_{2k} → s_{2k+1}, …: l_t reaches its own piece."""
+
+    tau: Length = None
+    name: ClassVar[str] = "chunked"
+    title: ClassVar[str] = "Chunked truncation (pieces of length k)"
+    label: ClassVar[str] = "eq_bptt_chunked"
+    symbols: ClassVar[tuple[tuple[str, Any], ...]] = (("tau", SYMBOL["k"]),)
+
+    def start(self, t_: sp.Expr, T_: sp.Expr = T) -> sp.Expr:
+        return self.tau * sp.floor((t_ - 1) / self.tau) + 1
+
+
+@dataclass(frozen=True)
+class TBPTT(Strategy):
+    """Sutskever's TBPTT(k1, k2): updates every k1 steps, each backpropagated through k2 states."""
+
+    k1: Length = None
+    k2: Length = None
+    name: ClassVar[str] = "tbptt"
+    title: ClassVar[str] = "Truncated BPTT(k1, k2)"
+    label: ClassVar[str] = "eq_bptt_tbptt"
+    symbols: ClassVar[tuple[tuple[str, Any], ...]] = (("k1", SYMBOL["k1"]), ("k2", SYMBOL["k2"]))
+    overlapping: ClassVar[bool] = True
+
+    def start(self, t_: sp.Expr, T_: sp.Expr = T) -> sp.Expr:
+        update = self.k1 * sp.ceiling(t_ / self.k1)  # u(t): the update that takes l_t
+        return sp.Max(1, update - self.k2 + 1)
+
+    @property
+    def drops_terms(self) -> bool:
+        return True
+
+
+@dataclass(frozen=True)
+class Last(Strategy):
+    """PyTensor's truncate_gradient=k: only the last k states of the sequence get a gradient."""
+
+    tau: Length = None
+    name: ClassVar[str] = "last"
+    title: ClassVar[str] = "Truncation to the last k steps"
+    label: ClassVar[str] = "eq_bptt_last"
+    symbols: ClassVar[tuple[tuple[str, Any], ...]] = (("tau", SYMBOL["k"]),)
+
+    def start(self, t_: sp.Expr, T_: sp.Expr = T) -> sp.Expr:
+        return sp.Max(1, T_ - self.tau + 1)
+
+    @property
+    def drops_terms(self) -> bool:
+        return True
+
+
+@dataclass(frozen=True)
+class Randomized(Strategy):
+    """Every path weighted by the xi_t of the transitions it crosses: z_t = b_t + xi_t c_t z_{t-1} (E9)."""
+
+    pi: float | tuple[float, ...] | None = None
+    seed: int | None = None
+    name: ClassVar[str] = "randomized"
+    title: ClassVar[str] = "Randomized truncation"
+    label: ClassVar[str] = "eq_bptt_randomized"
+
+    def multiplier(self, j: sp.Expr) -> sp.Expr:
+        return xi[j]
+
+    @classmethod
+    def symbolic(cls) -> Strategy:
+        return cls()
+
+
+FAMILY: tuple[type[Strategy], ...] = (Full, Window, Chunked, Randomized, TBPTT, Last)
+STRATEGIES = tuple(kind.name for kind in FAMILY)
+_BY_NAME = {kind.name: kind for kind in FAMILY}
+
+
+def kind_of(name: object) -> type[Strategy]:
+    """The strategy class called ``name``, or a ValueError naming the allowed ones."""
+    if not isinstance(name, str) or name not in _BY_NAME:
+        msg = f"unknown strategy {name!r}; allowed: {', '.join(STRATEGIES)}"
         raise ValueError(msg)
-    return [float(v) for v in runtime.sample_xi(pis, T, seed)]
+    return _BY_NAME[name]
+
+
+def make(name: str, *, tau: object = None, k1: object = None, k2: object = None, pi: object = None,
+         seed: object = None) -> Strategy:
+    """The strategy ``name`` with its arguments checked; an argument it does not use is refused."""
+    kind = kind_of(name)
+    given = {"tau": tau, "k1": k1, "k2": k2, "pi": pi, "seed": seed}
+    used = {f.name for f in fields(kind)}
+    unused = [n for n, v in given.items() if v is not None and n not in used]
+    if unused:
+        users = {n: [s.name for s in FAMILY if n in {f.name for f in fields(s)}] for n in unused}
+        msg = "; ".join(f"{n} applies to the {', '.join(users[n])} strateg{'y' if len(users[n]) == 1 else 'ies'}"
+                        for n in unused) + f", not {name!r}"
+        raise ValueError(msg)
+    if kind is Randomized:
+        return Randomized(_check_pis(pi), _check_seed(seed))
+    lengths = {}
+    for n in used:
+        if given[n] is None:
+            msg = f"strategy {name!r} needs {n} (an integer >= 1)"
+            raise ValueError(msg)
+        lengths[n] = check_length(given[n], n, name)
+    return kind(**lengths)
+
+
+def _check_pis(value: object) -> float | tuple[float, ...] | None:
+    if value is None:
+        return None
+    if isinstance(value, bool | str | bytes):
+        return check_pi(value)  # refused with its message
+    if numpy.ndim(value) == 0:  # type: ignore[arg-type]
+        return check_pi(value)
+    array = numpy.asarray(value, dtype=object)
+    if array.ndim != 1:
+        msg = f"pi must be a number or a 1-D sequence of length T, got shape {array.shape}"
+        raise ValueError(msg)
+    return tuple(check_pi(p) for p in array)
+
+
+def _check_seed(value: object) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | numpy.integer) or int(value) < 0:
+        msg = f"seed must be an integer >= 0, got {value!r}"
+        raise ValueError(msg)
+    return int(value)
+
+
+def chunk_cut_weights(T_: int, length: int) -> list[float]:
+    """The xi of ``randomized`` that equals ``chunked`` with k: 0 at the cuts, 1 elsewhere."""
+    return [0.0 if (s - 1) % length == 0 and s > 1 else 1.0 for s in range(1, T_ + 1)]
+
+
+def draw_xi(pi_values: float | Sequence[float], T_: int, seed: int | None) -> list[float]:
+    """xi sampled from checked keep-probabilities (a number, or one per step)."""
+    pis = _check_pis(pi_values)
+    pis = [pis] * T_ if isinstance(pis, float) else list(pis or ())
+    if len(pis) != T_:
+        msg = f"pi must be a number or have length T = {T_}, got length {len(pis)}"
+        raise ValueError(msg)
+    return [float(v) for v in sample_xi(pis, T_, seed)]

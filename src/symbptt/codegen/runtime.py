@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy
 
+from symbptt.strategies import sample_xi
+
 
 def _flat(a):
     """Samples (and time steps) on one axis: (..., n) -> (N, n), for sums over them."""
@@ -43,13 +45,26 @@ def one_hot(ids, q):
     return out
 
 
-def sample_xi(pi, T, seed):
-    """xi_t in {0, 1/pi_t} with P(xi_t = 1/pi_t) = pi_t; xi_1 (index 0) is unused and set to 1."""
-    pi = numpy.broadcast_to(numpy.asarray(pi, dtype=float), (T,))
-    keep = numpy.random.default_rng(seed).random(T) < pi
-    xi = numpy.where(keep, 1.0 / pi, 0.0)
-    xi[0] = 1.0
-    return xi
+def _join_travelling(stacks, firsts, directs, first, t):
+    """The adjoints that cross s_(t-1) -> s_t, youngest first, and the first state each reaches.
+
+    l_t's own adjoint (``directs``, None for a component it does not reach) joins
+    the travelling ones if it reaches s_(t-1): merged into the youngest when they
+    share their first state, since from here on they travel together. Those whose
+    first state is s_t stop here.
+    """
+    firsts = list(firsts)
+    if first <= t - 1:
+        ones = [numpy.zeros((1, *s.shape[1:])) if d is None else d[None] for s, d in zip(stacks, directs)]
+        if firsts and firsts[0] == first:
+            stacks = [numpy.concatenate((s[:1] + d, s[1:])) for s, d in zip(stacks, ones)]
+        else:
+            stacks = [numpy.concatenate((d, s)) for s, d in zip(stacks, ones)]
+            firsts.insert(0, first)
+    keep = len(firsts)
+    while keep and firsts[keep - 1] > t - 1:
+        keep -= 1
+    return tuple(s[:keep] for s in stacks), firsts[:keep]
 
 
 def as_batch(X, Y, h0, c0):
@@ -61,4 +76,4 @@ def as_batch(X, Y, h0, c0):
     return X, Y, h0, c0
 
 
-HELPERS = (_flat, _matmul, _logsumexp, _softmax, one_hot, sample_xi, as_batch)
+HELPERS = (_flat, _matmul, _logsumexp, _softmax, one_hot, sample_xi, as_batch, _join_travelling)

@@ -105,9 +105,16 @@ def check_substitution(model: ScalarModel, w: sp.Symbol) -> None:
 # ------------------------------------------------------------------ strategies
 
 
-def strategy_form(model: ScalarModel, w: sp.Symbol, strategy: strategies.Strategy) -> Expr:
-    """∂h_t/∂w (or its truncation) in closed form for symbolic t, tau or k symbolic."""
-    return sensitivity_sequence(model, w).closed_form(t, start=strategy.symbolic_start(t))
+def strategy_form(model: ScalarModel, w: sp.Symbol, strategy: strategies.Strategy, t_: Expr = t) -> Expr:
+    """∂h_t/∂w as the loss term l_t sees it under a deterministic strategy (E7, E8): the sum from start(t).
+
+    A strategy that may leave l_t no state at all (tbptt, last) is written
+    Σ_{i=start(t)}^{t}, empty when start(t) > t; the others b_t + Σ_{i=start(t)}^{t-1}.
+    """
+    seq = sensitivity_sequence(model, w)
+    if strategy.drops_terms:
+        return seq.truncated(t_, strategy.start(t_))
+    return seq.closed_form(t_, start=strategy.start(t_))
 
 
 def randomized_equations(model: ScalarModel, w: sp.Symbol) -> tuple[sp.Basic, ...]:
@@ -193,23 +200,19 @@ def symbolic(model: ScalarModel, strategy_list: tuple[str, ...] = strategies.STR
              (sp.Eq(Partial(h[t], w), seq.closed_form(t)),)),
     ]
     for name in strategy_list:
-        if name == "window":
-            form = strategy_form(model, w, strategies.Strategy("window", 1))
-            steps.append(Step("eq_bptt_window", "Regular (window) truncation",
-                              (sp.Eq(Partial(h[t], w), form),), approximate=True))
-        elif name == "chunked":
-            form = strategy_form(model, w, strategies.Strategy("chunked", 1))
-            steps.append(Step("eq_bptt_chunked", "Chunked truncation (pieces of length k)",
-                              (sp.Eq(Partial(h[t], w), form),), approximate=True))
-        elif name == "randomized":
-            steps.append(Step("eq_bptt_randomized", "Randomized truncation",
-                              randomized_equations(model, w)))
+        kind = strategies.kind_of(name)
+        if kind is strategies.Randomized:
+            steps.append(Step(kind.label, kind.title, randomized_equations(model, w)))
+        elif kind is not strategies.Full:
+            form = strategy_form(model, w, kind.symbolic())
+            steps.append(Step(kind.label, kind.title, (sp.Eq(Partial(h[t], w), form),), approximate=True))
     return Derivation(model, tuple(steps))
 
 
 def explicit(model: ScalarModel, T_: int, strategy_list: tuple[str, ...] = strategies.STRATEGIES,
-             tau_: int = 2) -> Derivation:
+             tau_: int = 2, k1_: int = 2, k2_: int = 3) -> Derivation:
     """The same analysis written out for t = 1..T: E3, E4 per step, E7 at t = T, strategies."""
+    lengths = {"tau": tau_, "k1": k1_, "k2": k2_}
     T_ = graph.check_steps(T_)
     w = model.recurrent_weight
     seq = sensitivity_sequence(model, w)
@@ -226,17 +229,14 @@ def explicit(model: ScalarModel, T_: int, strategy_list: tuple[str, ...] = strat
              (sp.Eq(hT, seq.closed_form(T_)),)),
     ]
     for name in strategy_list:
-        strategy = strategies.Strategy.make(name, tau_ if name in ("window", "chunked") else None)
-        if name == "window":
-            steps.append(Step(f"eq_bptt_window_T{T_}", f"Window truncation, tau = {tau_}, t = {T_}",
-                              (sp.Eq(hT, seq.closed_form(T_, start=strategy.start(sp.Integer(T_)))),),
-                              approximate=True))
-        elif name == "chunked":
-            start = strategy.start(sp.Integer(T_))
-            steps.append(Step(f"eq_bptt_chunked_T{T_}", f"Chunked truncation, k = {tau_}, t = {T_}",
-                              (sp.Eq(hT, seq.closed_form(T_, start=start)),), approximate=True))
-        elif name == "randomized":
-            steps.append(Step(f"eq_bptt_randomized_T{T_}", f"Unbiasedness for T = {T_}, exactly",
+        kind = strategies.kind_of(name)
+        if kind is strategies.Randomized:
+            steps.append(Step(f"{kind.label}_T{T_}", f"Unbiasedness for T = {T_}, exactly",
                               (randomized_expectation_exact(model, w, T_),),
                               note="Summed over all outcomes of xi_2..xi_T with symbolic pi_t."))
+        elif kind is not strategies.Full:
+            strategy = strategies.make(name, **{n: lengths[n] for n, _ in kind.symbols})
+            form = strategy_form(model, w, strategy, sp.Integer(T_)).subs(strategies.T, T_)
+            steps.append(Step(f"{kind.label}_T{T_}", f"{kind.title}, {strategy.describe()}, t = {T_}",
+                              (sp.Eq(hT, form),), approximate=True))
     return Derivation(model, tuple(steps), T_)

@@ -97,6 +97,14 @@ class LinearRecurrence:
             )
         return self.b(t) + sp.Sum(sp.Mul(self.product(i, t, j), self.b(i), evaluate=False), (i, start, t - 1))
 
+    def truncated(self, t: Expr, start: Expr, i: Expr = _i, j: Expr = _j) -> Expr:
+        """Σ_{i=start}^{t} (Π_{j=i+1}^{t} c_j) b_i: the terms from ``start`` on, none if start > t."""
+        t, start = sp.sympify(t), sp.sympify(start)
+        if t.is_Integer and start.is_Integer:
+            return sp.Add(*(sp.Mul(*(self.c(sp.Integer(jj)) for jj in range(k + 1, int(t) + 1))) * self.b(sp.Integer(k))
+                            for k in range(int(start), int(t) + 1)))
+        return sp.Sum(sp.Mul(self.product(i, t, j), self.b(i), evaluate=False), (i, start, t))
+
     # ---------------------------------------------------------------- the proof
     def prove_closed_form(self, t: Expr) -> tuple[sp.Eq, ...]:
         """Prove the closed form satisfies the recurrence for symbolic t ≥ 2, and a_1 = b_1.

@@ -190,7 +190,7 @@ def derivation(cell: Cell, loss: Loss, weight: sp.Expr = TEXTBOOK_WEIGHT, proof_
     """E10–E16 for ``cell`` (the textbook's for ``linear``; the same structure for the others)."""
     step = derive_step(cell, loss, weight)
     o_node, l_node = step.forward[-2][0], step.loss_node
-    readout = {cell.param("W_qh")} | ({cell.param("b_q")} if any(p.name == "b_q" for p in cell.params) else set())
+    readout = set(cell.readout_params)
     model = tuple(_eq(node, value) for node, value in step.forward[:-1])
     objective = _eq(sp.Symbol("L"), weight * sp.Sum(loss.value, (t, 1, T)))
     gates = tuple(_eq(lhs, rhs) for lhs, rhs in step.adjoints

@@ -41,6 +41,12 @@ class Cell:
     def previous_state(self) -> tuple[Seq, ...]:
         return tuple(s.at(mx.t - 1) for s in self.state)
 
+    @property
+    def readout_params(self) -> tuple[sp.MatrixSymbol, ...]:
+        """The parameters of the readout o_t = g(h_t, θ_o), read off its expression."""
+        used = self.readout.atoms(sp.MatrixSymbol)
+        return tuple(p for p in self.params if p in used)
+
     def param(self, name: str) -> sp.MatrixSymbol:
         return next(p for p in self.params if p.name == name)
 

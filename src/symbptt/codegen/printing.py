@@ -1,0 +1,228 @@
+"""Printers: scalar SymPy expressions, matrix expressions in the batched row layout, and integer indices.
+
+The math is per sample with column vectors; the code keeps a batch of samples
+on a leading axis, so a column ``v ∈ R^n`` is an array ``(…, B, n)``. The
+:class:`RowPrinter` prints each matrix expression in that layout: ``W v`` is
+``v @ W.T``, a per-sample outer product ``u vᵀ`` that lands in a parameter is
+the sum over samples (and over time steps, when stacked) ``_flat(u).T @ _flat(v)``.
+Every name comes from the caller (``name(leaf)``): the printer invents none.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import sympy as sp
+from sympy.printing.numpy import NumPyPrinter
+from sympy.printing.pycode import PythonCodePrinter
+
+from symbptt.errors import NotSupportedError
+from symbptt.model import matrices as mx
+from symbptt.model.matrices import MatExpr, Seq
+
+ADD, MUL, ATOM = 1, 2, 3  # precedence of printed code
+
+
+class Verbatim(sp.Symbol):
+    """A symbol that prints as the code it is named by (an already printed operand)."""
+
+
+class BpttNumPyPrinter(NumPyPrinter):
+    """NumPyPrinter that knows sigmoid, relu, Heaviside(z, 0) and already printed operands."""
+
+    def __init__(self) -> None:
+        super().__init__({"fully_qualified_modules": True, "inline": True, "allow_unknown_functions": False})
+
+    def _print_Verbatim(self, expr: Verbatim) -> str:
+        return expr.name
+
+    def _print_sigmoid(self, expr: sp.Function) -> str:
+        # σ(z) = (1 + tanh(z/2)) / 2: one transcendental, no overflow for large |z|
+        z = self._print(expr.args[0])
+        return f"(0.5 + 0.5 * numpy.tanh(0.5 * ({z})))"
+
+    def _print_relu(self, expr: sp.Function) -> str:
+        return f"numpy.maximum({self._print(expr.args[0])}, 0)"
+
+    def _print_Heaviside(self, expr: sp.Heaviside) -> str:
+        value = expr.args[1] if len(expr.args) > 1 else sp.S.Half
+        if value == 0:  # H(z, 0): relu'(0) = 0 (the contract)
+            return f"({self._print(expr.args[0])} > 0)"
+        return f"numpy.heaviside({self._print(expr.args[0])}, {self._print(value)})"
+
+
+class IndexPrinter(PythonCodePrinter):
+    """Integer arithmetic on time indices in plain Python: ``⌊a/b⌋`` is ``a // b``, never a float."""
+
+    def __init__(self, names: dict[sp.Symbol, str]) -> None:
+        super().__init__({"fully_qualified_modules": False})
+        self.names = names
+
+    def _print_Symbol(self, expr: sp.Symbol) -> str:
+        return self.names.get(expr, expr.name)
+
+    def _print_floor(self, expr: sp.floor) -> str:
+        num, den = sp.fraction(sp.together(expr.args[0]))
+        return f"(({self._print(num)}) // ({self._print(den)}))"
+
+    def _print_ceiling(self, expr: sp.ceiling) -> str:
+        num, den = sp.fraction(sp.together(expr.args[0]))
+        return f"(-(-({self._print(num)}) // ({self._print(den)})))"
+
+    def _print_Indexed(self, expr: sp.Indexed) -> str:
+        # arrays over time are stored from t = 1 at index 0
+        (index,) = expr.indices
+        return f"{self._print(expr.base.label)}[{self._print(index - 1)}]"
+
+    def _print_Max(self, expr: sp.Max) -> str:
+        return f"max({', '.join(self._print(a) for a in expr.args)})"
+
+
+@dataclass(frozen=True)
+class Code:
+    """Printed code, what it holds (see RowPrinter) and its precedence.
+
+    ``product`` is set for a stacked product ``_matmul(stack, matrix)``: its two
+    operands, so that a caller can have it written into a buffer (``out=``).
+    """
+
+    text: str
+    kind: str  # "param", "col" (a column per sample), "row" (its transpose), "scal" (1×1 per sample), "const"
+    level: int
+    negated: Code | None = None  # for "-a": the code of a
+    product: tuple[str, str] | None = None
+
+    def at(self, level: int) -> str:
+        return self.text if self.level >= level else f"({self.text})"
+
+
+class RowPrinter:
+    """Matrix expressions as NumPy code with the batch (and time) on leading axes."""
+
+    def __init__(self, name: Callable[[MatExpr], str], stacked: bool) -> None:
+        self.name = name  # a leaf's code in this context
+        self.stacked = stacked  # leading axes may be (T, B): sums over samples flatten them
+        self.scalar = BpttNumPyPrinter()
+
+    def doprint(self, expr: MatExpr) -> str:
+        return self.code(expr).text
+
+    def code(self, expr: object) -> Code:
+        if not mx.is_matrix(expr):
+            value = sp.sympify(expr)
+            simple = value.is_Symbol or (value.is_Number and value >= 0)
+            return Code(self.scalar.doprint(value), "const", ATOM if simple else ADD)
+        method = getattr(self, f"_print_{type(expr).__name__}", None)
+        if method is None:
+            msg = f"cannot compile {type(expr).__name__} ({expr}) to NumPy"
+            raise NotSupportedError(msg)
+        return method(expr)
+
+    # ---------------------------------------------------------------- leaves
+    def _leaf(self, expr: Seq) -> Code:
+        return Code(self.name(expr), "scal" if expr.shape[0] == 1 else "col", ATOM)
+
+    _print_Seq = _print_Adjoint = _print_Carry = _leaf
+
+    def _print_MatrixSymbol(self, expr: sp.MatrixSymbol) -> Code:
+        return Code(self.name(expr), "param", ATOM)
+
+    _print_ParamAdjoint = _print_MatrixSymbol
+
+    def _print_OneMatrix(self, expr: sp.OneMatrix) -> Code:
+        return Code("1.0", "const", ATOM)
+
+    # ---------------------------------------------------------------- operations
+    def _print_Transpose(self, expr: sp.Transpose) -> Code:
+        inner = self.code(expr.arg)
+        if inner.kind == "param":
+            return Code(f"{inner.at(ATOM)}.T", "param", ATOM)
+        flipped = {"col": "row", "row": "col"}.get(inner.kind, inner.kind)
+        return Code(inner.text, flipped, inner.level)
+
+    def _print_MatAdd(self, expr: sp.MatAdd) -> Code:
+        terms = [self.code(term) for term in expr.args]
+        text = terms[0].text
+        for term in terms[1:]:
+            text += f" - {term.negated.at(MUL)}" if term.negated else f" + {term.text}"
+        return Code(text, _batched_kind(terms), ADD)
+
+    def _print_HadamardProduct(self, expr: sp.HadamardProduct) -> Code:
+        factors = [self.code(f) for f in expr.args]
+        text = " * ".join([factors[0].at(MUL), *(f.at(ATOM) for f in factors[1:])])
+        return Code(text, _batched_kind(factors), MUL)
+
+    def _print_HadamardPower(self, expr: sp.HadamardPower) -> Code:
+        base = self.code(expr.base)
+        return Code(f"{base.at(ATOM)}**{self.scalar.doprint(expr.exp)}", base.kind, MUL)
+
+    def _print_Elementwise(self, expr: mx.Elementwise) -> Code:
+        inner = self.code(expr.arg)
+        (variable,) = expr.function.variables
+        body = expr.function.expr
+        called = isinstance(body, sp.Function) and body.args == (variable,)  # f(z): the call's parentheses do
+        operand = Verbatim(inner.text if called else inner.at(ATOM))
+        return Code(self.scalar.doprint(body.xreplace({variable: operand})), inner.kind, ATOM)
+
+    def _print_LogSumExp(self, expr: mx.LogSumExp) -> Code:
+        return Code(f"_logsumexp({self.code(expr.arg).text})", "scal", ATOM)
+
+    def _print_Softmax(self, expr: mx.Softmax) -> Code:
+        return Code(f"_softmax({self.code(expr.arg).text})", "col", ATOM)
+
+    def _print_MatMul(self, expr: sp.MatMul) -> Code:
+        coeff, factors = expr.as_coeff_matrices()
+        left_expr, left = factors[0], self.code(factors[0])
+        for right_expr in factors[1:]:
+            left = self._product(left_expr, left, right_expr, self.code(right_expr))
+            left_expr = mx.mul(left_expr, right_expr)
+        if coeff == 1:
+            return left
+        if coeff == -1:
+            return Code(f"-{left.at(MUL)}", left.kind, ADD, negated=left)
+        return Code(f"{self.code(coeff).at(MUL)} * {left.at(ATOM)}", left.kind, MUL)
+
+    def _product(self, left_expr: MatExpr, left: Code, right_expr: MatExpr, right: Code) -> Code:
+        """One matrix product A B, by what A and B hold."""
+        kinds = (left.kind, right.kind)
+        if kinds == ("param", "param"):
+            return Code(f"{left.at(MUL)} @ {right.at(ATOM)}", "param", MUL)
+        if kinds == ("param", "col") and left_expr.shape[1] != 1:  # W v  ->  v @ Wᵀ
+            return self._stack_product(right, self.code(mx.transpose(left_expr)), "col")
+        if kinds == ("row", "param"):  # uᵀ W
+            return self._stack_product(left, right, "row")
+        if kinds == ("col", "row"):  # u vᵀ summed over the samples
+            if self.stacked:
+                return Code(f"_flat({left.text}).T @ _flat({right.text})", "param", MUL)
+            return Code(f"{left.at(ATOM)}.T @ {right.at(ATOM)}", "param", MUL)
+        if kinds == ("row", "col"):  # uᵀ v per sample
+            return Code(f"numpy.sum({left.at(MUL)} * {right.at(ATOM)}, axis=-1, keepdims=True)", "scal", ATOM)
+        if "scal" in kinds or "const" in kinds or left_expr.shape[1] == 1:
+            kind = _batched_kind([left, right]) if kinds != ("param", "scal") else "col"
+            return Code(f"{left.at(MUL)} * {right.at(ATOM)}", kind, MUL)
+        msg = f"no NumPy form for the product of {left_expr} and {right_expr}"
+        raise NotSupportedError(msg)
+
+    def _stack_product(self, stack: Code, matrix: Code, kind: str) -> Code:
+        """v @ M; over all t at once, as one large product (NumPy would loop over t)."""
+        if self.stacked:
+            return Code(f"_matmul({stack.text}, {matrix.text})", kind, ATOM, product=(stack.text, matrix.text))
+        return Code(f"{stack.at(MUL)} @ {matrix.at(ATOM)}", kind, MUL)
+
+    def reduction(self, expr: MatExpr) -> str:
+        """The code of a parameter's contribution: per-sample columns are summed over the samples."""
+        code = self.code(expr)
+        if code.kind == "col":
+            return f"_flat({code.text}).sum(axis=0)" if self.stacked else f"{code.at(ATOM)}.sum(axis=0)"
+        if code.kind == "scal":
+            return f"numpy.sum({code.text})"
+        return code.text
+
+
+def _batched_kind(codes: Sequence[Code]) -> str:
+    kinds = {c.kind for c in codes}
+    for kind in ("col", "row", "scal", "param"):
+        if kind in kinds:
+            return kind
+    return "const"
