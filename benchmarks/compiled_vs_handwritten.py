@@ -29,7 +29,7 @@ import handwritten  # noqa: E402
 import symbptt  # noqa: E402
 from symbptt import api as gradient  # noqa: E402
 from symbptt import strategies  # noqa: E402
-from symbptt.model import cells  # noqa: E402
+from symbptt.model import losses  # noqa: E402
 
 SIZES = [  # cell, (d, h, q, T, B)
     ("elman", (32, 64, 32, 100, 32)),
@@ -91,7 +91,7 @@ def derivation_seconds() -> dict[str, float]:
     configs = [("linear", "tanh"), *(("elman", a) for a in ("identity", "tanh", "sigmoid", "relu")),
                ("gru", "tanh"), ("lstm", "tanh")]
     for cell, activation in configs:
-        for loss in cells.LOSSES:
+        for loss in losses.LOSSES:
             for strategy in strategies.STRATEGIES:
                 gradient._compiled.cache_clear()
                 seconds = timed(gradient._compiled, cell, activation, loss, strategy)

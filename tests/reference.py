@@ -104,3 +104,38 @@ def preactivation_margin(p, X, initial):
     s = states("elman", "relu", p, X, initial)
     return min(float(np.min(np.abs(X[t] @ p["W_hx"].T + s[t][0] @ p["W_hh"].T + p["b_h"])))
                for t in range(X.shape[0]))
+
+
+def first_state(strategy, t, T, tau=None, k1=None, k2=None):
+    """The first state s_i that l_t reaches, from the contract's words (1-based t)."""
+    if strategy in ("full", "randomized"):
+        return 1
+    if strategy == "window":  # l_t reaches h_t, h_{t-1}, …, h_{t-tau+1}
+        return max(1, t - tau + 1)
+    if strategy == "chunked":  # pieces [1..k], [k+1..2k], …: l_t reaches its own piece
+        return (t - 1) // tau * tau + 1
+    if strategy == "last":  # tbptt(T, k)
+        strategy, k1, k2 = "tbptt", T, tau
+    update = k1 * -(-t // k1)  # u(t) = k1 ⌈t/k1⌉, the update that takes l_t
+    return max(1, update - k2 + 1)
+
+
+def reached_loss(config, strategy, lengths, p, p0, X, Y, initial):
+    """The loss whose gradient at p0 is the strategy's: l_t sees only s_i with i >= first_state(t).
+
+    The states before the first one l_t reaches are the base point's, constants
+    (detached); where first_state(t) > t even s_t is, and l_t reaches the readout only.
+    """
+    cell, activation, loss = config
+    T, B = X.shape[0], X.shape[1]
+    base = states(cell, activation, p0, X, initial)
+    total = 0.0
+    for t in range(1, T + 1):
+        first = first_state(strategy, t, T, **lengths)
+        s = base[min(first, t + 1) - 1]
+        for i in range(first, t + 1):
+            s = step(cell, activation, p, X[i - 1], s)
+        if first > t:
+            s = base[t]
+        total += float(np.sum(losses(loss, readout(cell, p, s[0]), Y[t - 1])))
+    return total / (B * T)

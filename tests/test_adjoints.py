@@ -10,9 +10,9 @@ import symbptt
 from symbptt import latex
 from symbptt.derive import reverse as adjoints
 from symbptt.derive import rules
-from symbptt.model import cells
-from symbptt.model import matrices as mx
 from symbptt.errors import NotSupportedError, ProofError
+from symbptt.model import cells, losses
+from symbptt.model import matrices as mx
 
 from .strategies import CONFIGS
 
@@ -77,13 +77,18 @@ def _evaluate_step(step, values):
     return {leaf: value(expr) for leaf, expr in [*step.gradients, *step.carries]}
 
 
-@pytest.mark.parametrize("config", CONFIGS, ids="-".join)
+def _slow_for_gates(configs):
+    """The gated cells' sympy.diff checks take seconds to minutes: marked slow (CI runs them)."""
+    return [pytest.param(c, marks=pytest.mark.slow) if c[0] in ("gru", "lstm") else c for c in configs]
+
+
+@pytest.mark.parametrize("config", _slow_for_gates(CONFIGS), ids="-".join)
 def test_one_step_equals_sympy_diff_entry_by_entry(config):
     """The derived ∂/∂W (step t's contribution) and ∂/∂s_{t-1} equal SymPy's entrywise diff of
     f = ∂L/∂l_t · l(o_t, y_t) + Σ Carry(s_t) ⊙ s_t, at d = 2, h = 2, q = 3."""
     cell_name, activation, loss_name = config
     cell = cells.make_cell(cell_name, activation)
-    step = adjoints.derive_step(cell, cells.make_loss(loss_name))
+    step = adjoints.derive_step(cell, losses.make_loss(loss_name))
     leaves = {W: explicit_symbols(W.name, _size(W.shape[0]), _size(W.shape[1])) for W in cell.params}
     x_t, y_t = cells.x_t, cells.y_t
     leaves[x_t], leaves[y_t] = explicit_symbols("x", 2, 1), explicit_symbols("y", 3, 1)
@@ -110,7 +115,7 @@ def test_one_step_equals_sympy_diff_entry_by_entry(config):
             assert abs(sp.N(ours[leaf][i, j] - expected, 40)) < sp.Float("1e-30"), (leaf, i, j)
 
 
-@pytest.mark.parametrize("config", CONFIGS, ids="-".join)
+@pytest.mark.parametrize("config", _slow_for_gates(CONFIGS), ids="-".join)
 def test_compiled_gradient_equals_sympy_diff_of_the_unrolled_loss(config):
     """Symbolic: the compiled ⟨∂L/∂θ, v⟩ equals sympy.diff of the fully nested loss in scalar entries,
     along θ = θ⁰ + εv at exact rationals (one diff checks every entry)."""
@@ -199,7 +204,7 @@ def test_an_unknown_operation_is_named():
 
 # ------------------------------------------------------------------ the textbook's E10–E16
 
-LINEAR = adjoints.derivation(cells.make_cell("linear"), cells.make_loss("generic", allow_generic=True))
+LINEAR = adjoints.derivation(cells.make_cell("linear"), losses.make_loss("generic", allow_generic=True))
 
 TEXTBOOK = [
     ("eq_bptt_partial_L_ot", r"\frac{\partial L}{\partial o_{t}} = \frac{1}{T} "
@@ -230,7 +235,7 @@ def test_E16_hidden_weights():
 
 @pytest.mark.parametrize("T", [1, 2, 5])
 def test_E15_is_proved_for_explicit_T_and_a_wrong_form_is_caught(T):
-    step = adjoints.derive_step(cells.make_cell("linear"), cells.make_loss("generic", allow_generic=True),
+    step = adjoints.derive_step(cells.make_cell("linear"), losses.make_loss("generic", allow_generic=True),
                                 adjoints.TEXTBOOK_WEIGHT)
     form = adjoints.closed_form(step)
     adjoints.prove_closed_form(step, form, T)
@@ -245,12 +250,12 @@ def test_E15_is_proved_for_explicit_T_and_a_wrong_form_is_caught(T):
 
 def test_only_the_linear_cell_has_a_constant_coefficient_closed_form():
     for name in ("elman", "gru", "lstm"):
-        assert adjoints.closed_form(adjoints.derive_step(cells.make_cell(name), cells.squared())) is None
+        assert adjoints.closed_form(adjoints.derive_step(cells.make_cell(name), losses.squared())) is None
 
 
 @pytest.mark.parametrize("name", ["gru", "lstm"])
 def test_gated_cells_print_their_gate_adjoints(name):
-    d = adjoints.derivation(cells.make_cell(name), cells.make_loss("generic", allow_generic=True))
+    d = adjoints.derivation(cells.make_cell(name), losses.make_loss("generic", allow_generic=True))
     text = latex.step_latex(d["eq_bptt_partial_L_gates"])
     gate = {"gru": r"\frac{\partial L}{\partial r_{t}}", "lstm": r"\frac{\partial L}{\partial f_{t}}"}[name]
     assert gate in text and r"\odot" in text and "Subs" not in text
@@ -258,7 +263,7 @@ def test_gated_cells_print_their_gate_adjoints(name):
 
 
 def test_elman_reads_the_activation_derivative_off_the_forward_value():
-    step = adjoints.derive_step(cells.make_cell("elman", "tanh"), cells.squared())
+    step = adjoints.derive_step(cells.make_cell("elman", "tanh"), losses.squared())
     text = latex.to_latex(dict(step.gradients)[cells.make_cell("elman").param("W_hh")])
     assert text == (r"\left(\frac{\partial L}{\partial h_{t}} \odot \left(\mathbf{1} - h_{t} \odot h_{t}\right)\right) "
                     r"h_{t - 1}^\top")

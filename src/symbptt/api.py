@@ -19,27 +19,28 @@ import sympy as sp
 from symbptt import strategies
 from symbptt.codegen import module, program
 from symbptt.derive import reverse
-from symbptt.model import cells, scalar
+from symbptt.model import cells, losses, scalar
 
 Arrays: TypeAlias = Mapping[str, Any]
 
 
 @functools.cache
-def _compiled(cell: str, activation: str, loss: str, kind: type[strategies.Strategy]
+def _compiled(cell: str | cells.Cell, activation: str, loss: str, strategy_name: str
               ) -> tuple[reverse.ReverseStep, dict[str, Any]]:
     """Derive and compile once per kind of strategy: the reverse step and the module's namespace."""
-    step = reverse.derive_step(cells.make_cell(cell, activation), cells.make_loss(loss))
+    kind = strategies.kind_of(strategy_name)
+    step = reverse.derive_step(cells.make_cell(cell, activation), losses.make_loss(loss))
     source = module.module_source(step, kind())
-    return step, module.exec_module(source, f"symbptt_{cell}_{activation}_{loss}_{kind.name}")
+    return step, module.exec_module(source, f"symbptt_{step.cell.name}_{activation}_{loss}_{kind.name}")
 
 
 class Gradient:
     """A compiled ∂L/∂W: ``grad(params, X, Y, h0=None, c0=None, xi=None) -> {name: array, "loss": float}``."""
 
-    def __init__(self, cell: str, activation: str, loss: str, strategy: strategies.Strategy) -> None:
-        self.step, namespace = _compiled(cell, activation, loss, type(strategy))
+    def __init__(self, cell: str | cells.Cell, activation: str, loss: str, strategy: strategies.Strategy) -> None:
+        self.step, namespace = _compiled(cell, activation, loss, strategy.name)
         self._grad = namespace["grad"]
-        self.cell, self.activation, self.loss = cell, activation, loss
+        self.cell, self.activation, self.loss = self.step.cell.name, activation, loss
         self.chosen = strategy
         self.param_names = tuple(p.name for p in self.step.cell.params)
         self.state_names = tuple(f"{s.name}0" for s in self.step.cell.state)
@@ -190,7 +191,7 @@ def _check_shape(arr: np.ndarray, name: str, expected: tuple[int, ...], symbolic
     return arr
 
 
-def compile_gradient(cell: str, *, activation: str = "tanh", loss: str = "squared", strategy: str = "full",
+def compile_gradient(cell: str | cells.Cell, *, activation: str = "tanh", loss: str = "squared", strategy: str = "full",
                      tau: int | None = None, pi: Any = None, seed: int | None = None, k1: int | None = None,
                      k2: int | None = None) -> Gradient:
     """Derive ∂L/∂W of ``cell`` symbolically and compile it to NumPy (the contract's entry point).
@@ -208,7 +209,7 @@ def compile_gradient(cell: str, *, activation: str = "tanh", loss: str = "square
         gradient by name and the scalar ``"loss"``.
     """
     cells.make_cell(cell, activation)  # the names are checked before any work
-    cells.make_loss(loss)
+    losses.make_loss(loss)
     chosen = strategies.make(strategy, tau=tau, k1=k1, k2=k2, pi=pi, seed=seed)
     return Gradient(cell, activation, loss, chosen)
 

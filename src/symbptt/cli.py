@@ -18,12 +18,12 @@ import numpy as np
 from symbptt import __version__, api, latex, strategies
 from symbptt.derive import forward as derive
 from symbptt.derive import reverse as adjoints
-from symbptt.model import cells, ops
-from symbptt.model import scalar as model
 from symbptt.errors import SymbpttError
+from symbptt.model import cells, losses, ops
+from symbptt.model import scalar as model
 from symbptt.model.graph import check_steps, unroll
 
-DERIVE_MODELS = (*model.MODELS, *(c for c in cells.CELLS if c not in model.MODELS))
+DERIVE_MODELS = (*model.MODELS, *(c for c in cells.cell_names() if c not in model.MODELS))
 
 
 class _Parser(argparse.ArgumentParser):
@@ -61,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the cell (default: generic, the textbook's f, g, l)")
     d.add_argument("--activation", choices=tuple(ops.ACTIVATIONS), default="tanh",
                    help="activation of the elman cell (default: tanh)")
-    d.add_argument("--loss", choices=("generic", *cells.LOSSES), default="generic",
+    d.add_argument("--loss", choices=("generic", *losses.LOSSES), default="generic",
                    help="loss of the matrix-level section (default: generic l(o_t, y_t))")
     d.add_argument("--steps", type=_steps, default=3, metavar="T", help="explicit T (default: 3)")
     d.add_argument("--strategy", choices=(*strategies.STRATEGIES, "all"), default="all",
@@ -101,10 +101,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_compile_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--cell", choices=cells.CELLS, required=True, help="the recurrent cell")
+    p.add_argument("--cell", choices=cells.cell_names(), required=True, help="the recurrent cell")
     p.add_argument("--activation", choices=tuple(ops.ACTIVATIONS), default="tanh",
                    help="activation of the elman cell (default: tanh)")
-    p.add_argument("--loss", choices=cells.LOSSES, default="squared", help="default: squared")
+    p.add_argument("--loss", choices=losses.LOSSES, default="squared", help="default: squared")
     p.add_argument("--strategy", choices=strategies.STRATEGIES, default="full", help="default: full")
     p.add_argument("--tau", type=int, help="window length (window), piece length (chunked) or k (last)")
     p.add_argument("--k1", type=int, help="tbptt: an update every k1 steps")
@@ -130,13 +130,14 @@ def _derive(args: argparse.Namespace) -> int:
         print(f"symbptt: deriving {title}, symbolic t and T = {args.steps} ...", file=sys.stderr)
         sections += [
             ("Gradient analysis for symbolic t", derive.symbolic(scalar, chosen)),
-            (f"Written out for T = {args.steps}", derive.explicit(scalar, args.steps, chosen, args.tau, args.k1, args.k2)),
+            (f"Written out for T = {args.steps}",
+             derive.explicit(scalar, args.steps, chosen, args.tau, args.k1, args.k2)),
         ]
     if args.model != "generic":
         cell = cells.make_cell(args.model, args.activation)
         title = cell.title
         print(f"symbptt: deriving the adjoints of the {title} cell ...", file=sys.stderr)
-        loss = cells.make_loss(args.loss, allow_generic=True)
+        loss = losses.make_loss(args.loss, allow_generic=True)
         sections.append(("Matrix form: the adjoints, backward in time", adjoints.derivation(cell, loss)))
     text = latex.document(sections, f"Backpropagation through time: the {title} model")
     if args.out is None:

@@ -19,8 +19,8 @@ from sympy.printing.latex import LatexPrinter
 
 from symbptt.derive.chain import Partial
 from symbptt.derive.steps import Derivation, Step
-from symbptt.model import matrices as mx
 from symbptt.errors import SymbpttError
+from symbptt.model import matrices as mx
 
 # Order of factors in a printed product: the textbook writes the chain outermost first.
 _CHAIN_RANK = {"l": 2, "g": 3, "f": 4}

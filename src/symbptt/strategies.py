@@ -287,8 +287,8 @@ def chunk_cut_weights(T_: int, length: int) -> list[float]:
 
 def draw_xi(pi_values: float | Sequence[float], T_: int, seed: int | None) -> list[float]:
     """xi sampled from checked keep-probabilities (a number, or one per step)."""
-    pis = _check_pis(pi_values)
-    pis = [pis] * T_ if isinstance(pis, float) else list(pis or ())
+    checked = _check_pis(pi_values)
+    pis = [checked] * T_ if isinstance(checked, float) else list(checked or ())
     if len(pis) != T_:
         msg = f"pi must be a number or have length T = {T_}, got length {len(pis)}"
         raise ValueError(msg)

@@ -20,6 +20,7 @@ from symbptt.codegen import ir, passes
 from symbptt.codegen.ir import Assign, Block, Line
 from symbptt.codegen.loops import Context, emit, temporary_hint
 from symbptt.codegen.storage import key
+from symbptt.derive.reverse import ReverseStep
 from symbptt.model import matrices as mx
 from symbptt.model.matrices import MatExpr, Seq, t
 
@@ -129,7 +130,7 @@ def _travelling_loop(ctx: Context, body: list[Assign], adjoints: dict[MatExpr, M
             Block(f"for {t_} in range({ctx.name('T')}, 0, -1)", loop_body)]
 
 
-def _direct_parts(step, adjoints: dict[MatExpr, MatExpr]) -> dict[Seq, MatExpr]:  # type: ignore[no-untyped-def]
+def _direct_parts(step: ReverseStep, adjoints: dict[MatExpr, MatExpr]) -> dict[Seq, MatExpr]:
     """The part of ∂L/∂s_t that comes from the loss term l_t through the readout."""
     zero = {lhs: mx.zeros(*lhs.shape) for lhs in adjoints if mx.of(lhs) not in step.cell.state}
     zero |= {mx.carry(s): mx.zeros(*s.shape) for s in step.cell.state}

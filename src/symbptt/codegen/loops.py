@@ -38,12 +38,8 @@ class Context:
     strategy: strategies.Strategy
     storage: Storage
 
-    @property
-    def names(self):  # type: ignore[no-untyped-def]
-        return self.storage.names
-
     def name(self, hint: str) -> str:
-        return self.names.of(hint, hint)
+        return self.storage.names.of(hint, hint)
 
     def size(self, node: MatExpr) -> str:
         return self.name(f"dim_{node.shape[0]}")
@@ -96,7 +92,7 @@ def equation_of(step: ReverseStep, target: MatExpr) -> str:
 
 def emit(ctx: Context, statements: Sequence[Assign], stacked: bool) -> list[ir.Node]:
     """Assign statements as lines; a stacked sum is built in place, its product first."""
-    printer, out = ctx.printer(stacked), []
+    printer, out = ctx.printer(stacked), list[ir.Node]()
     for statement in statements:
         target, comment = statement.target, equation_of(ctx.step, statement.target)
         if isinstance(target, sp.MatrixSymbol):

@@ -30,9 +30,10 @@ MODULE_NAMES = frozenset({"numpy", "core", "grad", *(f.__name__ for f in runtime
 
 
 @functools.cache
-def core_source(step: ReverseStep, kind: type[strategies.Strategy]) -> str:
+def core_source(step: ReverseStep, strategy_name: str) -> str:
     """The source of ``core`` for a kind of strategy: its lengths are arguments, so one serves every value."""
-    return "\n".join(ir.render([core_function(step, kind.symbolic())])) + "\n"
+    symbolic = strategies.kind_of(strategy_name).symbolic()
+    return "\n".join(ir.render([core_function(step, symbolic)])) + "\n"
 
 
 def core_function(step: ReverseStep, strategy: strategies.Strategy) -> ir.Block:
@@ -100,7 +101,7 @@ def module_source(step: ReverseStep, strategy: strategies.Strategy) -> str:
         "",
         helpers_source(),
         "",
-        core_source(step, type(strategy)),
+        core_source(step, strategy.name),
         "",
         "",
         f"def grad(params, X, Y, h0=None, c0=None, xi=None{keywords}):",

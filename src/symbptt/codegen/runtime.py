@@ -55,11 +55,11 @@ def _join_travelling(stacks, firsts, directs, first, t):
     """
     firsts = list(firsts)
     if first <= t - 1:
-        ones = [numpy.zeros((1, *s.shape[1:])) if d is None else d[None] for s, d in zip(stacks, directs)]
+        ones = [numpy.zeros((1, *s.shape[1:])) if d is None else d[None] for s, d in zip(stacks, directs, strict=True)]
         if firsts and firsts[0] == first:
-            stacks = [numpy.concatenate((s[:1] + d, s[1:])) for s, d in zip(stacks, ones)]
+            stacks = [numpy.concatenate((s[:1] + d, s[1:])) for s, d in zip(stacks, ones, strict=True)]
         else:
-            stacks = [numpy.concatenate((d, s)) for s, d in zip(stacks, ones)]
+            stacks = [numpy.concatenate((d, s)) for s, d in zip(stacks, ones, strict=True)]
             firsts.insert(0, first)
     keep = len(firsts)
     while keep and firsts[keep - 1] > t - 1:

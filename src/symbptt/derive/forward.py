@@ -9,7 +9,6 @@ instantiating E5 with them, E8/E9 and the chunked form by the strategies.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
 from typing import TypeAlias
 
 import sympy as sp

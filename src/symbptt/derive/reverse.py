@@ -25,7 +25,8 @@ from symbptt.derive import recurrence, rules
 from symbptt.derive.steps import Derivation, Step
 from symbptt.errors import ProofError
 from symbptt.model import matrices as mx
-from symbptt.model.cells import Cell, Loss
+from symbptt.model.cells import Cell
+from symbptt.model.losses import Loss
 from symbptt.model.matrices import MatExpr, Seq, T, t
 
 Pair: TypeAlias = tuple[MatExpr, MatExpr]

@@ -1,1 +1,1 @@
-"""Stage 1, the model: elementwise functions, the matrix vocabulary, cells, losses, the scalar view, the unrolled graph."""
+"""Stage 1, the model: elementwise functions, the matrix vocabulary, cells, losses, scalar view, unrolled graph."""

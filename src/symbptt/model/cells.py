@@ -16,10 +16,7 @@ import sympy as sp
 
 from symbptt.model import matrices as mx
 from symbptt.model import ops
-from symbptt.model.matrices import MatExpr, Seq, d, h, q
-
-CELLS = ("linear", "elman", "gru", "lstm")
-LOSSES = ("squared", "cross_entropy")
+from symbptt.model.matrices import MatExpr, Seq, d, h, q  # noqa: F401  (q: the readout)
 
 
 @dataclass(frozen=True)
@@ -32,6 +29,22 @@ class Cell:
     state: tuple[Seq, ...]  # s_t: (h_t,) or (h_t, c_t)
     steps: tuple[tuple[Seq, MatExpr], ...]  # (node, definition) in order; ends with the state
     readout: MatExpr  # o_t
+
+    def __post_init__(self) -> None:
+        names = [p.name for p in self.params]
+        nodes = [node.name for node, _ in self.steps]
+        repeated = sorted({n for n in names if names.count(n) > 1} | {n for n in nodes if n in names or n == "x"})
+        if repeated:
+            msg = f"cell {self.name!r}: each name must be one thing, but {', '.join(repeated)} is used twice"
+            raise ValueError(msg)
+        missing = [s.name for s in self.state if s.name not in nodes]
+        if missing:
+            msg = f"cell {self.name!r}: the state {', '.join(missing)} is never assigned"
+            raise ValueError(msg)
+        unknown = sorted(p.name for p in (self.readout.atoms(sp.MatrixSymbol) | _used(self)) if p not in self.params)
+        if unknown:
+            msg = f"cell {self.name!r}: {', '.join(unknown)} used but not among its params"
+            raise ValueError(msg)
 
     @property
     def title(self) -> str:
@@ -58,7 +71,6 @@ def param(name: str, rows: sp.Expr, cols: sp.Expr = 1) -> sp.MatrixSymbol:
 
 x_t, h_t, h_prev = mx.seq("x", d), mx.seq("h", h), mx.seq("h", h, -1)
 c_t, c_prev = mx.seq("c", h), mx.seq("c", h, -1)
-o_t = mx.seq("o", q)
 W_qh, b_q = param("W_qh", q, h), param("b_q", q)
 
 sigma = mx.scalar_function(ops.sigmoid)
@@ -126,62 +138,55 @@ def _readout() -> MatExpr:
     return mx.add(mx.mul(W_qh, h_t), b_q)
 
 
-_BUILDERS: dict[str, Callable[[], Cell]] = {"linear": linear, "gru": gru, "lstm": lstm}
+def _used(cell: Cell) -> set[sp.MatrixSymbol]:
+    return {W for _, value in cell.steps for W in value.atoms(sp.MatrixSymbol)}
 
 
-def make_cell(name: str, activation: str = "tanh") -> Cell:
-    """The cell called ``name`` (one of CELLS); ``activation`` applies to ``elman`` only."""
-    if name == "elman":
-        return elman(activation)
-    if name not in _BUILDERS:
-        msg = f"unknown cell {name!r}; allowed: {', '.join(CELLS)}"
+# ------------------------------------------------------------------ the registry
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A registered cell: its builder, and whether it takes an activation."""
+
+    build: Callable[..., Cell]
+    activation: bool = False
+
+
+_REGISTRY: dict[str, Entry] = {}
+
+
+def register_cell(name: str, build: Callable[..., Cell], *, activation: bool = False) -> None:
+    """Make ``build()`` (or ``build(activation)``) the cell ``name`` everywhere: API, CLI, derivations."""
+    if not isinstance(name, str) or not name.isidentifier():
+        msg = f"a cell's name must be an identifier, got {name!r}"
         raise ValueError(msg)
+    _REGISTRY[name] = Entry(build, activation)
+
+
+def cell_names() -> tuple[str, ...]:
+    """Every registered cell, the built-in ones first."""
+    return tuple(_REGISTRY)
+
+
+def make_cell(name: str | Cell, activation: str = "tanh") -> Cell:
+    """The cell called ``name`` (or ``name`` itself, a :class:`Cell`); ``activation`` only where it takes one."""
+    if isinstance(name, Cell):
+        return name
+    entry = _REGISTRY.get(name) if isinstance(name, str) else None
+    if entry is None:
+        msg = f"unknown cell {name!r}; allowed: {', '.join(_REGISTRY)}"
+        raise ValueError(msg)
+    if entry.activation:
+        return entry.build(activation)
     if activation != "tanh":
         ops.activation(activation)  # an unknown name is reported as such first
         msg = f"activation {activation!r} applies to the elman cell only; {name} has none to choose"
         raise ValueError(msg)
-    return _BUILDERS[name]()
+    return entry.build()
 
 
-# ------------------------------------------------------------------ losses
-
-
-@dataclass(frozen=True)
-class Loss:
-    """l(o_t, y_t) per sample, a 1×1 matrix; ``y_t`` is a float target or a one-hot class column."""
-
-    name: str
-    target: str  # "float" or "class"
-    value: MatExpr
-
-
-y_t = mx.seq("y", q)
-
-
-def squared() -> Loss:
-    """l(o, y) = ½‖o − y‖² = ½ (o − y)ᵀ(o − y)."""
-    residual = mx.add(o_t, mx.mul(-1, y_t))
-    return Loss("squared", "float", mx.mul(sp.Rational(1, 2), sp.Transpose(residual), residual))
-
-
-def cross_entropy() -> Loss:
-    """l(o, y) = −log softmax(o)_y = log Σ_i exp(o_i) − yᵀo, y the one-hot column of the class."""
-    return Loss("cross_entropy", "class",
-                mx.add(mx.LogSumExp(o_t), mx.mul(-1, sp.Transpose(y_t), o_t)))
-
-
-def generic_loss() -> Loss:
-    """The textbook's undefined l(o_t, y_t), for derivations only."""
-    return Loss("generic", "none", mx.LossValue(o_t, y_t))
-
-
-def make_loss(name: str, allow_generic: bool = False) -> Loss:
-    """The loss called ``name`` (one of LOSSES, or ``generic`` for a derivation)."""
-    if name == "generic" and allow_generic:
-        return generic_loss()
-    if name == "squared":
-        return squared()
-    if name == "cross_entropy":
-        return cross_entropy()
-    msg = f"unknown loss {name!r}; allowed: {', '.join(LOSSES)}"
-    raise ValueError(msg)
+register_cell("linear", linear)
+register_cell("elman", elman, activation=True)
+register_cell("gru", gru)
+register_cell("lstm", lstm)
