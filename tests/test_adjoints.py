@@ -90,7 +90,7 @@ def test_one_step_equals_sympy_diff_entry_by_entry(config):
     cell = cells.make_cell(cell_name, activation)
     step = adjoints.derive_step(cell, losses.make_loss(loss_name))
     leaves = {W: explicit_symbols(W.name, _size(W.shape[0]), _size(W.shape[1])) for W in cell.params}
-    x_t, y_t = cells.x_t, cells.y_t
+    x_t, y_t = cells.x_t, losses.y_t
     leaves[x_t], leaves[y_t] = explicit_symbols("x", 2, 1), explicit_symbols("y", 3, 1)
     for s in cell.previous_state:
         leaves[s] = explicit_symbols(f"{s.name}_prev", 2, 1)
