@@ -33,7 +33,7 @@ def test_full_gradient_matches_finite_differences(cell, activation, data):
 def _preactivations(params, x, h0):
     h_prev, pre = h0, []
     for x_t in x:
-        z = params["w_hx"] * x_t + params["w_hh"] * h_prev + params["b_h"]
+        z = params["W_hx"] * x_t + params["W_hh"] * h_prev + params["b_h"]
         pre.append(z)
         h_prev = np.maximum(z, 0)
     return np.array(pre)
@@ -108,7 +108,7 @@ def test_closed_form_equals_recurrence_equals_compiled(strategy, T, tau, seed):
 
 def test_source_is_readable_and_linear_in_T():
     g3, g6 = compiled("elman", "tanh", 3), compiled("elman", "tanh", 6)
-    assert "h_3 = numpy.tanh(" in g3.source and "c_3 = w_hh*(1 - h_3**2)" in g3.source
+    assert "h_3 = numpy.tanh(" in g3.source and "c_3 = W_hh*(1 - h_3**2)" in g3.source
     assert len(g6.source.splitlines()) - 7 == pytest.approx(2 * (len(g3.source.splitlines()) - 7), abs=10)
 
 
@@ -136,7 +136,7 @@ def test_bad_arrays_are_named():
     grad = compiled("elman", "tanh", 4)
     params, x, y, h0 = draw_inputs(grad, 4, 2, 0)
     with pytest.raises(ValueError, match="missing"):
-        grad({"w_hx": 1.0}, x, y)
+        grad({"W_hx": 1.0}, x, y)
     with pytest.raises(ValueError, match=r"x must have shape \(T,\) or \(T, B\) with T = 4"):
         grad(params, x[:3], y)
     with pytest.raises(ValueError, match="y contains NaN"):
@@ -154,7 +154,7 @@ def test_checker_catches_a_wrong_gradient():
     grad = compiled("elman", "tanh", 4)
     params, x, y, h0 = draw_inputs(grad, 4, 1, 1)
     analytic = grad(params, x, y, h0)
-    analytic["w_hh"] *= 1.001
+    analytic["W_hh"] *= 1.001
     numeric = symbptt.central_difference(lambda p: grad(p, x, y, h0)["loss"], params)
-    with pytest.raises(AssertionError, match="gradient check of w_hh failed\nanalytic:"):
+    with pytest.raises(AssertionError, match="gradient check of W_hh failed\nanalytic:"):
         symbptt.assert_gradients_close(analytic, numeric)

@@ -105,8 +105,8 @@ def test_randomized_is_unbiased_exactly(T):
 
 
 def test_randomized_symbolic_proof_steps():
-    eqs = derive.randomized_equations(model.linear(), model.linear().recurrent_weight)
-    assert eqs[-1].rhs == Partial(h[model.t], model.linear().recurrent_weight)
+    eqs = derive.randomized_equations(model.make_model("linear"), model.make_model("linear").recurrent_weight)
+    assert eqs[-1].rhs == Partial(h[model.t], model.make_model("linear").recurrent_weight)
 
 
 @pytest.mark.parametrize("T", [1, 3, 5])

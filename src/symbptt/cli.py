@@ -23,8 +23,6 @@ from symbptt.model import cells, losses, ops
 from symbptt.model import scalar as model
 from symbptt.model.graph import check_steps, unroll
 
-DERIVE_MODELS = (*model.MODELS, *(c for c in cells.cell_names() if c not in model.MODELS))
-
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
@@ -57,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     d = verbs.add_parser("derive", help="write the derivation (E1-E16) as a LaTeX document "
                          "(example: symbptt derive --model gru --out gru.tex --pdf)")
-    d.add_argument("--model", choices=DERIVE_MODELS, default="generic",
+    d.add_argument("--model", choices=("generic", *cells.cell_names()), default="generic",
                    help="the cell (default: generic, the textbook's f, g, l)")
     d.add_argument("--activation", choices=tuple(ops.ACTIVATIONS), default="tanh",
                    help="activation of the elman cell (default: tanh)")
@@ -92,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     g = verbs.add_parser("graph", help="the unrolled computation graph in Graphviz DOT "
                          "(example: symbptt graph --steps 3 | dot -Tpdf > g.pdf)")
-    g.add_argument("--model", choices=model.MODELS, default="generic")
+    g.add_argument("--model", choices=("generic", *cells.cell_names()), default="generic")
     g.add_argument("--activation", choices=tuple(ops.ACTIVATIONS), default="tanh")
     g.add_argument("--steps", type=_steps, default=3, metavar="T")
     g.add_argument("--out", type=Path, help="write the .dot file here (default: standard output)")
@@ -124,7 +122,8 @@ def _derive(args: argparse.Namespace) -> int:
         return 2
     chosen = strategies.STRATEGIES if args.strategy == "all" else (args.strategy,)
     sections = []
-    if args.model in model.MODELS:
+    one_state = args.model == "generic" or len(cells.make_cell(args.model, args.activation).state) == 1
+    if one_state:  # the textbook's scalar analysis: the cell's size-1 view
         scalar = model.make_model(args.model, args.activation)
         title = scalar.title
         print(f"symbptt: deriving {title}, symbolic t and T = {args.steps} ...", file=sys.stderr)

@@ -15,7 +15,9 @@ from typing import TypeAlias
 
 import sympy as sp
 
-from symbptt.model import ops
+from symbptt.errors import NotSupportedError
+from symbptt.model import cells
+from symbptt.model import matrices as mx
 
 Expr: TypeAlias = sp.Expr
 
@@ -29,7 +31,6 @@ L = sp.Symbol("L")
 f, g, l = sp.Function("f"), sp.Function("g"), sp.Function("l")
 w_h, w_o = sp.symbols("w_h w_o", real=True)
 
-MODELS = ("generic", "linear", "elman")
 
 
 @dataclass(frozen=True)
@@ -73,44 +74,68 @@ def generic() -> ScalarModel:
     )
 
 
-def linear() -> ScalarModel:
-    """h_t = w_hx x_t + w_hh h_{t-1}, o_t = w_qh h_t, squared loss (E10, scalar)."""
-    w_hx, w_hh, w_qh = sp.symbols("w_hx w_hh w_qh", real=True)
+def view(cell: cells.Cell) -> ScalarModel:
+    """The size-1 view of a matrix cell (d = h = q = 1), with the contract's names: the textbook's scalar model.
+
+    Every matrix operation becomes its scalar one (products, Hadamard
+    products and transposes are products; an elementwise function is the
+    function), and the cell's named steps are composed into one ``f``. The
+    squared loss is the contract's ``½ (o − y)²``.
+    """
+    if len(cell.state) != 1:
+        names = ", ".join(s.name for s in cell.state)
+        msg = f"the scalar analysis (E1-E9) needs the state h alone; the {cell.name} cell has ({names})"
+        raise NotSupportedError(msg)
+    (h_t,) = cell.state
+    symbol = {W: sp.Symbol(W.name, real=True) for W in cell.params}
+    hidden = tuple(symbol[W] for W in cell.params if W not in cell.readout_params)
+    recurrent = next((symbol[W] for W in cell.params if W.name == "W_hh"), None)
+    if recurrent is None:  # a user's cell: the first square parameter
+        recurrent = next(symbol[W] for W in cell.params if W.shape == (mx.h, mx.h))
+
+    def step(x_t: Expr, h_prev: Expr) -> Expr:
+        env: dict[sp.Basic, Expr] = {cells.x_t: x_t, h_t.at(mx.t - 1): h_prev, **symbol}
+        for node, value in cell.steps:
+            env[node] = scalar_of(value, env)
+        return env[h_t]
+
     return ScalarModel(
-        name="linear",
-        activation=None,
-        hidden_params=(w_hx, w_hh),
-        readout_params=(w_qh,),
-        recurrent_weight=w_hh,
-        step=lambda x_t, h_prev: w_hx * x_t + w_hh * h_prev,
-        readout=lambda h_t: w_qh * h_t,
+        name=cell.name,
+        activation=cell.activation,
+        hidden_params=hidden,
+        readout_params=tuple(symbol[W] for W in cell.readout_params),
+        recurrent_weight=recurrent,
+        step=step,
+        readout=lambda h_value: scalar_of(cell.readout, {h_t: h_value, **symbol}),
         loss=squared,
     )
 
 
-def elman(activation: str = "tanh") -> ScalarModel:
-    """h_t = φ(w_hx x_t + w_hh h_{t-1} + b_h), o_t = w_qh h_t + b_q, squared loss."""
-    phi = ops.activation(activation)
-    w_hx, w_hh, b_h, w_qh, b_q = sp.symbols("w_hx w_hh b_h w_qh b_q", real=True)
-    return ScalarModel(
-        name="elman",
-        activation=activation,
-        hidden_params=(w_hx, w_hh, b_h),
-        readout_params=(w_qh, b_q),
-        recurrent_weight=w_hh,
-        step=lambda x_t, h_prev: phi(w_hx * x_t + w_hh * h_prev + b_h),
-        readout=lambda h_t: w_qh * h_t + b_q,
-        loss=squared,
-    )
+def scalar_of(expr: sp.Basic, env: dict[sp.Basic, Expr]) -> Expr:
+    """A matrix expression at size 1, its leaves replaced by ``env``."""
+    if expr in env:
+        return env[expr]
+    if isinstance(expr, sp.MatMul):
+        coeff, factors = expr.as_coeff_matrices()
+        return coeff * sp.Mul(*(scalar_of(f, env) for f in factors))
+    if isinstance(expr, sp.MatAdd):
+        return sp.Add(*(scalar_of(a, env) for a in expr.args))
+    if isinstance(expr, sp.HadamardProduct):
+        return sp.Mul(*(scalar_of(a, env) for a in expr.args))
+    if isinstance(expr, sp.Transpose):
+        return scalar_of(expr.arg, env)
+    if isinstance(expr, sp.OneMatrix | sp.Identity):
+        return sp.S.One
+    if isinstance(expr, sp.ZeroMatrix):
+        return sp.S.Zero
+    if isinstance(expr, mx.Elementwise):
+        return expr.function(scalar_of(expr.arg, env))
+    msg = f"no scalar view of {type(expr).__name__} ({expr})"
+    raise NotSupportedError(msg)
 
 
 def make_model(name: str, activation: str = "tanh") -> ScalarModel:
-    """The scalar model called ``name`` (one of MODELS)."""
+    """The scalar model called ``name``: ``generic`` (undefined f, g, l) or the size-1 view of a cell."""
     if name == "generic":
         return generic()
-    if name == "linear":
-        return linear()
-    if name == "elman":
-        return elman(activation)
-    msg = f"unknown model {name!r}; allowed: {', '.join(MODELS)}"
-    raise ValueError(msg)
+    return view(cells.make_cell(name, activation))
