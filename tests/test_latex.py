@@ -1,7 +1,7 @@
 
 import pytest
 
-from symbptt import latex
+from symbptt import documents, latex
 from symbptt.derive import forward as derive
 from symbptt.model import scalar as model
 
@@ -43,7 +43,7 @@ def test_window_prints_approx():
 
 def _document(name="generic"):
     m = model.make_model(name)
-    return latex.document([("symbolic", derive.symbolic(m)), ("T = 3", derive.explicit(m, 3))], "test")
+    return documents.render([("symbolic", derive.symbolic(m)), ("T = 3", derive.explicit(m, 3))], "test")
 
 
 def test_document_has_textbook_labels():
@@ -58,7 +58,7 @@ def test_document_has_textbook_labels():
 def test_document_compiles_with_tex(tmp_path, name):
     tex = tmp_path / "d.tex"
     tex.write_text(_document(name))
-    pdf = latex.compile_pdf(tex)
+    pdf = documents.compile_pdf(tex)
     assert pdf.read_bytes()[:5] == b"%PDF-"
 
 

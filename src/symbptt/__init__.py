@@ -1,15 +1,24 @@
 """symbptt: backpropagation through time derived symbolically, printed as LaTeX, compiled to NumPy.
 
-Layering (each module imports only from those above it):
-errors → ops → runtime → model → graph → chain → recurrence → strategies → derive →
-matrices → cells → rules → adjoints → program → codegen → loopgen → gradient →
-latex → checks → cli.
+The pipeline, one package or module per stage (``docs/architecture.md``):
+
+    model/      operations, the matrix vocabulary, cells (one registry), losses, the scalar view, the graph
+    strategies  the truncation strategies, each owning its forward and reverse form
+    derive/     steps as data, the linear recurrence, the chain rule, E1-E9, VJP rules, E10-E16
+    codegen/    names, the statement IR, runtime helpers, printing, passes, storage, loops, modules
+    latex       derivations as LaTeX
+    api         compile_gradient, compile_scalar_gradient, clipping
+    checks      central differences
+    extend      the front door for new cells, activations and VJP rules
+    cli         the command line
+
+Each module imports only from the modules listed before it (``LAYERS`` in
+``tests/test_layering.py``); the CLI and this file sit on top.
 """
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
+from symbptt._version import __version__
 from symbptt.api import (
     Gradient,
     ScalarGradient,

@@ -15,7 +15,8 @@ from typing import NoReturn
 
 import numpy as np
 
-from symbptt import __version__, api, latex, strategies
+from symbptt import api, documents, strategies
+from symbptt._version import __version__
 from symbptt.derive import forward as derive
 from symbptt.derive import reverse as adjoints
 from symbptt.errors import SymbpttError
@@ -138,14 +139,14 @@ def _derive(args: argparse.Namespace) -> int:
         print(f"symbptt: deriving the adjoints of the {title} cell ...", file=sys.stderr)
         loss = losses.make_loss(args.loss, allow_generic=True)
         sections.append(("Matrix form: the adjoints, backward in time", adjoints.derivation(cell, loss)))
-    text = latex.document(sections, f"Backpropagation through time: the {title} model")
+    text = documents.render(sections, f"Backpropagation through time: the {title} model")
     if args.out is None:
         sys.stdout.write(text)
         return 0
     _write_text(args.out, text)
     if args.pdf:
         try:
-            pdf = latex.compile_pdf(args.out)
+            pdf = documents.compile_pdf(args.out)
         except SymbpttError:
             args.out.unlink()
             raise

@@ -9,17 +9,13 @@ products keep the textbook's order (loss, readout, state, sensitivity).
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
-import tempfile
-from pathlib import Path
 
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
 
 from symbptt.derive.chain import Partial
-from symbptt.derive.steps import Derivation, Step
-from symbptt.errors import SymbpttError
+from symbptt.derive.steps import Step
+from symbptt.model import losses
 from symbptt.model import matrices as mx
 
 # Order of factors in a printed product: the textbook writes the chain outermost first.
@@ -118,17 +114,17 @@ class BpttLatexPrinter(LatexPrinter):
         body = self._print(expr.function.expr.xreplace({variable: placeholder}))
         return body.replace("SYMBPTTARG", self._print(expr.arg))
 
-    def _print_LogSumExp(self, expr: mx.LogSumExp) -> str:
+    def _print_LogSumExp(self, expr: losses.LogSumExp) -> str:
         return rf"\log \mathbf{{1}}^\top \exp\left({self._print(expr.arg)}\right)"
 
-    def _print_Softmax(self, expr: mx.Softmax) -> str:
+    def _print_Softmax(self, expr: losses.Softmax) -> str:
         return rf"\operatorname{{softmax}}\left({self._print(expr.arg)}\right)"
 
-    def _print_LossValue(self, expr: mx.LossValue) -> str:
+    def _print_LossValue(self, expr: losses.LossValue) -> str:
         return rf"l\left({self._print(expr.args[0])}, {self._print(expr.args[1])}\right)"
 
-    def _print_LossGradient(self, expr: mx.LossGradient) -> str:
-        value = self._print_LossValue(mx.LossValue(*expr.args))
+    def _print_LossGradient(self, expr: losses.LossGradient) -> str:
+        value = self._print_LossValue(losses.LossValue(*expr.args))
         return rf"\frac{{\partial {value}}}{{\partial {self._print(expr.args[0])}}}"
 
     def _print_MatMul(self, expr: sp.MatMul) -> str:
@@ -251,56 +247,12 @@ def step_environment(step: Step) -> str:
         inner = body.lstrip("&")
     else:
         inner = "\\begin{aligned}\n" + body + "\n\\end{aligned}"
-    note = f"\n{_escape(step.note)}\n" if step.note else ""
+    note = f"\n{escape(step.note)}\n" if step.note else ""
     return (
-        f"\\paragraph{{{_escape(step.title)}}}{note}\n"
+        f"\\paragraph{{{escape(step.title)}}}{note}\n"
         f"\\begin{{equation}}\\label{{{step.label}}}\n{inner}\n\\end{{equation}}\n"
     )
 
 
-def _escape(text: str) -> str:
+def escape(text: str) -> str:
     return text.replace("_", r"\_").replace(">=", r"$\geq$").replace("&", r"\&")
-
-
-PREAMBLE = r"""\documentclass[11pt]{article}
-\usepackage[a4paper,margin=2cm]{geometry}
-\usepackage{amsmath,amssymb}
-\allowdisplaybreaks
-\title{%s}
-\author{derived by symbptt}
-\date{}
-\begin{document}
-\maketitle
-"""
-
-
-def document(sections: list[tuple[str, Derivation]], title: str) -> str:
-    """A standalone LaTeX document: one section per derivation, steps in order."""
-    out = [PREAMBLE % _escape(title)]
-    for heading, derivation in sections:
-        out.append(f"\\section{{{_escape(heading)}}}\n")
-        out.extend(step_environment(step) for step in derivation.steps)
-    out.append("\\end{document}\n")
-    return "\n".join(out)
-
-
-def compile_pdf(tex_path: Path) -> Path:
-    """Compile a .tex file with pdflatex (twice, for labels); the PDF's path, or SymbpttError."""
-    engine = shutil.which("pdflatex")
-    if engine is None:
-        msg = "no TeX engine found: install pdflatex (Debian: texlive-latex-base, texlive-latex-recommended)"
-        raise SymbpttError(msg)
-    tex_path = Path(tex_path).resolve()
-    with tempfile.TemporaryDirectory() as build:
-        for _ in range(2):
-            run = subprocess.run(
-                [engine, "-interaction=nonstopmode", "-halt-on-error", f"-output-directory={build}", str(tex_path)],
-                capture_output=True, text=True, check=False,
-            )
-            if run.returncode != 0:
-                errors = [line for line in run.stdout.splitlines() if line.startswith("!")]
-                msg = f"pdflatex failed on {tex_path.name}: {errors[0] if errors else 'see its log'}"
-                raise SymbpttError(msg)
-        pdf = tex_path.with_suffix(".pdf")
-        shutil.copyfile(Path(build) / (tex_path.stem + ".pdf"), pdf)
-    return pdf

@@ -32,8 +32,8 @@ def backward(ctx: Context, adjoints: dict[MatExpr, MatExpr]) -> list[ir.Node]:
     out: list[ir.Node] = [ir.Blank(), ir.Blank("backward: the adjoint equations, t = T..1")]
     o_adjoint = mx.adjoint(step.forward[-2][0])
     if strategy.drops_terms:  # l_t with start(t) > t reaches the readout only
-        reached = Seq(f"{o_adjoint.name}_reached", t, *o_adjoint.shape)
-        storage.first[f"{reached.name}"] = 0
+        reached = Seq(f"dL_d{o_adjoint.name}_reached", t, *o_adjoint.shape)
+        storage.first[reached.name] = 0
         T_, t_ = ctx.name("T"), ctx.name("t")
         mask = f"[{ctx.index(strategy.start(t))} <= {t_} for {t_} in range(1, {T_} + 1)]"
         out.append(Line(f"{storage.array(reached.name)} = {storage.stacked_name(o_adjoint)} * "

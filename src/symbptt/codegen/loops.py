@@ -45,7 +45,8 @@ class Context:
         return self.name(f"dim_{node.shape[0]}")
 
     def printer(self, stacked: bool) -> RowPrinter:
-        return RowPrinter(self.storage.stacked_name if stacked else self.storage.step_name, stacked)
+        sizes = {mx.B: self.name("B"), mx.T: self.name("T")}
+        return RowPrinter(self.storage.stacked_name if stacked else self.storage.step_name, stacked, sizes)
 
     def index(self, expr: sp.Expr) -> str:
         """An integer expression of t, T and the strategy's lengths, in plain Python."""

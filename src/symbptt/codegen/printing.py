@@ -18,6 +18,7 @@ from sympy.printing.numpy import NumPyPrinter
 from sympy.printing.pycode import PythonCodePrinter
 
 from symbptt.errors import NotSupportedError
+from symbptt.model import losses
 from symbptt.model import matrices as mx
 from symbptt.model.matrices import MatExpr, Seq
 
@@ -100,8 +101,10 @@ class Code:
 class RowPrinter:
     """Matrix expressions as NumPy code with the batch (and time) on leading axes."""
 
-    def __init__(self, name: Callable[[MatExpr], str], stacked: bool) -> None:
+    def __init__(self, name: Callable[[MatExpr], str], stacked: bool, scalars: dict[sp.Symbol, str] | None = None
+                 ) -> None:
         self.name = name  # a leaf's code in this context
+        self.scalars = {s: Verbatim(n) for s, n in (scalars or {}).items()}  # sizes such as B, T by their names
         self.stacked = stacked  # leading axes may be (T, B): sums over samples flatten them
         self.scalar = BpttNumPyPrinter()
 
@@ -110,7 +113,7 @@ class RowPrinter:
 
     def code(self, expr: object) -> Code:
         if not mx.is_matrix(expr):
-            value = sp.sympify(expr)
+            value = sp.sympify(expr).xreplace(self.scalars)
             simple = value.is_Symbol or (value.is_Number and value >= 0)
             return Code(self.scalar.doprint(value), "const", ATOM if simple else ADD)
         method = getattr(self, f"_print_{type(expr).__name__}", None)
@@ -165,10 +168,10 @@ class RowPrinter:
         operand = Verbatim(inner.text if called else inner.at(ATOM))
         return Code(self.scalar.doprint(body.xreplace({variable: operand})), inner.kind, ATOM)
 
-    def _print_LogSumExp(self, expr: mx.LogSumExp) -> Code:
+    def _print_LogSumExp(self, expr: losses.LogSumExp) -> Code:
         return Code(f"_logsumexp({self.code(expr.arg).text})", "scal", ATOM)
 
-    def _print_Softmax(self, expr: mx.Softmax) -> Code:
+    def _print_Softmax(self, expr: losses.Softmax) -> Code:
         return Code(f"_softmax({self.code(expr.arg).text})", "col", ATOM)
 
     def _print_MatMul(self, expr: sp.MatMul) -> Code:

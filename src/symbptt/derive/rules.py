@@ -13,6 +13,7 @@ from typing import TypeAlias
 import sympy as sp
 
 from symbptt.errors import NotSupportedError
+from symbptt.model import lift, losses
 from symbptt.model import matrices as mx
 from symbptt.model.matrices import MatExpr
 
@@ -64,19 +65,19 @@ def hadamard(Y: sp.HadamardProduct, Y_bar: MatExpr) -> Iterator[tuple[MatExpr, M
 @vjp_rule(mx.Elementwise)
 def elementwise(Y: mx.Elementwise, Y_bar: MatExpr) -> Iterator[tuple[MatExpr, MatExpr]]:
     """Y = φ(A)  ⇒  Ā += φ'(A) ⊙ Ȳ, with φ' from φ's own scalar rule."""
-    yield Y.arg, mx.hadamard(Y_bar, mx.derivative(Y.function, Y.arg))
+    yield Y.arg, mx.hadamard(Y_bar, lift.derivative(Y.function, Y.arg))
 
 
-@vjp_rule(mx.LogSumExp)
-def logsumexp(Y: mx.LogSumExp, Y_bar: MatExpr) -> Iterator[tuple[MatExpr, MatExpr]]:
+@vjp_rule(losses.LogSumExp)
+def logsumexp(Y: losses.LogSumExp, Y_bar: MatExpr) -> Iterator[tuple[MatExpr, MatExpr]]:
     """y = log Σ_i exp(a_i)  ⇒  ā += softmax(a) ȳ."""
-    yield Y.arg, mx.mul(mx.Softmax(Y.arg), Y_bar)
+    yield Y.arg, mx.mul(losses.Softmax(Y.arg), Y_bar)
 
 
-@vjp_rule(mx.LossValue)
-def loss_value(Y: mx.LossValue, Y_bar: MatExpr) -> Iterator[tuple[MatExpr, MatExpr]]:
+@vjp_rule(losses.LossValue)
+def loss_value(Y: losses.LossValue, Y_bar: MatExpr) -> Iterator[tuple[MatExpr, MatExpr]]:
     """y = l(o, y_t) undefined  ⇒  ō += ∂l/∂o ȳ (kept as the symbol ∂l(o_t, y_t)/∂o_t)."""
-    yield Y.args[0], mx.mul(mx.LossGradient(*Y.args), Y_bar)
+    yield Y.args[0], mx.mul(losses.LossGradient(*Y.args), Y_bar)
 
 
 # ------------------------------------------------------------------ reverse mode

@@ -18,6 +18,8 @@ from symbptt.model import matrices as mx
 from symbptt.model import ops
 from symbptt.model.matrices import MatExpr, Seq, d, h, q  # noqa: F401  (q: the readout)
 
+CONTRACT_NAMES = frozenset({"loss", "X", "Y", "h0", "c0", "xi"})  # keys of the contract's input and output files
+
 
 @dataclass(frozen=True)
 class Cell:
@@ -36,6 +38,11 @@ class Cell:
         repeated = sorted({n for n in names if names.count(n) > 1} | {n for n in nodes if n in names or n == "x"})
         if repeated:
             msg = f"cell {self.name!r}: each name must be one thing, but {', '.join(repeated)} is used twice"
+            raise ValueError(msg)
+        owned = sorted(set(names) & CONTRACT_NAMES)
+        if owned:
+            msg = (f"cell {self.name!r}: a parameter cannot be called {', '.join(owned)}: the contract's files and "
+                   f"results use {', '.join(sorted(CONTRACT_NAMES))} for themselves")
             raise ValueError(msg)
         missing = [s.name for s in self.state if s.name not in nodes]
         if missing:
@@ -83,6 +90,11 @@ def gate(W_x: sp.MatrixSymbol, W_h: sp.MatrixSymbol, b: sp.MatrixSymbol, phi: sp
     return mx.elementwise(phi, mx.add(mx.mul(W_x, x_t), mx.mul(W_h, h_in), b))
 
 
+def activate(name: str, expr: MatExpr) -> MatExpr:
+    """The activation ``name`` (tanh, sigmoid, relu, identity, or one registered) applied entrywise."""
+    return mx.elementwise(mx.scalar_function(ops.activation(name)), expr)
+
+
 def linear() -> Cell:
     """h_t = W_hx x_t + W_hh h_{t-1}, o_t = W_qh h_t  (E10)."""
     W_hx, W_hh = param("W_hx", h, d), param("W_hh", h, h)
@@ -95,7 +107,7 @@ def elman(activation: str = "tanh") -> Cell:
     phi = mx.scalar_function(ops.activation(activation))
     W_hx, W_hh, b_h = param("W_hx", h, d), param("W_hh", h, h), param("b_h", h)
     return Cell("elman", activation, (W_hx, W_hh, b_h, W_qh, b_q), (h_t,),
-                ((h_t, gate(W_hx, W_hh, b_h, phi)),), _readout())
+                ((h_t, gate(W_hx, W_hh, b_h, phi)),), readout())
 
 
 def gru() -> Cell:
@@ -112,7 +124,7 @@ def gru() -> Cell:
                      mx.hadamard(mx.add(mx.ones_like(z_t), mx.mul(-1, z_t)), htilde_t))),
     )
     params = (W_xr, W_hr, b_r, W_xz, W_hz, b_z, W_xh, W_hh, b_h, W_qh, b_q)
-    return Cell("gru", None, params, (h_t,), steps, _readout())
+    return Cell("gru", None, params, (h_t,), steps, readout())
 
 
 def lstm() -> Cell:
@@ -131,10 +143,11 @@ def lstm() -> Cell:
         (h_t, mx.hadamard(g_t, mx.elementwise(tanh, c_t))),
     )
     params = (W_xi, W_hi, b_i, W_xf, W_hf, b_f, W_xo, W_ho, b_o, W_xc, W_hc, b_c, W_qh, b_q)
-    return Cell("lstm", None, params, (h_t, c_t), steps, _readout())
+    return Cell("lstm", None, params, (h_t, c_t), steps, readout())
 
 
-def _readout() -> MatExpr:
+def readout() -> MatExpr:
+    """o_t = W_qh h_t + b_q, the contract's readout."""
     return mx.add(mx.mul(W_qh, h_t), b_q)
 
 

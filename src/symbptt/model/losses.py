@@ -12,6 +12,51 @@ from symbptt.model.matrices import MatExpr, q
 LOSSES = ("squared", "cross_entropy")
 o_t = mx.seq("o", q)
 
+
+class LogSumExp(mx.Operation):
+    """log Σ_i exp(a_i) of a column ``a``: a 1×1 matrix."""
+
+    @property
+    def shape(self) -> tuple[sp.Expr, sp.Expr]:
+        return sp.S.One, self.arg.shape[1]
+
+    def _entry(self, i: object, j: object, **kwargs: object) -> sp.Expr:
+        return sp.log(_column_sum_exp(self.arg, j, **kwargs))
+
+
+def _column_sum_exp(arg: MatExpr, j: object, **kwargs: object) -> sp.Expr:
+    k = sp.Dummy("k", integer=True)
+    return sp.Sum(sp.exp(arg._entry(k, j, **kwargs)), (k, 0, arg.shape[0] - 1))
+
+
+class Softmax(mx.Operation):
+    """exp(a) / Σ_i exp(a_i) of a column ``a`` (the derivative of :class:`LogSumExp`)."""
+
+    @property
+    def shape(self) -> tuple[sp.Expr, sp.Expr]:
+        return self.arg.shape
+
+    def _entry(self, i: object, j: object, **kwargs: object) -> sp.Expr:
+        return sp.exp(self.arg._entry(i, j, **kwargs)) / _column_sum_exp(self.arg, j, **kwargs)
+
+
+class LossValue(mx.Operation):
+    """The textbook's undefined per-sample loss l(o_t, y_t): a 1×1 matrix."""
+
+
+    @property
+    def shape(self) -> tuple[sp.Expr, sp.Expr]:
+        return sp.S.One, sp.S.One
+
+
+class LossGradient(mx.Operation):
+    """∂l(o_t, y_t)/∂o_t of the undefined loss: a column shaped like o_t."""
+
+
+    @property
+    def shape(self) -> tuple[sp.Expr, sp.Expr]:
+        return self.args[0].shape
+
 @dataclass(frozen=True)
 class Loss:
     """l(o_t, y_t) per sample, a 1×1 matrix; ``y_t`` is a float target or a one-hot class column."""
@@ -33,12 +78,12 @@ def squared() -> Loss:
 def cross_entropy() -> Loss:
     """l(o, y) = −log softmax(o)_y = log Σ_i exp(o_i) − yᵀo, y the one-hot column of the class."""
     return Loss("cross_entropy", "class",
-                mx.add(mx.LogSumExp(o_t), mx.mul(-1, sp.Transpose(y_t), o_t)))
+                mx.add(LogSumExp(o_t), mx.mul(-1, sp.Transpose(y_t), o_t)))
 
 
 def generic_loss() -> Loss:
     """The textbook's undefined l(o_t, y_t), for derivations only."""
-    return Loss("generic", "none", mx.LossValue(o_t, y_t))
+    return Loss("generic", "none", LossValue(o_t, y_t))
 
 
 def make_loss(name: str, allow_generic: bool = False) -> Loss:

@@ -13,7 +13,7 @@ Leaves
 Operations
     SymPy's ``MatMul``, ``MatAdd``, ``Transpose``, ``HadamardProduct``, and
     :class:`Elementwise` (a scalar function applied entrywise),
-    :class:`LogSumExp` and :class:`Softmax` (per column, for cross-entropy).
+    and the losses' own (:mod:`symbptt.model.losses`).
 
 The constructors :func:`mul`, :func:`add`, :func:`hadamard`,
 :func:`transpose` and :func:`elementwise` drop zeros and ones so that derived
@@ -149,35 +149,6 @@ class Elementwise(Operation):
         return self.function(self.arg._entry(i, j, **kwargs))
 
 
-class LogSumExp(Operation):
-    """log Σ_i exp(a_i) of a column ``a``: a 1×1 matrix."""
-
-
-    @property
-    def shape(self) -> tuple[Expr, Expr]:
-        return sp.S.One, self.arg.shape[1]
-
-    def _entry(self, i: object, j: object, **kwargs: object) -> Expr:
-        return sp.log(_column_sum_exp(self.arg, j, **kwargs))
-
-
-def _column_sum_exp(arg: MatExpr, j: object, **kwargs: object) -> Expr:
-    k = sp.Dummy("k", integer=True)
-    return sp.Sum(sp.exp(arg._entry(k, j, **kwargs)), (k, 0, arg.shape[0] - 1))
-
-
-class Softmax(Operation):
-    """exp(a) / Σ_i exp(a_i) of a column ``a`` (the derivative of :class:`LogSumExp`)."""
-
-
-    @property
-    def shape(self) -> tuple[Expr, Expr]:
-        return self.arg.shape
-
-    def _entry(self, i: object, j: object, **kwargs: object) -> Expr:
-        return sp.exp(self.arg._entry(i, j, **kwargs)) / _column_sum_exp(self.arg, j, **kwargs)
-
-
 # ------------------------------------------------------------------ constructors
 
 
@@ -308,60 +279,3 @@ def rebuild(expr: Any) -> Any:
     if isinstance(expr, sp.HadamardPower) and is_zero(args[0]):
         return args[0]
     return expr.func(*args)
-
-
-
-# ------------------------------------------------------------------ scalar → matrix
-
-
-def lift(scalar: Expr, variable: sp.Symbol, arg: MatExpr) -> MatExpr:
-    """The scalar expression ``scalar(variable)`` applied entrywise to ``arg``, as matrix operations.
-
-    Sums become matrix sums, products Hadamard products and function
-    applications :class:`Elementwise`, so ``1 − tanh(z)²`` at ``A`` is
-    ``1 − tanh(A) ⊙ tanh(A)``: the forward value ``tanh(A)`` stays visible and
-    can be replaced by the name of the node that holds it.
-    """
-    if scalar == variable:
-        return arg
-    if scalar.is_number:
-        return mul(scalar, ones_like(arg)) if scalar != 0 else zeros(*arg.shape)
-    if isinstance(scalar, sp.Add):
-        return add(*(lift(term, variable, arg) for term in scalar.args))
-    if isinstance(scalar, sp.Mul):
-        coeff, factors = scalar.as_coeff_mul()
-        return mul(coeff, hadamard(*(lift(f, variable, arg) for f in factors)))
-    if isinstance(scalar, sp.Pow) and scalar.exp.is_Integer and scalar.exp > 0:
-        base = lift(scalar.base, variable, arg)
-        return hadamard(*([base] * int(scalar.exp)))
-    if isinstance(scalar, sp.Function) and scalar.has(variable):
-        inner = [a for a in scalar.args if a.has(variable)]
-        if len(inner) == 1:
-            rest = tuple(a if not a.has(variable) else z for a in scalar.args)
-            return elementwise(sp.Lambda(z, scalar.func(*rest)), lift(inner[0], variable, arg))
-    msg = f"cannot apply {scalar} entrywise"
-    raise NotImplementedError(msg)
-
-
-def derivative(function: sp.Lambda, arg: MatExpr) -> MatExpr:
-    """φ'(A) entrywise, from the scalar rule of φ (its ``fdiff``), lifted to matrices."""
-    (variable,) = function.variables
-    return lift(sp.diff(function.expr, variable), variable, arg)
-
-
-class LossValue(Operation):
-    """The textbook's undefined per-sample loss l(o_t, y_t): a 1×1 matrix."""
-
-
-    @property
-    def shape(self) -> tuple[Expr, Expr]:
-        return sp.S.One, sp.S.One
-
-
-class LossGradient(Operation):
-    """∂l(o_t, y_t)/∂o_t of the undefined loss: a column shaped like o_t."""
-
-
-    @property
-    def shape(self) -> tuple[Expr, Expr]:
-        return self.args[0].shape

@@ -65,6 +65,23 @@ ACTIVATIONS: dict[str, Callable[[sp.Expr], sp.Expr]] = {
 }
 
 
+def register_activation(name: str, function: Callable[[sp.Expr], sp.Expr]) -> None:
+    """Make ``function`` (a SymPy function, or a function of one SymPy expression) the activation ``name``.
+
+    Its derivative is SymPy's; it must be built from functions the printers know
+    (``exp``, ``log``, ``tanh``, ``sigmoid``, …), e.g. softplus ``lambda z: sp.log(1 + sp.exp(z))``.
+    """
+    if not isinstance(name, str) or not name.isidentifier():
+        msg = f"an activation's name must be an identifier, got {name!r}"
+        raise ValueError(msg)
+    z = sp.Symbol("z", real=True)
+    value = function(z)
+    if not isinstance(value, sp.Expr) or value.free_symbols != {z}:
+        msg = f"activation {name!r} must map a SymPy expression z to an expression in z, got {value!r}"
+        raise ValueError(msg)
+    ACTIVATIONS[name] = function
+
+
 def activation(name: str) -> Callable[[sp.Expr], sp.Expr]:
     """The activation called ``name``; a ValueError names the allowed ones."""
     try:

@@ -1,0 +1,55 @@
+"""Standalone LaTeX documents from derivations, and their PDF through a TeX engine."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from symbptt import latex
+from symbptt.derive.steps import Derivation
+from symbptt.errors import SymbpttError
+
+PREAMBLE = r"""\documentclass[11pt]{article}
+\usepackage[a4paper,margin=2cm]{geometry}
+\usepackage{amsmath,amssymb}
+\allowdisplaybreaks
+\title{%s}
+\author{derived by symbptt}
+\date{}
+\begin{document}
+\maketitle
+"""
+
+
+def render(sections: list[tuple[str, Derivation]], title: str) -> str:
+    """A standalone LaTeX document: one section per derivation, steps in order."""
+    out = [PREAMBLE % latex.escape(title)]
+    for heading, derivation in sections:
+        out.append(f"\\section{{{latex.escape(heading)}}}\n")
+        out.extend(latex.step_environment(step) for step in derivation.steps)
+    out.append("\\end{document}\n")
+    return "\n".join(out)
+
+
+def compile_pdf(tex_path: Path) -> Path:
+    """Compile a .tex file with pdflatex (twice, for labels); the PDF's path, or SymbpttError."""
+    engine = shutil.which("pdflatex")
+    if engine is None:
+        msg = "no TeX engine found: install pdflatex (Debian: texlive-latex-base, texlive-latex-recommended)"
+        raise SymbpttError(msg)
+    tex_path = Path(tex_path).resolve()
+    with tempfile.TemporaryDirectory() as build:
+        for _ in range(2):
+            run = subprocess.run(
+                [engine, "-interaction=nonstopmode", "-halt-on-error", f"-output-directory={build}", str(tex_path)],
+                capture_output=True, text=True, check=False,
+            )
+            if run.returncode != 0:
+                errors = [line for line in run.stdout.splitlines() if line.startswith("!")]
+                msg = f"pdflatex failed on {tex_path.name}: {errors[0] if errors else 'see its log'}"
+                raise SymbpttError(msg)
+        pdf = tex_path.with_suffix(".pdf")
+        shutil.copyfile(Path(build) / (tex_path.stem + ".pdf"), pdf)
+    return pdf
