@@ -147,3 +147,14 @@ def test_graph_dot_has_textbook_nodes():
     for node in ("h_0", "x_3", "h_3", "o_3", "l_3", "w_h", "w_o", "op_h_2", "L"):
         assert node in dot
     assert "h_2 -> op_h_3;" in dot and "op_h_3 -> h_3;" in dot
+
+
+def test_the_linear_read_off_refuses_a_square_everywhere():
+    """E6's b_t, c_t and the program's weights come from one read-off, which refuses u² (it used to drift)."""
+    from symbptt.derive import chain
+    from symbptt.errors import ProofError
+
+    u, a, b = sp.symbols("u a b")
+    assert chain.linear_split(a * u + b, u) == (a, b)
+    with pytest.raises(ProofError, match="not linear in u"):
+        chain.linear_split(a * u**2 + b, u)

@@ -18,9 +18,10 @@ from symbptt import strategies
 from symbptt.codegen import ir
 from symbptt.codegen.names import BUILTINS, Names
 from symbptt.codegen.printing import BpttNumPyPrinter, Verbatim
+from symbptt.derive import chain
 from symbptt.derive import forward as derive
 from symbptt.derive.chain import Partial
-from symbptt.errors import NotSupportedError, ProofError
+from symbptt.errors import NotSupportedError
 from symbptt.model import graph
 from symbptt.model.scalar import ScalarModel, h, o, t, x, y
 
@@ -66,13 +67,7 @@ def step_template(model: ScalarModel) -> StepTemplate:
     c = sp.S.Zero
     for w in model.params:
         grad_t = derive.loss_gradient(model, w)  # ∂l_t/∂w with ∂h_t/∂w kept as a symbol
-        placeholder = sp.Dummy()
-        terms = sp.Add.make_args(grad_t.xreplace({Partial(h[t], w): placeholder}))
-        weight = sp.Add(*(a.xreplace({placeholder: 1}) for a in terms if a.has(placeholder)))
-        rest = sp.Add(*(a for a in terms if not a.has(placeholder)))
-        if sp.expand(weight * placeholder + rest - sp.Add(*terms)) != 0:
-            msg = f"∂l_t/∂{w} is not linear in ∂h_t/∂{w}: {grad_t}"
-            raise ProofError(msg)
+        weight, rest = chain.linear_split(grad_t, Partial(h[t], w))
         weights.append(plain(weight))
         direct.append(plain(rest))
         if w in model.hidden_params:

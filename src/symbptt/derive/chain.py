@@ -14,6 +14,8 @@ from typing import TypeAlias
 
 import sympy as sp
 
+from symbptt.errors import ProofError
+
 Expr: TypeAlias = sp.Expr
 
 
@@ -69,6 +71,18 @@ def total_derivative(
         if inner != 0:
             terms.append(chain_product(*_factors(expr.diff(node)), *_factors(inner)))
     return sp.Add(*terms, evaluate=False) if len(terms) > 1 and terms[0] != 0 else sp.Add(*terms)
+
+
+def linear_split(expr: Expr, unknown: Expr) -> tuple[Expr, Expr]:
+    """(c, b) with expr = c · unknown + b, read term by term; a ProofError if expr is not linear in it."""
+    placeholder = sp.Dummy("u")
+    terms = sp.Add.make_args(expr.xreplace({unknown: placeholder}))
+    coefficient = sp.Add(*(term.xreplace({placeholder: 1}) for term in terms if term.has(placeholder)))
+    rest = sp.Add(*(term for term in terms if not term.has(placeholder)))
+    if sp.expand(coefficient * placeholder + rest - sp.Add(*terms)) != 0:  # u², u·f(u), … are not linear
+        msg = f"not linear in {unknown}: {expr}"
+        raise ProofError(msg)
+    return coefficient, rest
 
 
 def _factors(expr: Expr) -> tuple[Expr, ...]:

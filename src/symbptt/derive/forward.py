@@ -67,13 +67,7 @@ def sensitivity_recurrence(model: ScalarModel, w: sp.Symbol, t_: Expr = t) -> sp
 def read_off_bc(model: ScalarModel, w: sp.Symbol) -> tuple[Expr, Expr]:
     """E6: b_t and c_t read off E4's right-hand side, which is linear in ∂h_{t-1}/∂w."""
     rhs = sensitivity_recurrence(model, w).rhs
-    placeholder = sp.Dummy("a_prev")
-    terms = sp.Add.make_args(rhs.xreplace({Partial(h[t - 1], w): placeholder}))
-    c_t = sp.Add(*(term.xreplace({placeholder: 1}) for term in terms if term.has(placeholder)))
-    b_t = sp.Add(*(term for term in terms if not term.has(placeholder)))
-    if c_t.has(placeholder) or b_t.has(placeholder):
-        msg = f"E4 is not linear in the previous sensitivity: {rhs}"
-        raise ProofError(msg)
+    c_t, b_t = chain.linear_split(rhs, Partial(h[t - 1], w))
     return b_t, c_t
 
 
