@@ -29,6 +29,7 @@ import handwritten  # noqa: E402
 import symbptt  # noqa: E402
 from symbptt import api as gradient  # noqa: E402
 from symbptt import strategies  # noqa: E402
+from symbptt.codegen import module  # noqa: E402
 from symbptt.model import losses  # noqa: E402
 
 SIZES = [  # cell, (d, h, q, T, B)
@@ -94,6 +95,7 @@ def derivation_seconds() -> dict[str, float]:
         for loss in losses.LOSSES:
             for strategy in strategies.STRATEGIES:
                 gradient._compiled.cache_clear()
+                module.core_source.cache_clear()
                 seconds = timed(gradient._compiled, cell, activation, loss, strategy)
                 key = cell if cell != "elman" else f"elman-{activation}"
                 out[key] = max(out.get(key, 0.0), seconds)

@@ -15,8 +15,7 @@ import time
 import sympy as sp
 
 from symbptt import strategies
-from symbptt.codegen import program
-from symbptt.codegen import scalar as codegen
+from symbptt.codegen import module, program
 from symbptt.model import graph
 from symbptt.model import scalar as model
 
@@ -26,7 +25,7 @@ def symbptt_seconds(T: int, strategy: strategies.Strategy) -> tuple[float, float
     t0 = time.perf_counter()
     prog = program.build(cell, T, strategy)
     t1 = time.perf_counter()
-    codegen.compile_source(codegen.program_source(prog, "grad"), "grad")
+    module.compile_source(program.program_source(prog, "grad"), "grad")
     t2 = time.perf_counter()
     return t1 - t0, t2 - t1, t2 - t0
 
@@ -50,14 +49,14 @@ def main() -> None:
     per_step_ref = None
     for T in sizes:
         baseline = nested_diff_seconds(T) if args.baseline_max_T >= T else None
-        for strategy in (strategies.Strategy("full"), strategies.Strategy("window", 5)):
+        for strategy in (strategies.make("full"), strategies.make("window", tau=5)):
             derive_s, compile_s, total = symbptt_seconds(T, strategy)
             per_step = total / T * 1e6
             if strategy.name == "full" and per_step_ref is None:
                 per_step_ref = per_step
             base = f"{baseline:14.2f}" if baseline is not None and strategy.name == "full" else f"{'-':>14}"
             ratio = f"{baseline / total:7.1f}" if baseline is not None and strategy.name == "full" else f"{'-':>7}"
-            label = strategy.name if strategy.tau is None else "window(5)"
+            label = strategy.describe()
             print(f"{T:>6} {label:>12} {derive_s:9.3f} {compile_s:9.3f} {total:8.3f} {per_step:8.0f} {base} {ratio}")
     print("linear growth: us/step stays flat as T grows; 'ratio' = nested sympy.diff time / symbptt time")
 
