@@ -249,3 +249,28 @@ def test_python_dash_m_grad(tmp_path):
     run = subprocess.run([sys.executable, "-m", "symbptt", "grad", str(inp), "--cell", "elman", "--out", str(out)],
                          capture_output=True, text=True, check=False)
     assert run.returncode == 0 and out.exists(), run.stderr
+
+
+@pytest.mark.parametrize(("flags", "values"), [(["--strategy", "tbptt", "--k1", "2", "--k2", "3"], {"k1": 2, "k2": 3}),
+                                               (["--strategy", "last", "--tau", "2"], {"tau": 2})])
+def test_grad_and_code_take_tbptt_and_last(tmp_path, flags, values):
+    inp, out, module = tmp_path / "in.npz", tmp_path / "g.npz", tmp_path / "m.py"
+    params, X, Y, initial = write_input(inp, config=("lstm", "tanh", "squared"))
+    assert main(["grad", str(inp), "--cell", "lstm", *flags, "--out", str(out)]) == 0
+    expected = symbptt.compile_gradient("lstm", strategy=flags[1], **values)(params, X, Y, *initial)
+    assert_same(read(out), expected)
+    assert main(["code", "--cell", "lstm", *flags, "--out", str(module)]) == 0
+    spec = importlib.util.spec_from_file_location("m", module)
+    loaded = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(loaded)
+    assert_same(loaded.grad(params, X, Y, *initial), expected, rtol=0, atol=0)
+
+
+def test_derive_prints_the_truncated_sums_of_tbptt_and_last(capsys):
+    assert main(["derive", "--model", "elman", "--strategy", "tbptt", "--k1", "2", "--k2", "3"]) == 0
+    text = capsys.readouterr().out
+    assert r"\label{eq_bptt_tbptt}" in text and r"\label{eq_bptt_tbptt_T3}" in text
+    assert r"\left\lceil" in text or "lceil" in text  # u(t) = k1 ⌈t/k1⌉
+    assert main(["derive", "--model", "gru", "--strategy", "last", "--tau", "2"]) == 0
+    text = capsys.readouterr().out
+    assert r"\label{eq_bptt_last}" in text and r"\label{eq_bptt_partial_L_ht_recur}" in text
