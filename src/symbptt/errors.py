@@ -17,3 +17,13 @@ class NotSupportedError(SymbpttError, NotImplementedError):
 
 class ProofError(SymbpttError, AssertionError):
     """A derivation step failed its own check: a bug in the engine, never in the input."""
+
+
+class FormulaError(SymbpttError, ValueError):
+    """A cell's formula text is refused: the message, then the line with a caret under the column."""
+
+    def __init__(self, message: str, source: str = "", line: int = 0, column: int = 0) -> None:
+        self.message, self.source, self.line, self.column = message, source, line, column
+        where = f"line {line}, column {column + 1}: " if line else ""
+        shown = f"\n    {source}\n    {' ' * column}^" if source else ""
+        super().__init__(f"{where}{message}{shown}")

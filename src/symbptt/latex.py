@@ -57,6 +57,10 @@ class BpttLatexPrinter(LatexPrinter):
         text = rf"\sigma\left({self._print(expr.args[0])}\right)"
         return text if exp is None else rf"{text}^{{{exp}}}"
 
+    def _print_softplus(self, expr: sp.Function, exp: str | None = None) -> str:
+        text = rf"\operatorname{{softplus}}\left({self._print(expr.args[0])}\right)"
+        return text if exp is None else rf"{text}^{{{exp}}}"
+
     def _print_relu(self, expr: sp.Function, exp: str | None = None) -> str:
         text = rf"\operatorname{{relu}}\left({self._print(expr.args[0])}\right)"
         return text if exp is None else rf"{text}^{{{exp}}}"

@@ -43,6 +43,10 @@ class BpttNumPyPrinter(NumPyPrinter):
         z = self._print(expr.args[0])
         return f"(0.5 + 0.5 * numpy.tanh(0.5 * ({z})))"
 
+    def _print_softplus(self, expr: sp.Function) -> str:
+        # log(1 + e^z) as logaddexp(0, z): no overflow for large z
+        return f"numpy.logaddexp(0, {self._print(expr.args[0])})"
+
     def _print_relu(self, expr: sp.Function) -> str:
         return f"numpy.maximum({self._print(expr.args[0])}, 0)"
 

@@ -34,6 +34,8 @@ def lift(scalar: Expr, variable: sp.Symbol, arg: MatExpr) -> MatExpr:
     if isinstance(scalar, sp.Pow) and scalar.exp.is_Integer and scalar.exp > 0:
         base = lift(scalar.base, variable, arg)
         return mx.hadamard(*([base] * int(scalar.exp)))
+    if isinstance(scalar, sp.Pow) and scalar.exp.is_number:  # 1/z of log' and the like: entrywise
+        return mx.elementwise(sp.Lambda(mx.z, mx.z**scalar.exp), lift(scalar.base, variable, arg))
     if isinstance(scalar, sp.Function) and scalar.has(variable):
         inner = [a for a in scalar.args if a.has(variable)]
         if len(inner) == 1:

@@ -52,6 +52,18 @@ class relu(sp.Function):  # noqa: N801
         return sp.Max(z, 0)
 
 
+class softplus(sp.Function):  # noqa: N801
+    """softplus(z) = log(1 + e^z), with softplus' = σ."""
+
+    nargs = 1
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        return sigmoid(self.args[0])
+
+    def _eval_rewrite_as_log(self, z: sp.Expr, **kwargs: object) -> sp.Expr:
+        return sp.log(1 + sp.exp(z))
+
+
 def identity(z: sp.Expr) -> sp.Expr:
     """φ(z) = z."""
     return z
