@@ -21,8 +21,32 @@ def sigmoid(z):
 ACTIVATIONS = {"identity": lambda z: z, "tanh": np.tanh, "sigmoid": sigmoid, "relu": lambda z: np.maximum(z, 0.0)}
 
 
+def mgu(p, x, state):
+    (h,) = state
+    f = sigmoid(x @ p["W_xf"].T + h @ p["W_hf"].T + p["b_f"])
+    return ((1 - f) * h + f * np.tanh(x @ p["W_xh"].T + (f * h) @ p["W_hh"].T + p["b_h"]),)
+
+
+def indrnn(p, x, state):
+    return (np.maximum(x @ p["W_hx"].T + p["w"] * state[0] + p["b_h"], 0.0),)
+
+
+def peephole_lstm(p, x, state):
+    h, c = state
+    i = sigmoid(x @ p["W_xi"].T + h @ p["W_hi"].T + p["w_ci"] * c + p["b_i"])
+    f = sigmoid(x @ p["W_xf"].T + h @ p["W_hf"].T + p["w_cf"] * c + p["b_f"])
+    c_new = f * c + i * np.tanh(x @ p["W_xc"].T + h @ p["W_hc"].T + p["b_c"])
+    g = sigmoid(x @ p["W_xo"].T + h @ p["W_ho"].T + p["w_co"] * c_new + p["b_o"])
+    return (g * np.tanh(c_new), c_new)
+
+
+OTHER_CELLS = {"mgu": mgu, "indrnn": indrnn, "peephole_lstm": peephole_lstm}  # the formula cells of examples/
+
+
 def step(cell, activation, p, x, state):
     """s_t from x_t (B, d) and s_{t-1}, a tuple of (B, h) arrays."""
+    if cell in OTHER_CELLS:
+        return OTHER_CELLS[cell](p, x, state)
     h = state[0]
     if cell == "linear":
         return (x @ p["W_hx"].T + h @ p["W_hh"].T,)

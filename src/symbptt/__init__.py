@@ -32,6 +32,7 @@ from symbptt.derive.forward import explicit, symbolic
 from symbptt.derive.recurrence import LinearRecurrence
 from symbptt.derive.steps import Derivation, Step
 from symbptt.errors import NotSupportedError, ProofError, SymbpttError
+from symbptt.model.formula import cell_from_formulas, cell_from_text
 from symbptt.model.graph import UnrolledGraph, unroll
 from symbptt.model.scalar import ScalarModel, make_model
 from symbptt.strategies import STRATEGIES, Strategy
@@ -51,6 +52,8 @@ __all__ = [
     "UnrolledGraph",
     "__version__",
     "assert_gradients_close",
+    "cell_from_formulas",
+    "cell_from_text",
     "central_difference",
     "check_gradient",
     "clip_norm",

@@ -20,7 +20,7 @@ from symbptt._version import __version__
 from symbptt.derive import forward as derive
 from symbptt.derive import reverse as adjoints
 from symbptt.errors import SymbpttError
-from symbptt.model import cells, losses, ops
+from symbptt.model import cells, formula, losses, ops
 from symbptt.model import scalar as model
 from symbptt.model.graph import check_steps, unroll
 
@@ -56,8 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     d = verbs.add_parser("derive", help="write the derivation (E1-E16) as a LaTeX document "
                          "(example: symbptt derive --model gru --out gru.tex --pdf)")
-    d.add_argument("--model", choices=("generic", *cells.cell_names()), default="generic",
-                   help="the cell (default: generic, the textbook's f, g, l)")
+    _add_cell_choice(d, "--model", "generic", "the cell (default: generic, the textbook's f, g, l)")
     d.add_argument("--activation", choices=tuple(ops.ACTIVATIONS), default="tanh",
                    help="activation of the elman cell (default: tanh)")
     d.add_argument("--loss", choices=("generic", *losses.LOSSES), default="generic",
@@ -91,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     g = verbs.add_parser("graph", help="the unrolled computation graph in Graphviz DOT "
                          "(example: symbptt graph --steps 3 | dot -Tpdf > g.pdf)")
-    g.add_argument("--model", choices=("generic", *cells.cell_names()), default="generic")
+    _add_cell_choice(g, "--model", "generic", "the cell (default: generic)")
     g.add_argument("--activation", choices=tuple(ops.ACTIVATIONS), default="tanh")
     g.add_argument("--steps", type=_steps, default=3, metavar="T")
     g.add_argument("--out", type=Path, help="write the .dot file here (default: standard output)")
@@ -100,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_compile_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--cell", choices=cells.cell_names(), required=True, help="the recurrent cell")
+    _add_cell_choice(p, "--cell", None, "the recurrent cell")
     p.add_argument("--activation", choices=tuple(ops.ACTIVATIONS), default="tanh",
                    help="activation of the elman cell (default: tanh)")
     p.add_argument("--loss", choices=losses.LOSSES, default="squared", help="default: squared")
@@ -112,8 +111,33 @@ def _add_compile_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, help="seed for sampling xi (randomized)")
 
 
+def _add_cell_choice(p: argparse.ArgumentParser, flag: str, default: str | None, help_text: str) -> None:
+    """``--cell NAME`` (or ``--model``), or ``--cell-file FILE`` with the cell written as formulas."""
+    choice = p.add_mutually_exclusive_group(required=default is None)
+    names = ("generic", *cells.cell_names()) if default else cells.cell_names()
+    choice.add_argument(flag, dest="cell", choices=names, default=default, help=help_text)
+    choice.add_argument("--cell-file", type=Path, metavar="FILE",
+                        help="a cell written as step equations, one `name = expression` per line "
+                             "(docs/contract.md, 'Cells written as formulas')")
+
+
+def _cell(args: argparse.Namespace) -> str | cells.Cell:
+    """The cell by name, or the one the --cell-file's formulas define (its name is the file's stem)."""
+    if args.cell_file is None:
+        return str(args.cell)
+    try:
+        text = args.cell_file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        msg = f"no such file: {args.cell_file}"
+        raise ValueError(msg) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        msg = f"cannot read {args.cell_file} as text: {exc}"
+        raise ValueError(msg) from None
+    return formula.cell_from_text(text, name=args.cell_file.stem)
+
+
 def _compile(args: argparse.Namespace) -> api.Gradient:
-    return api.compile_gradient(args.cell, activation=args.activation, loss=args.loss,
+    return api.compile_gradient(_cell(args), activation=args.activation, loss=args.loss,
                                strategy=args.strategy, tau=args.tau, pi=args.pi, seed=args.seed, k1=args.k1, k2=args.k2)
 
 
@@ -123,9 +147,10 @@ def _derive(args: argparse.Namespace) -> int:
         return 2
     chosen = strategies.STRATEGIES if args.strategy == "all" else (args.strategy,)
     sections = []
-    one_state = args.model == "generic" or len(cells.make_cell(args.model, args.activation).state) == 1
-    if one_state:  # the textbook's scalar analysis: the cell's size-1 view
-        scalar = model.make_model(args.model, args.activation)
+    chosen_cell = _cell(args)
+    cell = None if chosen_cell == "generic" else cells.make_cell(chosen_cell, args.activation)
+    if cell is None or len(cell.state) == 1:  # the textbook's scalar analysis: the cell's size-1 view
+        scalar = model.generic() if cell is None else model.view(cell)
         title = scalar.title
         print(f"symbptt: deriving {title}, symbolic t and T = {args.steps} ...", file=sys.stderr)
         sections += [
@@ -133,8 +158,7 @@ def _derive(args: argparse.Namespace) -> int:
             (f"Written out for T = {args.steps}",
              derive.explicit(scalar, args.steps, chosen, args.tau, args.k1, args.k2)),
         ]
-    if args.model != "generic":
-        cell = cells.make_cell(args.model, args.activation)
+    if cell is not None:
         title = cell.title
         print(f"symbptt: deriving the adjoints of the {title} cell ...", file=sys.stderr)
         loss = losses.make_loss(args.loss, allow_generic=True)
@@ -163,7 +187,7 @@ def _grad(args: argparse.Namespace) -> int:
     allowed = (*grad.param_names, *INPUT_ARRAYS)
     unexpected = sorted(set(arrays) - set(allowed))
     if unexpected:
-        msg = (f"{args.input} holds {', '.join(unexpected)}, not an input of the {args.cell} cell; "
+        msg = (f"{args.input} holds {', '.join(unexpected)}, not an input of the {grad.cell} cell; "
                f"allowed: {', '.join(allowed)}")
         raise ValueError(msg)
     for name in ("X", "Y"):
@@ -226,7 +250,9 @@ def _atomic(path: Path, write: Callable[[Path], object]) -> None:
 
 
 def _graph(args: argparse.Namespace) -> int:
-    dot = unroll(model.make_model(args.model, args.activation), args.steps).to_dot()
+    chosen = _cell(args)
+    scalar = model.generic() if chosen == "generic" else model.view(cells.make_cell(chosen, args.activation))
+    dot = unroll(scalar, args.steps).to_dot()
     if args.out is None:
         sys.stdout.write(dot)
     else:

@@ -58,8 +58,9 @@ class Context:
         """A maker of temporaries named by what they hold (``delta_h``), for common subexpressions."""
 
         def make(value: MatExpr) -> MatExpr:
-            temp = Seq(hint(value), t, *value.shape)
-            self.storage.local(temp, hint(value))
+            name = self.storage.names.fresh(hint(value))  # two temporaries never share a name, or a leaf
+            temp = Seq(name, t, *value.shape)
+            self.storage.locals[temp] = name
             return temp
 
         return make

@@ -185,6 +185,9 @@ def cell_names() -> tuple[str, ...]:
 def make_cell(name: str | Cell, activation: str = "tanh") -> Cell:
     """The cell called ``name`` (or ``name`` itself, a :class:`Cell`); ``activation`` only where it takes one."""
     if isinstance(name, Cell):
+        if activation != "tanh":
+            msg = f"activation {activation!r} applies to the elman cell only; the {name.name} cell writes its own"
+            raise ValueError(msg)
         return name
     entry = _REGISTRY.get(name) if isinstance(name, str) else None
     if entry is None:

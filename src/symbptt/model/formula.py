@@ -97,7 +97,7 @@ class _Parser:
     def __init__(self, text: str, name: str) -> None:
         self.lines, self.name = text.split("\n"), name
         try:
-            tree = ast.parse(text, mode="exec")
+            tree = ast.parse(text)  # parsing builds a tree; nothing is compiled or run
         except SyntaxError as exc:
             line = exc.lineno or 1
             msg = f"not a formula: {exc.msg}"
