@@ -52,6 +52,7 @@ def test_derive_matrix_section(capsys):
 
 
 @needs_tex
+@pytest.mark.slow
 @pytest.mark.parametrize("cell", ["gru", "lstm"])
 def test_derive_gated_cell_pdf(tmp_path, cell):
     out = tmp_path / f"{cell}.tex"

@@ -71,7 +71,7 @@ def _rational(rng):
 @pytest.mark.parametrize(("cell", "activation"), [("linear", "tanh"), ("elman", "identity"),
                                                     ("elman", "tanh"), ("elman", "sigmoid"),
                                                     ("elman", "relu")])
-@pytest.mark.parametrize("T", [1, 2, 3])
+@pytest.mark.parametrize("T", [1, 2, pytest.param(3, marks=pytest.mark.slow)])
 def test_gradient_equals_sympy_diff_of_unrolled_loss(cell, activation, T):
     """Symbolic check: the derived program equals sympy.diff of the nested loss, at exact rationals."""
     m = model.make_model(cell, activation)

@@ -10,7 +10,8 @@ PACKAGE = Path(__file__).parent.parent / "src" / "symbptt"
 LAYERS = (
     "_version", "errors",
     # model: what is differentiated
-    "model.ops", "model.matrices", "model.lift", "model.cells", "model.losses", "model.formula", "model.scalar",
+    "model.ops", "model.matrices", "model.lift", "model.cells", "model.losses", "model.formula_text", "model.formula",
+    "model.scalar",
     "model.graph",
     "strategies",
     # derive: the symbolic work

@@ -15,7 +15,6 @@ anything else is refused with the line and a caret under the column.
 from __future__ import annotations
 
 import ast
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, NoReturn
@@ -23,23 +22,10 @@ from typing import Any, NoReturn
 import sympy as sp
 
 from symbptt.errors import FormulaError
-from symbptt.model import cells, ops
+from symbptt.model import cells
+from symbptt.model import formula_text as reading
 from symbptt.model import matrices as mx
 from symbptt.model.matrices import d, h
-
-MAX_CHARS, MAX_LINES, MAX_NAME = 4000, 64, 48  # bounds on the text (documented)
-MAX_PARENTHESES, MAX_DEPTH = 32, 64  # nesting of parentheses, and of the expression's tree
-FUNCTIONS: dict[str, Any] = {"tanh": sp.tanh, "sigmoid": ops.sigmoid, "relu": ops.relu, "exp": sp.exp,
-                             "log": sp.log, "identity": None, "softplus": ops.softplus}
-NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
-NOT_OPERANDS = {"o": "o is the readout o = W_qh h + b_q, not a quantity of the step",
-                "y": "y is the target, not a quantity of the step"}
-_DESCRIBE = {ast.Attribute: "attribute access", ast.Subscript: "a subscript", ast.Lambda: "a lambda",
-             ast.ListComp: "a comprehension", ast.GeneratorExp: "a comprehension", ast.SetComp: "a comprehension",
-             ast.DictComp: "a comprehension", ast.Compare: "a comparison", ast.BoolOp: "a boolean operator",
-             ast.IfExp: "a conditional expression", ast.Starred: "a starred expression", ast.List: "a list",
-             ast.Tuple: "a tuple", ast.Dict: "a dict", ast.Set: "a set", ast.JoinedStr: "a string",
-             ast.NamedExpr: "an assignment expression", ast.Await: "await", ast.Yield: "yield"}
 
 
 @dataclass
@@ -53,7 +39,7 @@ class Value:
 
 def cell_from_text(text: str, name: str = "formula") -> cells.Cell:
     """The cell the step equations in ``text`` define (see the module docstring)."""
-    return _Parser(_checked_text(text), name).cell()
+    return _Parser(reading.checked_text(text), name).cell()
 
 
 def cell_from_formulas(formulas: Mapping[str, str], name: str = "formula") -> cells.Cell:
@@ -66,31 +52,6 @@ def cell_from_formulas(formulas: Mapping[str, str], name: str = "formula") -> ce
         msg = f"formulas must map names to strings; {bad[0]!r} does not"
         raise TypeError(msg)
     return cell_from_text("\n".join(f"{k} = {v}" for k, v in formulas.items()), name)
-
-
-def _checked_text(text: object) -> str:
-    if not isinstance(text, str):
-        msg = f"a cell's formulas must be a string, got {type(text).__name__}"
-        raise TypeError(msg)
-    lines = text.split("\n")
-    if len(text) > MAX_CHARS or len(lines) > MAX_LINES:
-        msg = f"formula text too long: {len(text)} characters in {len(lines)} lines; at most {MAX_CHARS} in {MAX_LINES}"
-        raise FormulaError(msg)
-    for number, line in enumerate(lines, start=1):
-        for column, char in enumerate(line):
-            if not (char.isascii() and (char.isprintable() or char == "\t")):
-                msg = f"character {char!r} is not allowed (plain ASCII only)"
-                raise FormulaError(msg, line, number, column)
-        depth = 0
-        for column, char in enumerate(line):
-            depth += {"(": 1, ")": -1}.get(char, 0)
-            if depth > MAX_PARENTHESES:
-                msg = f"parentheses nested deeper than {MAX_PARENTHESES}"
-                raise FormulaError(msg, line, number, column)
-    if not text.strip():
-        msg = "no step equations: write one `name = expression` per line, with h among the names"
-        raise FormulaError(msg)
-    return text
 
 
 class _Parser:
@@ -120,25 +81,25 @@ class _Parser:
     def _statement(self, node: ast.stmt) -> tuple[str, ast.expr]:
         if not isinstance(node, ast.Assign) or len(node.targets) != 1 or not isinstance(node.targets[0], ast.Name):
             kind = type(node).__name__.lower()
-            self.fail(f"each line is `name = expression`; this is {_article(kind)} {kind} statement", node)
+            self.fail(f"each line is `name = expression`; this is {reading.article(kind)} {kind} statement", node)
         target = node.targets[0]
         self._check_name(target.id, target)
         if target.id == "x":
             self.fail("x is the input x_t: it cannot be assigned", target)
         if target.id in ("W_qh", "b_q"):
             self.fail(f"{target.id} is a parameter of the readout o = W_qh h + b_q", target)
-        if _depth(node.value) > MAX_DEPTH:
-            self.fail(f"expression nested deeper than {MAX_DEPTH}", node.value)
+        if reading.depth(node.value) > reading.MAX_DEPTH:
+            self.fail(f"expression nested deeper than {reading.MAX_DEPTH}", node.value)
         return target.id, node.value
 
     def _check_name(self, name: str, node: ast.AST) -> None:
-        if not NAME.match(name) or len(name) > MAX_NAME:
+        if not reading.NAME.match(name) or len(name) > reading.MAX_NAME:
             self.fail(f"name {name!r} is not allowed: letters, digits and _, starting with a letter, "
-                            f"at most {MAX_NAME} characters", node)
-        if name in FUNCTIONS:
+                            f"at most {reading.MAX_NAME} characters", node)
+        if name in reading.FUNCTIONS:
             self.fail(f"{name} is a function: call it, {name}(...)", node)
-        if name in NOT_OPERANDS:
-            self.fail(NOT_OPERANDS[name], node)
+        if name in reading.NOT_OPERANDS:
+            self.fail(reading.NOT_OPERANDS[name], node)
 
     # ---------------------------------------------------------------- the cell
     def cell(self) -> cells.Cell:
@@ -188,11 +149,11 @@ class _Parser:
             return self.binary(node)
         if isinstance(node, ast.Call):
             return self.call(node)
-        kind = _DESCRIBE.get(type(node)) or (
+        kind = reading.DESCRIBE.get(type(node)) or (
             "a string" if isinstance(node, ast.Constant) and isinstance(node.value, str | bytes) else
             f"the constant {node.value!r}" if isinstance(node, ast.Constant) else type(node).__name__)
         return self.fail(f"{kind} is not allowed in a formula (allowed: names, numbers, @ * + - /, "
-                        f"{', '.join(FUNCTIONS)})", node)
+                        f"{', '.join(reading.FUNCTIONS)})", node)
 
     def name_value(self, node: ast.Name) -> Value:
         name = node.id
@@ -212,7 +173,7 @@ class _Parser:
             self.order.append(name)
         symbol, _ = self.params[name]
         if symbol.shape[1] != 1:
-            self.fail(f"{name} is a matrix {_shape(symbol)} from line {self.params[name][1]}: "
+            self.fail(f"{name} is a matrix {reading.shape(symbol)} from line {self.params[name][1]}: "
                             f"use it as {name} @ v", node)
         return Value(symbol, symbol.shape[0])
 
@@ -266,20 +227,20 @@ class _Parser:
         left = self._shaped(left, right.size or h, node)
         right = self._shaped(right, left.size, node)
         if left.size != right.size:
-            self.fail(f"{_text(node.left)} {op} {_text(node.right)}: the sizes differ, "
-                            f"{_text(node.left)} is ({left.size},) and {_text(node.right)} is ({right.size},)", node)
+            a, b = reading.text(node.left), reading.text(node.right)
+            self.fail(f"{a} {op} {b}: the sizes differ, {a} is ({left.size},) and {b} is ({right.size},)", node)
         return left, right
 
     def matmul(self, node: ast.BinOp) -> Value:
         right = self.expr(node.right)
         if right.size is None and right.pending is None:
-            self.fail(f"{_text(node)}: the right of @ must be a vector, not a number", node.right)
+            self.fail(f"{reading.text(node)}: the right of @ must be a vector, not a number", node.right)
         right = self._shaped(right, h, node)
         if not isinstance(node.left, ast.Name):
             self.expr(node.left)  # refused by the allow-list first, where it is not allowed anywhere
         if not isinstance(node.left, ast.Name) or node.left.id == "x" or node.left.id in self.assigned:
-            self.fail(f"{_text(node)}: the left of @ must be a parameter (a matrix), "
-                            f"and {_text(node.left)} is not one", node.left)
+            self.fail(f"{reading.text(node)}: the left of @ must be a parameter (a matrix), "
+                            f"and {reading.text(node.left)} is not one", node.left)
         name = node.left.id
         self._check_name(name, node.left)
         if name not in self.order:
@@ -289,46 +250,23 @@ class _Parser:
         symbol, line = self.params[name]
         if symbol.shape != (h, right.size):
             where = f"from line {line}" if line else "(the readout's)"
-            self.fail(f"{_text(node)}: {name} is {_shape(symbol)} {where}, "
-                            f"{_text(node.right)} is ({right.size},)", node)
+            self.fail(f"{reading.text(node)}: {name} is {reading.shape(symbol)} {where}, "
+                            f"{reading.text(node.right)} is ({right.size},)", node)
         return Value(mx.mul(symbol, right.expr), h)
 
     def call(self, node: ast.Call) -> Value:
         if not isinstance(node.func, ast.Name):
             self.expr(node.func)  # refused by the allow-list, with its own name (attribute, lambda, …)
-        if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
-            called = _text(node.func)
-            self.fail(f"calling {called} is not allowed; the functions are {', '.join(FUNCTIONS)}", node.func)
+        if not isinstance(node.func, ast.Name) or node.func.id not in reading.FUNCTIONS:
+            called = reading.text(node.func)
+            self.fail(f"calling {called} is not allowed; the functions are {', '.join(reading.FUNCTIONS)}", node.func)
         if node.keywords or len(node.args) != 1 or isinstance(node.args[0], ast.Starred):
             self.fail(f"{node.func.id} takes one argument, written plainly", node)
         argument = self.expr(node.args[0])
-        function = FUNCTIONS[node.func.id]
+        function = reading.FUNCTIONS[node.func.id]
         if function is None:
             return argument
         if argument.size is None and argument.pending is None:
             return Value(function(argument.expr))
         argument = self._shaped(argument, h, node)
         return Value(mx.elementwise(mx.scalar_function(function), argument.expr), argument.size)
-
-
-def _depth(node: ast.AST) -> int:
-    """The nesting depth of an expression's tree, without recursion (a long sum is a deep tree)."""
-    deepest, stack = 0, [(node, 1)]
-    while stack:
-        current, level = stack.pop()
-        deepest = max(deepest, level)
-        stack += [(child, level + 1) for child in ast.iter_child_nodes(current)]
-    return deepest
-
-
-def _text(node: ast.AST) -> str:
-    return ast.unparse(node)
-
-
-def _shape(symbol: sp.MatrixSymbol) -> str:
-    return f"({symbol.shape[0]}, {symbol.shape[1]})" if symbol.shape[1] != 1 else f"({symbol.shape[0]},)"
-
-
-def _article(word: str) -> str:
-    return "an" if word[:1] in "aeiou" else "a"
-
