@@ -79,8 +79,10 @@ def _evaluate_step(step, values):
 
 def _slow_for_gates(configs, activations=()):
     """The gated cells' sympy.diff checks take seconds to minutes: marked slow (CI runs them)."""
-    return [pytest.param(c, marks=pytest.mark.slow) if c[0] in ("gru", "lstm") or (c[0] == "elman" and c[1:2] in activations)
-            else c for c in configs]
+    def slow(c):
+        return c[0] in ("gru", "lstm") or (c[0] == "elman" and c[1:2] in activations)
+
+    return [pytest.param(c, marks=pytest.mark.slow) if slow(c) else c for c in configs]
 
 
 @pytest.mark.parametrize("config", _slow_for_gates(CONFIGS), ids="-".join)
