@@ -16,6 +16,7 @@ from symbptt.errors import FormulaError
 from symbptt.model import cells, losses
 
 from . import reference
+from .helpers import needs_tex
 
 ROOT = Path(__file__).parent.parent
 CELL_FILES = ROOT / "examples" / "cells"
@@ -234,3 +235,10 @@ def test_readme_commands_for_a_formula_cell(tmp_path, capsys):
     assert err.startswith("symbptt: error: line 1, column 5: attribute access is not allowed") and "^" in err
     assert main(["code", "--cell-file", str(tmp_path / "none.txt")]) == 1
     assert "no such file" in capsys.readouterr().err
+
+
+@needs_tex
+def test_derive_pdf_of_a_formula_cell(tmp_path):
+    tex = tmp_path / "mgu.tex"
+    assert main(["derive", "--cell-file", str(CELL_FILES / "mgu.txt"), "--out", str(tex), "--pdf"]) == 0
+    assert tex.with_suffix(".pdf").stat().st_size > 10_000
