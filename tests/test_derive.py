@@ -17,7 +17,7 @@ LABELS = ["eq_bptt_ht_ot", "eq_bptt_objective", "eq_bptt_partial_L_wh", "eq_bptt
           "eq_bptt_window", "eq_bptt_chunked", "eq_bptt_randomized", "eq_bptt_tbptt", "eq_bptt_last"]
 
 
-@pytest.mark.parametrize("name", ["generic", "linear", "elman"])
+@pytest.mark.parametrize("name", ["generic", "linear", "elman", "gru"])
 def test_symbolic_derivation_has_every_step_in_textbook_order(name):
     d = derive.symbolic(model.make_model(name))
     assert list(d.labels) == LABELS
@@ -158,3 +158,14 @@ def test_the_linear_read_off_refuses_a_square_everywhere():
     assert chain.linear_split(a * u + b, u) == (a, b)
     with pytest.raises(ProofError, match="not linear in u"):
         chain.linear_split(a * u**2 + b, u)
+
+
+def test_the_scalar_model_is_the_size_one_view_of_the_cell():
+    """One vocabulary: elman's scalar step is the matrix cell at d = h = q = 1, with the contract's names."""
+    m = model.make_model("elman", "tanh")
+    W_hx, W_hh, b_h, W_qh, b_q = sp.symbols("W_hx W_hh b_h W_qh b_q", real=True)
+    assert m.params == (W_hx, W_hh, b_h, W_qh, b_q) and m.recurrent_weight == W_hh
+    assert m.step(model.x[1], h[0]) == sp.tanh(W_hx * model.x[1] + W_hh * h[0] + b_h)
+    assert m.readout(h[1]) == W_qh * h[1] + b_q
+    with pytest.raises(symbptt.NotSupportedError, match=r"needs the state h alone; the lstm cell has \(h, c\)"):
+        model.make_model("lstm")
