@@ -83,6 +83,10 @@ class Gradient:
             raise ValueError(msg)
         T, B = X.shape[0], (1 if X.ndim == 2 else X.shape[1])
         sizes = self._sizes(params, X)
+        empty = [f"{n} = 0" for n, v in (("T", T), ("B", B), *sizes.items()) if v == 0]
+        if empty:
+            msg = f"empty dimension: {', '.join(empty)} (X has shape {X.shape}); every size must be at least 1"
+            raise ValueError(msg)
         Y = self._check_targets(Y, X, sizes["q"])
         initial = {"h0": h0, "c0": c0}
         if c0 is not None and "c0" not in self.state_names:
@@ -268,31 +272,4 @@ def compile_scalar_gradient(model_name: str = "elman", T: int = 10, *, activatio
     return ScalarGradient(program.build(scalar.make_model(model_name, activation), T, chosen))
 
 
-# ------------------------------------------------------------------ clipping
-
-
-def _params_only(grads: Mapping[str, Any]) -> dict[str, np.ndarray]:
-    return {k: np.asarray(v, dtype=np.float64) for k, v in grads.items() if k != "loss"}
-
-
-def clip_norm(grads: Mapping[str, Any], theta: float) -> dict[str, Any]:
-    """All gradients scaled together by min(1, θ/‖g‖), ‖g‖ the global L2 norm; ``loss`` passes through."""
-    if not (np.isfinite(theta) and theta > 0):
-        msg = f"clip_norm threshold theta must be a finite number > 0, got {theta!r}"
-        raise ValueError(msg)
-    params = _params_only(grads)
-    norm = float(np.sqrt(sum(float(np.sum(g * g)) for g in params.values())))
-    scale = min(1.0, theta / norm) if norm > 0 else 1.0
-    return {k: (v if k == "loss" else params[k] * scale) for k, v in grads.items()}
-
-
-def clip_value(grads: Mapping[str, Any], c: float) -> dict[str, Any]:
-    """Every entry clipped to [−c, c]; ``loss`` passes through."""
-    if not (np.isfinite(c) and c > 0):
-        msg = f"clip_value bound c must be a finite number > 0, got {c!r}"
-        raise ValueError(msg)
-    params = _params_only(grads)
-    return {k: (v if k == "loss" else np.clip(params[k], -c, c)) for k, v in grads.items()}
-
-
-__all__ = ["Gradient", "ScalarGradient", "clip_norm", "clip_value", "compile_gradient", "compile_scalar_gradient"]
+__all__ = ["Gradient", "ScalarGradient", "compile_gradient", "compile_scalar_gradient"]

@@ -28,22 +28,47 @@ def assert_gradients_close(analytic: Mapping[str, float], numeric: Mapping[str, 
             raise AssertionError(msg)
 
 
+def _check_options(directions: object, eps: object, rtol: object) -> None:
+    if isinstance(directions, bool) or not isinstance(directions, int | np.integer) or directions < 1:
+        msg = f"directions must be an integer >= 1, got {directions!r}"
+        raise ValueError(msg)
+    for name, value in (("eps", eps), ("rtol", rtol)):
+        if isinstance(value, bool) or not isinstance(value, int | float | np.floating) or not (
+                np.isfinite(value) and value > 0):
+            msg = f"{name} must be a finite number > 0, got {value!r}"
+            raise ValueError(msg)
+
+
 def check_gradient(loss: Callable[[dict[str, np.ndarray]], float], params: Mapping[str, np.ndarray],
                    grads: Mapping[str, np.ndarray], *, directions: int = 3, eps: float = 1e-6,
                    rtol: float = 1e-6, seed: int = 0) -> None:
     """⟨∂L/∂θ, v⟩ against (L(θ + εv) − L(θ − εv)) / 2ε along random directions v, in float64.
 
     One projection checks every entry of every parameter at once (autograd's
-    trick); an AssertionError prints both numbers.
+    trick); an AssertionError prints both numbers. A NaN or infinite loss or
+    gradient fails the check: it can never pass by comparing NaN with NaN.
     """
+    _check_options(directions, eps, rtol)
+    missing = [n for n in params if n not in grads]
+    if missing:
+        msg = f"grads has no gradient for {', '.join(map(str, missing))}; it must hold one per parameter"
+        raise ValueError(msg)
+    gradient = {n: np.asarray(grads[n], dtype=np.float64) for n in params}
+    for name, value in gradient.items():
+        if value.shape != np.shape(params[name]):
+            msg = f"gradient {name!r} has shape {value.shape}, its parameter {np.shape(params[name])}"
+            raise ValueError(msg)
+        if not np.isfinite(value).all():
+            msg = f"gradient check failed: the gradient of {name} holds NaN or infinite values"
+            raise AssertionError(msg)
     rng = np.random.default_rng(seed)
     for k in range(directions):
         v = {n: rng.standard_normal(np.shape(p)) for n, p in params.items()}
         up = {n: np.asarray(p, dtype=np.float64) + eps * v[n] for n, p in params.items()}
         down = {n: np.asarray(p, dtype=np.float64) - eps * v[n] for n, p in params.items()}
-        numeric = (loss(up) - loss(down)) / (2 * eps)
-        analytic = float(sum(np.sum(np.asarray(grads[n]) * v[n]) for n in params))
-        scale = float(np.sqrt(sum(np.sum(np.asarray(grads[n]) ** 2) for n in params)))
-        if abs(analytic - numeric) > rtol * (abs(numeric) + scale) + 1e-9:
+        numeric = (float(loss(up)) - float(loss(down))) / (2 * eps)
+        analytic = float(sum(np.sum(gradient[n] * v[n]) for n in params))
+        scale = float(np.sqrt(sum(np.sum(gradient[n] ** 2) for n in params)))
+        if not np.isfinite(numeric) or abs(analytic - numeric) > rtol * (abs(numeric) + scale) + 1e-9:
             msg = f"gradient check failed along direction {k}\nanalytic: {analytic!r}\nnumeric:  {numeric!r}"
             raise AssertionError(msg)

@@ -15,7 +15,7 @@ from typing import NoReturn
 
 import numpy as np
 
-from symbptt import api, documents, strategies
+from symbptt import api, clipping, documents, strategies
 from symbptt._version import __version__
 from symbptt.derive import forward as derive
 from symbptt.derive import reverse as adjoints
@@ -197,9 +197,9 @@ def _grad(args: argparse.Namespace) -> int:
     params = {n: arrays[n] for n in grad.param_names if n in arrays}
     result = grad(params, arrays["X"], arrays["Y"], arrays.get("h0"), arrays.get("c0"), arrays.get("xi"))
     if args.clip_norm is not None:
-        result = api.clip_norm(result, args.clip_norm)
+        result = clipping.clip_norm(result, args.clip_norm)
     if args.clip_value is not None:
-        result = api.clip_value(result, args.clip_value)
+        result = clipping.clip_value(result, args.clip_value)
     _write_npz(args.out, {k: np.asarray(v) for k, v in result.items()})
     print(f"symbptt: wrote {args.out} (loss = {result['loss']:.6g})", file=sys.stderr)
     return 0

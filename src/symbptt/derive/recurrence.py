@@ -48,6 +48,9 @@ class LinearRecurrence:
 
     def iterate(self, T: int, multipliers: Sequence[Expr] | None = None) -> list[Expr]:
         """[a_1, …, a_T] by the recurrence; multipliers m_t (if given) weight c_t: a_t = b_t + m_t c_t a_{t-1}."""
+        if multipliers is not None and len(multipliers) < T:
+            msg = f"iterate needs T = {T} multipliers m_1..m_T, got {len(multipliers)}"
+            raise ValueError(msg)
         values, a_prev = [], sp.S.Zero
         for k in range(1, T + 1):
             m_k = 1 if multipliers is None else multipliers[k - 1]

@@ -1,0 +1,57 @@
+"""Gradient clipping (the cheatsheet's): by the global norm, or entry by entry; ``loss`` passes through."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+
+def _threshold(value: object, name: str) -> float:
+    """A finite number > 0 (not a bool), or a ValueError naming it."""
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        msg = f"{name} must be a finite number > 0, got {value!r}"
+        raise ValueError(msg)
+    if not (math.isfinite(value) and value > 0):
+        msg = f"{name} must be a finite number > 0, got {value!r}"
+        raise ValueError(msg)
+    return float(value)
+
+
+def _gradients(grads: object, what: str) -> dict[str, np.ndarray]:
+    """The gradients by name, float and finite, or a ValueError naming the first that is not."""
+    if not isinstance(grads, Mapping):
+        msg = f"{what} takes a mapping of gradients by parameter name, got {type(grads).__name__}"
+        raise ValueError(msg)
+    out = {}
+    for name, value in grads.items():
+        if name == "loss":
+            continue
+        try:
+            array = np.asarray(value, dtype=np.float64)
+        except (TypeError, ValueError):
+            msg = f"{what}: gradient {name!r} must be an array of numbers, got {type(value).__name__}"
+            raise ValueError(msg) from None
+        if not np.isfinite(array).all():
+            msg = f"{what}: gradient {name!r} holds NaN or infinite values; clipping cannot make it finite"
+            raise ValueError(msg)
+        out[name] = array
+    return out
+
+
+def clip_norm(grads: Mapping[str, Any], theta: float) -> dict[str, Any]:
+    """All gradients scaled together by min(1, θ/‖g‖), ‖g‖ the global L2 norm; ``loss`` passes through."""
+    theta = _threshold(theta, "clip_norm threshold theta")
+    params = _gradients(grads, "clip_norm")
+    norm = float(np.sqrt(sum(float(np.sum(g * g)) for g in params.values())))
+    scale = min(1.0, theta / norm) if norm > 0 else 1.0
+    return {k: (v if k == "loss" else params[k] * scale) for k, v in grads.items()}
+
+
+def clip_value(grads: Mapping[str, Any], c: float) -> dict[str, Any]:
+    """Every entry clipped to [−c, c]; ``loss`` passes through."""
+    c = _threshold(c, "clip_value bound c")
+    params = _gradients(grads, "clip_value")
+    return {k: (v if k == "loss" else np.clip(params[k], -c, c)) for k, v in grads.items()}

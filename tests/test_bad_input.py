@@ -1,0 +1,62 @@
+"""Bad input answered with one line: empty sizes, clipping and the checker (towards issue 9)."""
+
+import numpy as np
+import pytest
+
+import symbptt
+
+
+def params(rng, d=2, h=3, q=2):
+    return {"W_hx": rng.normal(size=(h, d)), "W_hh": rng.normal(size=(h, h)), "b_h": np.zeros(h),
+            "W_qh": rng.normal(size=(q, h)), "b_q": np.zeros(q)}
+
+
+@pytest.mark.parametrize(("shape", "names"), [((0, 2, 2), "T = 0"), ((3, 0, 2), "B = 0")])
+def test_empty_dimensions_are_named(shape, names):
+    grad = symbptt.compile_gradient("elman")
+    with pytest.raises(ValueError, match=f"empty dimension: {names}"):
+        grad(params(np.random.default_rng(0)), np.zeros(shape), np.zeros((*shape[:2], 2)))
+
+
+def test_an_empty_parameter_dimension_is_named():
+    rng = np.random.default_rng(0)
+    p = params(rng, d=0)
+    with pytest.raises(ValueError, match="empty dimension: d = 0"):
+        symbptt.compile_gradient("elman")(p, np.zeros((3, 2, 0)), np.zeros((3, 2, 2)))
+
+
+@pytest.mark.parametrize(("call", "message"), [
+    (lambda: symbptt.clip_norm([1.0, 2.0], 1.0), "clip_norm takes a mapping of gradients by parameter name, got list"),
+    (lambda: symbptt.clip_norm({"a": np.ones(2)}, True), "theta must be a finite number > 0, got True"),
+    (lambda: symbptt.clip_norm({"a": np.ones(2)}, "1"), "theta must be a finite number > 0, got '1'"),
+    (lambda: symbptt.clip_value({"a": np.ones(2)}, float("nan")), "c must be a finite number > 0, got nan"),
+    (lambda: symbptt.clip_value({"a": np.array([np.nan])}, 1.0), "gradient 'a' holds NaN or infinite values"),
+    (lambda: symbptt.clip_norm({"a": np.array([np.inf])}, 1.0), "gradient 'a' holds NaN or infinite values"),
+    (lambda: symbptt.clip_value({"a": "x"}, 1.0), "gradient 'a' must be an array of numbers"),
+])
+def test_clipping_refuses_what_it_cannot_clip(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+ONE = {"a": np.ones(2)}
+
+
+@pytest.mark.parametrize(("loss", "grads", "options", "error", "message"), [
+    (lambda p: float("nan"), ONE, {}, AssertionError, "numeric:  nan"),
+    (lambda p: 0.0, {"a": np.full(2, np.nan)}, {}, AssertionError, "the gradient of a holds NaN"),
+    (lambda p: 0.0, {"a": np.zeros(2)}, {"directions": 0}, ValueError, "directions must be an integer >= 1, got 0"),
+    (lambda p: 0.0, {"a": np.zeros(2)}, {"directions": -3}, ValueError, "directions must be an integer >= 1"),
+    (lambda p: 0.0, {"a": np.zeros(2)}, {"rtol": float("nan")}, ValueError, "rtol must be a finite number > 0"),
+    (lambda p: 0.0, {"a": np.zeros(2)}, {"eps": 0}, ValueError, "eps must be a finite number > 0, got 0"),
+    (lambda p: 0.0, {}, {}, ValueError, "grads has no gradient for a"),
+    (lambda p: 0.0, {"a": np.zeros(3)}, {}, ValueError, r"gradient 'a' has shape \(3,\), its parameter \(2,\)"),
+])
+def test_the_checker_fails_where_it_must(loss, grads, options, error, message):
+    with pytest.raises(error, match=message):
+        symbptt.check_gradient(loss, ONE, grads, **options)
+
+
+def test_linear_recurrence_iterate_needs_one_multiplier_per_step():
+    with pytest.raises(ValueError, match="iterate needs T = 3 multipliers m_1..m_T, got 1"):
+        symbptt.LinearRecurrence().iterate(3, [1])
