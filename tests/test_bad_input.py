@@ -60,3 +60,26 @@ def test_the_checker_fails_where_it_must(loss, grads, options, error, message):
 def test_linear_recurrence_iterate_needs_one_multiplier_per_step():
     with pytest.raises(ValueError, match="iterate needs T = 3 multipliers m_1..m_T, got 1"):
         symbptt.LinearRecurrence().iterate(3, [1])
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["derive", "--steps", "13"], "must be an integer from 1 to 12, got '13'"),
+    (["derive", "--steps", "0"], "must be an integer from 1 to 12, got '0'"),
+    (["graph", "--steps", "100000"], "must be an integer from 1 to 500, got '100000'"),
+])
+def test_steps_are_bounded_where_the_work_or_the_document_would_not_be(argv, message, capsys):
+    from symbptt.cli import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    assert exit_.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_unbiasedness_for_explicit_t_is_linear_in_t_past_the_summed_check():
+    """E[z_T] by linearity (xi_t independent, E[xi_t] = 1); the 2^(T-1) sum only up to EXACT_SUM_T."""
+    from symbptt.derive import forward
+    from symbptt.model import scalar
+
+    m = scalar.make_model("elman", "tanh")
+    eq = forward.randomized_expectation_exact(m, m.recurrent_weight, 20)
+    assert eq.rhs == forward.sensitivity_sequence(m, m.recurrent_weight).iterate(20)[-1]

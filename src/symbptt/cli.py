@@ -30,12 +30,22 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def _steps(text: str) -> int:
-    try:
-        return check_steps(int(text), "--steps")
-    except ValueError:
-        msg = f"must be an integer >= 1, got {text!r}"
-        raise argparse.ArgumentTypeError(msg) from None
+MAX_DERIVE_STEPS = 12  # the explicit part grows as T² and is unreadable long before; symbolic t covers every T
+MAX_GRAPH_STEPS = 500  # a graph of more steps is no figure anyone reads
+
+
+def _steps_up_to(bound: int) -> Callable[[str], int]:
+    def steps(text: str) -> int:
+        try:
+            value = check_steps(int(text), "--steps")
+        except ValueError:
+            value = 0
+        if not 1 <= value <= bound:
+            msg = f"must be an integer from 1 to {bound}, got {text!r}"
+            raise argparse.ArgumentTypeError(msg)
+        return value
+
+    return steps
 
 
 def _tau(text: str) -> int:
@@ -61,7 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="activation of the elman cell (default: tanh)")
     d.add_argument("--loss", choices=("generic", *losses.LOSSES), default="generic",
                    help="loss of the matrix-level section (default: generic l(o_t, y_t))")
-    d.add_argument("--steps", type=_steps, default=3, metavar="T", help="explicit T (default: 3)")
+    d.add_argument("--steps", type=_steps_up_to(MAX_DERIVE_STEPS), default=3, metavar="T",
+                   help=f"explicit T, at most {MAX_DERIVE_STEPS} (default: 3)")
     d.add_argument("--strategy", choices=(*strategies.STRATEGIES, "all"), default="all",
                    help="which truncation strategy to derive (default: all)")
     d.add_argument("--tau", type=_tau, default=2,
@@ -92,7 +103,8 @@ def build_parser() -> argparse.ArgumentParser:
                          "(example: symbptt graph --steps 3 | dot -Tpdf > g.pdf)")
     _add_cell_choice(g, "--model", "generic", "the cell (default: generic)")
     g.add_argument("--activation", choices=tuple(ops.ACTIVATIONS), default="tanh")
-    g.add_argument("--steps", type=_steps, default=3, metavar="T")
+    g.add_argument("--steps", type=_steps_up_to(MAX_GRAPH_STEPS), default=3, metavar="T",
+                   help=f"time steps drawn, at most {MAX_GRAPH_STEPS} (default: 3)")
     g.add_argument("--out", type=Path, help="write the .dot file here (default: standard output)")
     g.set_defaults(run=_graph)
     return parser
