@@ -83,3 +83,81 @@ def test_unbiasedness_for_explicit_t_is_linear_in_t_past_the_summed_check():
     m = scalar.make_model("elman", "tanh")
     eq = forward.randomized_expectation_exact(m, m.recurrent_weight, 20)
     assert eq.rhs == forward.sensitivity_sequence(m, m.recurrent_weight).iterate(20)[-1]
+
+
+# ------------------------------------------------------------------ files
+
+
+def _write_input(path):
+    rng = np.random.default_rng(0)
+    np.savez(path, **params(rng), X=rng.normal(size=(3, 2, 2)), Y=rng.normal(size=(3, 2, 2)))
+
+
+def _npy_bytes():
+    import io
+
+    buffer = io.BytesIO()
+    np.save(buffer, np.zeros(3))
+    return buffer.getvalue()
+
+
+def _huge_header(path):
+    """A small .npz whose one array claims a shape of 2^40 entries."""
+    import io
+    import zipfile
+
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "<f8", "fortran_order": False, "shape": (2**20, 2**20)})
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("X.npy", b"\x93NUMPY\x01\x00" + header.getvalue()[8:] + b"\x00" * 64)
+
+
+BAD_FILES = {
+    "empty": lambda p: p.write_bytes(b""),
+    "text": lambda p: p.write_text("X = 1"),
+    "npy": lambda p: p.write_bytes(_npy_bytes()),
+    "truncated": lambda p: (_write_input(p), p.write_bytes(p.read_bytes()[:200])),
+    "corrupted": lambda p: (_write_input(p), p.write_bytes(p.read_bytes()[:100] + b"\xff" * 50 + p.read_bytes()[150:])),
+    "objects": lambda p: np.savez(p, X=np.array([{"a": 1}], dtype=object)),
+    "huge header": _huge_header,
+}
+
+
+@pytest.mark.parametrize("kind", list(BAD_FILES))
+def test_a_bad_input_file_is_one_line_exit_1_and_no_output(tmp_path, capsys, kind):
+    from symbptt.cli import main
+
+    inp, out = tmp_path / "in.npz", tmp_path / "g.npz"
+    BAD_FILES[kind](inp)
+    assert main(["grad", str(inp), "--cell", "elman", "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("symbptt: error: ") and err.count("\n") == 1 and "Traceback" not in err
+    assert not out.exists()
+
+
+def test_a_failed_pdf_leaves_the_existing_document_intact(tmp_path, monkeypatch, capsys):
+    from symbptt import documents
+    from symbptt.cli import main
+    from symbptt.errors import SymbpttError
+
+    tex = tmp_path / "d.tex"
+    tex.write_text("my own notes")
+
+    def fail(path):
+        msg = "pdflatex failed on d.tex: ! Emergency stop."
+        raise SymbpttError(msg)
+
+    monkeypatch.setattr(documents, "compile_pdf", fail)
+    assert main(["derive", "--out", str(tex), "--pdf"]) == 1
+    assert tex.read_text() == "my own notes" and not tex.with_suffix(".pdf").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d.tex"]  # no scratch left behind
+    assert "pdflatex failed" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("out", ["", ".", "/tmp/"])
+def test_out_must_name_a_file(out, capsys):
+    from symbptt.cli import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["derive", "--out", out])
+    assert exit_.value.code == 2 and f"must name a file to write, got {out!r}" in capsys.readouterr().err

@@ -231,7 +231,7 @@ def test_cli_missing_or_unreadable_input(tmp_path, capsys):
     assert "no such file" in capsys.readouterr().err
     (tmp_path / "text.npz").write_text("not an npz")
     assert main(["grad", str(tmp_path / "text.npz"), "--cell", "gru", "--out", str(out)]) == 1
-    assert "cannot read" in capsys.readouterr().err and not out.exists()
+    assert "is not an .npz archive (save the arrays with numpy.savez)" in capsys.readouterr().err and not out.exists()
 
 
 def test_cli_usage_errors_exit_2(capsys):

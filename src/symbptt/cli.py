@@ -15,7 +15,7 @@ from typing import NoReturn
 
 import numpy as np
 
-from symbptt import api, clipping, documents, strategies
+from symbptt import api, clipping, documents, files, strategies
 from symbptt._version import __version__
 from symbptt.derive import forward as derive
 from symbptt.derive import reverse as adjoints
@@ -32,6 +32,15 @@ class _Parser(argparse.ArgumentParser):
 
 MAX_DERIVE_STEPS = 12  # the explicit part grows as T² and is unreadable long before; symbolic t covers every T
 MAX_GRAPH_STEPS = 500  # a graph of more steps is no figure anyone reads
+
+
+def _output(text: str) -> Path:
+    """An output file's path: not empty, not a folder."""
+    path = Path(text)
+    if not text or text.endswith(("/", "\\")) or path.is_dir() or not path.name:
+        msg = f"must name a file to write, got {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return path
 
 
 def _steps_up_to(bound: int) -> Callable[[str], int]:
@@ -79,7 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="window length / piece length / last k for the explicit forms (default: 2)")
     d.add_argument("--k1", type=_tau, default=2, help="tbptt's k1 for the explicit forms (default: 2)")
     d.add_argument("--k2", type=_tau, default=3, help="tbptt's k2 for the explicit forms (default: 3)")
-    d.add_argument("--out", type=Path, help="write the .tex file here (default: standard output)")
+    d.add_argument("--out", type=_output, help="write the .tex file here (default: standard output)")
     d.add_argument("--pdf", action="store_true", help="also compile the document to PDF (needs --out and pdflatex)")
     d.set_defaults(run=_derive)
 
@@ -90,13 +99,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_compile_options(r)
     r.add_argument("--clip-norm", type=float, metavar="THETA", help="scale all gradients to global norm <= THETA")
     r.add_argument("--clip-value", type=float, metavar="C", help="clip every entry to [-C, C] (after --clip-norm)")
-    r.add_argument("--out", type=Path, required=True, metavar="GRADS.npz", help="the gradients and the loss")
+    r.add_argument("--out", type=_output, required=True, metavar="GRADS.npz", help="the gradients and the loss")
     r.set_defaults(run=_grad)
 
     c = verbs.add_parser("code", help="a standalone NumPy module of a compiled gradient "
                          "(example: symbptt code --cell gru --strategy full > gru_grad.py)")
     _add_compile_options(c)
-    c.add_argument("--out", type=Path, help="write the module here (default: standard output)")
+    c.add_argument("--out", type=_output, help="write the module here (default: standard output)")
     c.set_defaults(run=_code)
 
     g = verbs.add_parser("graph", help="the unrolled computation graph in Graphviz DOT "
@@ -105,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--activation", choices=tuple(ops.ACTIVATIONS), default="tanh")
     g.add_argument("--steps", type=_steps_up_to(MAX_GRAPH_STEPS), default=3, metavar="T",
                    help=f"time steps drawn, at most {MAX_GRAPH_STEPS} (default: 3)")
-    g.add_argument("--out", type=Path, help="write the .dot file here (default: standard output)")
+    g.add_argument("--out", type=_output, help="write the .dot file here (default: standard output)")
     g.set_defaults(run=_graph)
     return parser
 
@@ -179,14 +188,10 @@ def _derive(args: argparse.Namespace) -> int:
     if args.out is None:
         sys.stdout.write(text)
         return 0
-    _write_text(args.out, text)
-    if args.pdf:
-        try:
-            pdf = documents.compile_pdf(args.out)
-        except SymbpttError:
-            args.out.unlink()
-            raise
-        print(f"symbptt: wrote {pdf}", file=sys.stderr)
+    pdf = files.write_document(args.out, text, documents.compile_pdf if args.pdf else None)
+    for written in (args.out, pdf):
+        if written is not None:
+            print(f"symbptt: wrote {written}", file=sys.stderr)
     return 0
 
 
@@ -195,7 +200,7 @@ INPUT_ARRAYS = ("X", "Y", "h0", "c0", "xi")
 
 def _grad(args: argparse.Namespace) -> int:
     grad = _compile(args)
-    arrays = _load_npz(args.input)
+    arrays = files.read_npz(args.input)
     allowed = (*grad.param_names, *INPUT_ARRAYS)
     unexpected = sorted(set(arrays) - set(allowed))
     if unexpected:
@@ -212,7 +217,7 @@ def _grad(args: argparse.Namespace) -> int:
         result = clipping.clip_norm(result, args.clip_norm)
     if args.clip_value is not None:
         result = clipping.clip_value(result, args.clip_value)
-    _write_npz(args.out, {k: np.asarray(v) for k, v in result.items()})
+    files.write_npz(args.out, {k: np.asarray(v) for k, v in result.items()})
     print(f"symbptt: wrote {args.out} (loss = {result['loss']:.6g})", file=sys.stderr)
     return 0
 
@@ -226,39 +231,9 @@ def _code(args: argparse.Namespace) -> int:
     return 0
 
 
-def _load_npz(path: Path) -> dict[str, np.ndarray]:
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            return {name: data[name] for name in data.files}
-    except FileNotFoundError:
-        msg = f"no such file: {path}"
-        raise ValueError(msg) from None
-    except (OSError, ValueError) as exc:  # not an .npz, or object arrays that need pickle
-        msg = f"cannot read {path} as .npz arrays: {str(exc).splitlines()[0]}"
-        raise ValueError(msg) from None
-
-
 def _write_text(path: Path, text: str) -> None:
-    _atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    files.write_text(path, text)
     print(f"symbptt: wrote {path}", file=sys.stderr)
-
-
-def _write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    def save(tmp: Path) -> None:
-        with tmp.open("wb") as f:
-            np.savez(f, **arrays)  # type: ignore[arg-type]  # NumPy's stub types **kwds as allow_pickle
-
-    _atomic(path, save)
-
-
-def _atomic(path: Path, write: Callable[[Path], object]) -> None:
-    """Write beside the target and rename: an error never leaves a partial file behind."""
-    tmp = path.with_name(f".{path.name}.partial")
-    try:
-        write(tmp)
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _graph(args: argparse.Namespace) -> int:
