@@ -161,3 +161,31 @@ def test_out_must_name_a_file(out, capsys):
     with pytest.raises(SystemExit) as exit_:
         main(["derive", "--out", out])
     assert exit_.value.code == 2 and f"must name a file to write, got {out!r}" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------ non-finite results
+
+
+def _overflowing(tmp_path=None):
+    rng = np.random.default_rng(0)
+    p = {"W_hx": rng.normal(size=(3, 2)), "W_hh": 0.1 * rng.normal(size=(3, 3)), "W_qh": rng.normal(size=(2, 3))}
+    X = rng.normal(size=(6, 2, 2))
+    X[3:] *= 1e200  # h_4 ~ 1e200: its square overflows from step 4 on
+    return p, X, rng.normal(size=(6, 2, 2))
+
+
+def test_a_non_finite_result_warns_naming_its_first_time_step():
+    p, X, Y = _overflowing()
+    with pytest.warns(symbptt.NonFiniteWarning, match=r"not finite .* first appears at time step t = 4 of 6"):
+        out = symbptt.compile_gradient("linear")(p, X, Y)
+    assert not np.isfinite(out["loss"])
+
+
+def test_the_command_line_says_so_in_one_line(tmp_path, capsys):
+    from symbptt.cli import main
+
+    p, X, Y = _overflowing()
+    np.savez(tmp_path / "in.npz", **p, X=X, Y=Y)
+    assert main(["grad", str(tmp_path / "in.npz"), "--cell", "linear", "--out", str(tmp_path / "g.npz")]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert "symbptt: warning: the linear gradient is not finite" in err[-1] and "t = 4 of 6" in err[-1]

@@ -19,7 +19,7 @@ Each module imports only from the modules listed before it (``LAYERS`` in
 from __future__ import annotations
 
 from symbptt._version import __version__
-from symbptt.api import Gradient, ScalarGradient, compile_gradient, compile_scalar_gradient
+from symbptt.api import Gradient, NonFiniteWarning, ScalarGradient, compile_gradient, compile_scalar_gradient
 from symbptt.checks import assert_gradients_close, central_difference, check_gradient
 from symbptt.clipping import clip_norm, clip_value
 from symbptt.derive.forward import explicit, symbolic
@@ -36,6 +36,7 @@ __all__ = [
     "Derivation",
     "Gradient",
     "LinearRecurrence",
+    "NonFiniteWarning",
     "NotSupportedError",
     "ProofError",
     "ScalarGradient",

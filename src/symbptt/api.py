@@ -10,6 +10,7 @@ naming the array, never a NumPy traceback or a silently wrong number.
 from __future__ import annotations
 
 import functools
+import warnings
 from collections.abc import Mapping
 from typing import Any, TypeAlias
 
@@ -100,7 +101,21 @@ class Gradient:
                 initial[name] = _check_shape(state, name, (B, sizes["h"]) if X.ndim == 3 else (sizes["h"],),
                                              "(B, h)" if X.ndim == 3 else "(h,)")
         xi = self._check_xi(xi, T)
-        return self._grad(params, X, Y, initial["h0"], initial["c0"], xi, **self.chosen.values())
+        def run(steps: int) -> dict[str, Any]:
+            with np.errstate(all="ignore"):  # one warning below names the step, not NumPy's per operation
+                return self._grad(params, X[:steps], Y[:steps], initial["h0"], initial["c0"],
+                                  None if xi is None else xi[:steps], **self.chosen.values())
+
+        out = run(T)
+        if not _finite(out):  # the first step where it appears: the shortest prefix that is not finite
+            low, high = 1, T
+            while low < high:
+                middle = (low + high) // 2
+                low, high = (low, middle) if not _finite(run(middle)) else (middle + 1, high)
+            msg = (f"the {self.cell} gradient is not finite (overflow for these weights or inputs): it first "
+                   f"appears at time step t = {low} of {T}")
+            warnings.warn(NonFiniteWarning(msg), stacklevel=2)
+        return out
 
     # ---------------------------------------------------------------- validation
     def _check_params(self, params: Arrays) -> dict[str, np.ndarray]:
@@ -164,6 +179,14 @@ class Gradient:
             msg = f"xi must be >= 0, got {float(xi.min())!r} at index {int(xi.argmin())}"
             raise ValueError(msg)
         return xi
+
+
+class NonFiniteWarning(RuntimeWarning):
+    """A compiled gradient or loss came out NaN or infinite."""
+
+
+def _finite(out: Mapping[str, Any]) -> bool:
+    return all(np.isfinite(v).all() for v in out.values())
 
 
 def _storage_shape(W: Any) -> tuple[Any, ...]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn
@@ -250,7 +251,12 @@ def _graph(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return int(args.run(args))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", api.NonFiniteWarning)
+            code = int(args.run(args))
+        for warning in caught:
+            print(f"symbptt: warning: {warning.message}", file=sys.stderr)
+        return code
     except (SymbpttError, ValueError, OSError) as exc:
         print(f"symbptt: error: {exc}", file=sys.stderr)
         return 1
