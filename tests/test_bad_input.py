@@ -189,3 +189,18 @@ def test_the_command_line_says_so_in_one_line(tmp_path, capsys):
     assert main(["grad", str(tmp_path / "in.npz"), "--cell", "linear", "--out", str(tmp_path / "g.npz")]) == 0
     err = capsys.readouterr().err.splitlines()
     assert "symbptt: warning: the linear gradient is not finite" in err[-1] and "t = 4 of 6" in err[-1]
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["derive", "--strategy", "full", "--tau", "3"], "--tau applies to --strategy window or chunked or last"),
+    (["derive", "--strategy", "window", "--k1", "2"], "--k1 applies to --strategy tbptt (or all), not window"),
+    (["derive", "--model", "gru", "--activation", "relu"], "--activation applies to the elman cell only, not gru"),
+    (["derive", "--loss", "squared"], "--loss applies to a cell's matrix section"),
+    (["graph", "--model", "linear", "--activation", "relu"], "--activation applies to the elman cell only"),
+])
+def test_flags_that_do_not_apply_are_refused_not_ignored(argv, message, capsys):
+    from symbptt.cli import main
+
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("symbptt: error: ") and message in err and err.count("\n") == 1

@@ -39,8 +39,8 @@ def test_bad_input_is_one_line_exit_2_no_file(tmp_path, capsys, args, message):
 
 
 def test_derive_gated_cells_refuse_an_activation(capsys):
-    assert main(["derive", "--model", "gru", "--activation", "relu"]) == 1
-    assert "activation 'relu' applies to the elman cell only" in capsys.readouterr().err
+    assert main(["derive", "--model", "gru", "--activation", "relu"]) == 2  # a flag that does not apply: a usage error
+    assert "--activation applies to the elman cell only, not gru" in capsys.readouterr().err
 
 
 def test_derive_matrix_section(capsys):

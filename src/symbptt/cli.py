@@ -77,18 +77,18 @@ def build_parser() -> argparse.ArgumentParser:
     d = verbs.add_parser("derive", help="write the derivation (E1-E16) as a LaTeX document "
                          "(example: symbptt derive --model gru --out gru.tex --pdf)")
     _add_cell_choice(d, "--model", "generic", "the cell (default: generic, the textbook's f, g, l)")
-    d.add_argument("--activation", choices=tuple(ops.ACTIVATIONS), default="tanh",
+    d.add_argument("--activation", choices=tuple(ops.ACTIVATIONS),
                    help="activation of the elman cell (default: tanh)")
-    d.add_argument("--loss", choices=("generic", *losses.LOSSES), default="generic",
+    d.add_argument("--loss", choices=("generic", *losses.LOSSES),
                    help="loss of the matrix-level section (default: generic l(o_t, y_t))")
     d.add_argument("--steps", type=_steps_up_to(MAX_DERIVE_STEPS), default=3, metavar="T",
                    help=f"explicit T, at most {MAX_DERIVE_STEPS} (default: 3)")
     d.add_argument("--strategy", choices=(*strategies.STRATEGIES, "all"), default="all",
                    help="which truncation strategy to derive (default: all)")
-    d.add_argument("--tau", type=_tau, default=2,
+    d.add_argument("--tau", type=_tau,
                    help="window length / piece length / last k for the explicit forms (default: 2)")
-    d.add_argument("--k1", type=_tau, default=2, help="tbptt's k1 for the explicit forms (default: 2)")
-    d.add_argument("--k2", type=_tau, default=3, help="tbptt's k2 for the explicit forms (default: 3)")
+    d.add_argument("--k1", type=_tau, help="tbptt's k1 for the explicit forms (default: 2)")
+    d.add_argument("--k2", type=_tau, help="tbptt's k2 for the explicit forms (default: 3)")
     d.add_argument("--out", type=_output, help="write the .tex file here (default: standard output)")
     d.add_argument("--pdf", action="store_true", help="also compile the document to PDF (needs --out and pdflatex)")
     d.set_defaults(run=_derive)
@@ -112,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     g = verbs.add_parser("graph", help="the unrolled computation graph in Graphviz DOT "
                          "(example: symbptt graph --steps 3 | dot -Tpdf > g.pdf)")
     _add_cell_choice(g, "--model", "generic", "the cell (default: generic)")
-    g.add_argument("--activation", choices=tuple(ops.ACTIVATIONS), default="tanh")
+    g.add_argument("--activation", choices=tuple(ops.ACTIVATIONS), help="of the elman cell (default: tanh)")
     g.add_argument("--steps", type=_steps_up_to(MAX_GRAPH_STEPS), default=3, metavar="T",
                    help=f"time steps drawn, at most {MAX_GRAPH_STEPS} (default: 3)")
     g.add_argument("--out", type=_output, help="write the .dot file here (default: standard output)")
@@ -170,7 +170,8 @@ def _derive(args: argparse.Namespace) -> int:
     chosen = strategies.STRATEGIES if args.strategy == "all" else (args.strategy,)
     sections = []
     chosen_cell = _cell(args)
-    cell = None if chosen_cell == "generic" else cells.make_cell(chosen_cell, args.activation)
+    _refuse_unused(args, chosen_cell)
+    cell = None if chosen_cell == "generic" else cells.make_cell(chosen_cell, args.activation or "tanh")
     if cell is None or len(cell.state) == 1:  # the textbook's scalar analysis: the cell's size-1 view
         scalar = model.generic() if cell is None else model.view(cell)
         title = scalar.title
@@ -178,12 +179,12 @@ def _derive(args: argparse.Namespace) -> int:
         sections += [
             ("Gradient analysis for symbolic t", derive.symbolic(scalar, chosen)),
             (f"Written out for T = {args.steps}",
-             derive.explicit(scalar, args.steps, chosen, args.tau, args.k1, args.k2)),
+             derive.explicit(scalar, args.steps, chosen, args.tau or 2, args.k1 or 2, args.k2 or 3)),
         ]
     if cell is not None:
         title = cell.title
         print(f"symbptt: deriving the adjoints of the {title} cell ...", file=sys.stderr)
-        loss = losses.make_loss(args.loss, allow_generic=True)
+        loss = losses.make_loss(args.loss or "generic", allow_generic=True)
         sections.append(("Matrix form: the adjoints, backward in time", adjoints.derivation(cell, loss)))
     text = documents.render(sections, f"Backpropagation through time: the {title} model")
     if args.out is None:
@@ -232,6 +233,26 @@ def _code(args: argparse.Namespace) -> int:
     return 0
 
 
+class UsageError(ValueError):
+    """Flags that do not go together: exit 2, as argparse's own errors."""
+
+
+def _refuse_unused(args: argparse.Namespace, cell: object) -> None:
+    """A flag the chosen cell or strategy does not use is refused, never ignored."""
+    strategy = getattr(args, "strategy", "all")
+    uses = {"tau": ("window", "chunked", "last"), "k1": ("tbptt",), "k2": ("tbptt",)}
+    for flag, strategies_using in uses.items():
+        if getattr(args, flag, None) is not None and strategy not in ("all", *strategies_using):
+            msg = f"--{flag} applies to --strategy {' or '.join(strategies_using)} (or all), not {strategy}"
+            raise UsageError(msg)
+    if args.activation is not None and cell != "elman":
+        msg = f"--activation applies to the elman cell only, not {getattr(cell, 'name', cell)}"
+        raise UsageError(msg)
+    if getattr(args, "loss", None) is not None and cell == "generic":
+        msg = "--loss applies to a cell's matrix section; the generic model's loss is the textbook's l"
+        raise UsageError(msg)
+
+
 def _write_text(path: Path, text: str) -> None:
     files.write_text(path, text)
     print(f"symbptt: wrote {path}", file=sys.stderr)
@@ -239,7 +260,8 @@ def _write_text(path: Path, text: str) -> None:
 
 def _graph(args: argparse.Namespace) -> int:
     chosen = _cell(args)
-    scalar = model.generic() if chosen == "generic" else model.view(cells.make_cell(chosen, args.activation))
+    _refuse_unused(args, chosen)
+    scalar = model.generic() if chosen == "generic" else model.view(cells.make_cell(chosen, args.activation or "tanh"))
     dot = unroll(scalar, args.steps).to_dot()
     if args.out is None:
         sys.stdout.write(dot)
@@ -257,6 +279,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         for warning in caught:
             print(f"symbptt: warning: {warning.message}", file=sys.stderr)
         return code
+    except UsageError as exc:
+        print(f"symbptt: error: {exc}", file=sys.stderr)
+        return 2
     except (SymbpttError, ValueError, OSError) as exc:
         print(f"symbptt: error: {exc}", file=sys.stderr)
         return 1
