@@ -8,7 +8,7 @@ import pytest
 PACKAGE = Path(__file__).parent.parent / "src" / "symbptt"
 
 LAYERS = (
-    "_version", "errors",
+    "_version", "errors", "arguments",
     # model: what is differentiated
     "model.ops", "model.matrices", "model.lift", "model.cells", "model.losses", "model.formula_text", "model.formula",
     "model.scalar",

@@ -6,6 +6,8 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 
+from symbptt import arguments
+
 
 def central_difference(loss: Callable[[dict[str, float]], float], params: Mapping[str, float],
                        eps: float = 1e-6) -> dict[str, float]:
@@ -28,17 +30,6 @@ def assert_gradients_close(analytic: Mapping[str, float], numeric: Mapping[str, 
             raise AssertionError(msg)
 
 
-def _check_options(directions: object, eps: object, rtol: object) -> None:
-    if isinstance(directions, bool) or not isinstance(directions, int | np.integer) or directions < 1:
-        msg = f"directions must be an integer >= 1, got {directions!r}"
-        raise ValueError(msg)
-    for name, value in (("eps", eps), ("rtol", rtol)):
-        if isinstance(value, bool) or not isinstance(value, int | float | np.floating) or not (
-                np.isfinite(value) and value > 0):
-            msg = f"{name} must be a finite number > 0, got {value!r}"
-            raise ValueError(msg)
-
-
 def check_gradient(loss: Callable[[dict[str, np.ndarray]], float], params: Mapping[str, np.ndarray],
                    grads: Mapping[str, np.ndarray], *, directions: int = 3, eps: float = 1e-6,
                    rtol: float = 1e-6, seed: int = 0) -> None:
@@ -48,7 +39,8 @@ def check_gradient(loss: Callable[[dict[str, np.ndarray]], float], params: Mappi
     trick); an AssertionError prints both numbers. A NaN or infinite loss or
     gradient fails the check: it can never pass by comparing NaN with NaN.
     """
-    _check_options(directions, eps, rtol)
+    arguments.positive_int(directions, "directions")
+    eps, rtol = arguments.positive_number(eps, "eps"), arguments.positive_number(rtol, "rtol")
     missing = [n for n in params if n not in grads]
     if missing:
         msg = f"grads has no gradient for {', '.join(map(str, missing))}; it must hold one per parameter"

@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
-
-def _threshold(value: object, name: str) -> float:
-    """A finite number > 0 (not a bool), or a ValueError naming it."""
-    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
-        msg = f"{name} must be a finite number > 0, got {value!r}"
-        raise ValueError(msg)
-    if not (math.isfinite(value) and value > 0):
-        msg = f"{name} must be a finite number > 0, got {value!r}"
-        raise ValueError(msg)
-    return float(value)
+from symbptt import arguments
 
 
 def _gradients(grads: object, what: str) -> dict[str, np.ndarray]:
@@ -43,7 +33,7 @@ def _gradients(grads: object, what: str) -> dict[str, np.ndarray]:
 
 def clip_norm(grads: Mapping[str, Any], theta: float) -> dict[str, Any]:
     """All gradients scaled together by min(1, θ/‖g‖), ‖g‖ the global L2 norm; ``loss`` passes through."""
-    theta = _threshold(theta, "clip_norm threshold theta")
+    theta = arguments.positive_number(theta, "clip_norm threshold theta")
     params = _gradients(grads, "clip_norm")
     norm = float(np.sqrt(sum(float(np.sum(g * g)) for g in params.values())))
     scale = min(1.0, theta / norm) if norm > 0 else 1.0
@@ -52,6 +42,6 @@ def clip_norm(grads: Mapping[str, Any], theta: float) -> dict[str, Any]:
 
 def clip_value(grads: Mapping[str, Any], c: float) -> dict[str, Any]:
     """Every entry clipped to [−c, c]; ``loss`` passes through."""
-    c = _threshold(c, "clip_value bound c")
+    c = arguments.positive_number(c, "clip_value bound c")
     params = _gradients(grads, "clip_value")
     return {k: (v if k == "loss" else np.clip(params[k], -c, c)) for k, v in grads.items()}

@@ -35,6 +35,8 @@ from typing import Any, ClassVar
 import numpy
 import sympy as sp
 
+from symbptt import arguments
+
 t = sp.Symbol("t", integer=True, positive=True)
 T = sp.Symbol("T", integer=True, positive=True)
 tau, k, k1, k2 = sp.symbols("tau k k1 k2", integer=True, positive=True)
@@ -46,10 +48,7 @@ Length = Any  # an int, or a SymPy symbol for the general form
 
 def check_length(value: object, name: str, strategy: str) -> int:
     """A length (tau, k1, k2) as an int ≥ 1, or a ValueError naming it."""
-    if isinstance(value, bool) or not isinstance(value, int | sp.Integer | numpy.integer) or int(value) < 1:
-        msg = f"{name} must be an integer >= 1 for strategy {strategy!r}, got {value!r}"
-        raise ValueError(msg)
-    return int(value)
+    return arguments.positive_int(value, name, f" for strategy {strategy!r}")
 
 
 def check_pi(value: object) -> float:

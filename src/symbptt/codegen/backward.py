@@ -45,13 +45,10 @@ def backward(ctx: Context, adjoints: dict[MatExpr, MatExpr]) -> list[ir.Node]:
         storage.local(lhs)
     for s in cell.state:
         storage.local(mx.carry(s))
-    gradients = {W: mx.adjoint(W) for W in cell.params}
-    after_loop = [Assign(gradients[W], g) for W, g in step.gradients if not passes.leaves(g) & carried]
-    in_loop_sums = [Assign(gradients[W], g, "+=") for W, g in step.gradients if passes.leaves(g) & carried]
-    out += emit(ctx, after_loop, stacked=True)
-    out += [Line(f"{storage.param(s.target)} = numpy.zeros_like({storage.param(W)})")
-            for W, s in zip([W for W, g in step.gradients if passes.leaves(g) & carried], in_loop_sums, strict=True)]
-    body = [Assign(lhs, rhs) for lhs, rhs in adjoints.items()] + in_loop_sums
+    looped = [(W, g) for W, g in step.gradients if passes.leaves(g) & carried]  # they read a carried adjoint
+    out += emit(ctx, [Assign(mx.adjoint(W), g) for W, g in step.gradients if (W, g) not in looped], stacked=True)
+    out += [Line(f"{storage.param(mx.adjoint(W))} = numpy.zeros_like({storage.param(W)})") for W, _ in looped]
+    body = [Assign(lhs, rhs) for lhs, rhs in adjoints.items()] + [Assign(mx.adjoint(W), g, "+=") for W, g in looped]
     if strategy.overlapping:
         return out + _travelling_loop(ctx, body, adjoints)
     carries = [Assign(mx.carry(s), dict(step.carries)[p], guarded=True)
@@ -86,7 +83,7 @@ def _carry_loop(ctx: Context, body: list[Assign]) -> list[ir.Node]:
 def _travelling_loop(ctx: Context, body: list[Assign], adjoints: dict[MatExpr, MatExpr]) -> list[ir.Node]:
     """Each loss term's adjoint travels with the first state it reaches; the travelling ones ride stacked."""
     step, storage, state = ctx.step, ctx.storage, ctx.step.cell.state
-    o_adjoint = next(a for a in step.adjoints if mx.of(a[0]) == step.forward[-2][0])[0]
+    o_adjoint = mx.adjoint(step.forward[-2][0])
     directs = _direct_parts(step, adjoints)
     direct = {s: Seq(f"direct_{s.name}", t, *s.shape) for s, part in directs.items() if not mx.is_zero(part)}
     direct_statements = [Assign(direct[s], directs[s]) for s in direct]

@@ -46,21 +46,25 @@ class Storage:
             return self.names.of(("gradient", W.name), f"dL_d{W.name}")
         return self.names.of(("param", W.name), W.name)
 
-    def step_name(self, leaf: MatExpr) -> str:
-        """The leaf inside the loop at step t."""
+    def _direct_name(self, leaf: MatExpr) -> str | None:
+        """A parameter's or a local's name: the same inside the loop and for all t at once."""
         if isinstance(leaf, sp.MatrixSymbol):
             return self.param(leaf)
-        if leaf in self.locals:
-            return self.locals[leaf]
+        return self.locals.get(leaf)
+
+    def step_name(self, leaf: MatExpr) -> str:
+        """The leaf inside the loop at step t."""
+        direct = self._direct_name(leaf)
+        if direct is not None:
+            return direct
         hint = key(leaf)
         return f"{self.array(hint)}[{self._index(leaf.time + self.first[hint] - 1)}]"
 
     def stacked_name(self, leaf: MatExpr) -> str:
         """The leaf for every t = 1..T at once."""
-        if isinstance(leaf, sp.MatrixSymbol):
-            return self.param(leaf)
-        if leaf in self.locals:
-            return self.locals[leaf]
+        direct = self._direct_name(leaf)
+        if direct is not None:
+            return direct
         hint = key(leaf)
         array, first = self.array(hint), self.first[hint]
         start = leaf.offset + first

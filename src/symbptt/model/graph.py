@@ -13,6 +13,7 @@ from typing import TypeAlias
 
 import sympy as sp
 
+from symbptt import arguments
 from symbptt.model.scalar import L, ScalarModel, h, l_node, o, x, y
 
 Expr: TypeAlias = sp.Expr
@@ -20,10 +21,7 @@ Expr: TypeAlias = sp.Expr
 
 def check_steps(T: object, name: str = "T") -> int:
     """T as an int ≥ 1, or a ValueError naming the value."""
-    if isinstance(T, bool) or not isinstance(T, int | sp.Integer) or int(T) < 1:
-        msg = f"{name} must be an integer >= 1, got {T!r}"
-        raise ValueError(msg)
-    return int(T)
+    return arguments.positive_int(T, name)
 
 
 def step_definitions(model: ScalarModel, t: Expr) -> tuple[tuple[Expr, Expr], ...]:
