@@ -21,8 +21,8 @@ def test_derive_to_stdout(capsys):
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["--steps", "0"], "argument --steps: must be an integer from 1 to 12, got '0'"),
-    (["--steps", "2.5"], "argument --steps: must be an integer from 1 to 12, got '2.5'"),
+    (["--steps", "0"], "argument --steps: must be an integer from 1 to 100, got '0'"),
+    (["--steps", "2.5"], "argument --steps: must be an integer from 1 to 100, got '2.5'"),
     (["--model", "rnn"], "argument --model: invalid choice: 'rnn'"),
     (["--activation", "softplus"], "argument --activation: invalid choice: 'softplus'"),
     (["--strategy", "nope"], "argument --strategy: invalid choice: 'nope'"),

@@ -64,3 +64,43 @@ def test_document_compiles_with_tex(tmp_path, name):
 
 def test_repr_latex():
     assert GENERIC._repr_latex_().startswith("$\\displaystyle")
+
+
+# ------------------------------------------------------------------ long written-out forms
+
+ELMAN_50 = derive.explicit(model.make_model("elman", "tanh"), 50)
+
+
+def test_a_long_written_out_sum_shows_its_first_and_last_terms_in_time_order():
+    text = latex.step_latex(ELMAN_50["eq_bptt_partial_ht_wh_gen_T50"])
+    # (1 - h_1^2)(1 - h_2^2) ⋯ h_0 is the first term; (1 - h_50^2) h_49 the last
+    assert text.index("h_{1}^{2}") < text.index("h_{2}^{2}") < text.index(r"+ \cdots +") < text.rindex("h_{49}")
+    assert text.count(r"\cdots") == 3  # two elided products and the elided sum
+    assert "h_{25}" not in text
+    assert text.rstrip().endswith(r"\left(1 - h_{50}^{2}\right) h_{49}")
+
+
+def test_a_step_of_many_equations_shows_its_first_three_and_last_two():
+    step = ELMAN_50["eq_bptt_partial_ht_wh_recur_T50"]
+    assert len(step.equations) == 51  # every equation is kept; only the display elides
+    rows = latex.step_latex(step).split(r" \\" + "\n")
+    assert len(rows) == 6 and rows[3] == r"&\vdots"
+    assert rows[0].startswith(r"&\frac{\partial h_{0}}") and rows[-1].startswith(r"&\frac{\partial h_{50}}")
+
+
+def test_a_short_written_out_sum_is_not_elided():
+    text = latex.step_latex(derive.explicit(model.make_model("elman", "tanh"), 3)["eq_bptt_partial_ht_wh_gen_T3"])
+    assert r"\cdots" not in text
+    assert text.index("h_{0} +") < text.index("h_{1} ") < text.rindex("h_{2}")  # in time order
+
+
+@needs_tex
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["generic", "elman", "linear"])
+def test_the_document_for_50_steps_stays_inside_the_margins(tmp_path, name):
+    from symbptt.cli import main
+
+    tex = tmp_path / "d.tex"
+    main(["derive", "--model", name, "--steps", "50", "--out", str(tex), "--pdf"])
+    assert tex.with_suffix(".pdf").read_bytes()[:5] == b"%PDF-"
+    assert documents.overfull_lines(tex) == []

@@ -6,7 +6,8 @@ The pipeline, one package or module per stage (``docs/architecture.md``):
     strategies  the truncation strategies, each owning its forward and reverse form
     derive/     steps as data, the linear recurrence, the chain rule, E1-E9, VJP rules, E10-E16
     codegen/    names, the statement IR, runtime helpers, printing, passes, storage, loops, modules
-    latex       derivations as LaTeX
+    notation    the textbook's notation for one expression
+    latex       derivations laid out as LaTeX (long sums broken, long lists elided)
     api         compile_gradient, compile_scalar_gradient, clipping
     checks      central differences
     extend      the front door for new cells, activations and VJP rules

@@ -35,21 +35,35 @@ def render(sections: list[tuple[str, Derivation]], title: str) -> str:
 
 def compile_pdf(tex_path: Path) -> Path:
     """Compile a .tex file with pdflatex (twice, for labels); the PDF's path, or SymbpttError."""
+    tex_path = Path(tex_path).resolve()
+    with tempfile.TemporaryDirectory() as build:
+        _compile(tex_path, Path(build))
+        pdf = tex_path.with_suffix(".pdf")
+        shutil.copyfile(Path(build) / (tex_path.stem + ".pdf"), pdf)
+    return pdf
+
+
+def overfull_lines(tex_path: Path) -> list[str]:
+    """TeX's report of every line that runs past the margin (``Overfull \\hbox``) in the compiled document."""
+    tex_path = Path(tex_path).resolve()
+    with tempfile.TemporaryDirectory() as build:
+        log = _compile(tex_path, Path(build))
+    return [line for line in log.splitlines() if line.startswith("Overfull \\hbox")]
+
+
+def _compile(tex_path: Path, build: Path) -> str:
+    """pdflatex twice into ``build``; the final log's text."""
     engine = shutil.which("pdflatex")
     if engine is None:
         msg = "no TeX engine found: install pdflatex (Debian: texlive-latex-base, texlive-latex-recommended)"
         raise SymbpttError(msg)
-    tex_path = Path(tex_path).resolve()
-    with tempfile.TemporaryDirectory() as build:
-        for _ in range(2):
-            run = subprocess.run(
-                [engine, "-interaction=nonstopmode", "-halt-on-error", f"-output-directory={build}", str(tex_path)],
-                capture_output=True, text=True, check=False,
-            )
-            if run.returncode != 0:
-                errors = [line for line in run.stdout.splitlines() if line.startswith("!")]
-                msg = f"pdflatex failed on {tex_path.name}: {errors[0] if errors else 'see its log'}"
-                raise SymbpttError(msg)
-        pdf = tex_path.with_suffix(".pdf")
-        shutil.copyfile(Path(build) / (tex_path.stem + ".pdf"), pdf)
-    return pdf
+    for _ in range(2):
+        run = subprocess.run(
+            [engine, "-interaction=nonstopmode", "-halt-on-error", f"-output-directory={build}", str(tex_path)],
+            capture_output=True, text=True, check=False,
+        )
+        if run.returncode != 0:
+            errors = [line for line in run.stdout.splitlines() if line.startswith("!")]
+            msg = f"pdflatex failed on {tex_path.name}: {errors[0] if errors else 'see its log'}"
+            raise SymbpttError(msg)
+    return (build / (tex_path.stem + ".log")).read_text(errors="replace")

@@ -1,9 +1,8 @@
-"""LaTeX for derivations: a printer that writes the textbook's notation, and documents.
+"""LaTeX for derivations: steps laid out as displayed equations, long sums broken, long lists elided.
 
-``∂h_t/∂w_h`` prints as ``\\frac{\\partial h_{t}}{\\partial w_{h}}`` (not SymPy's
-``\\frac{d}{d w_h} h_t``), a partial derivative of an applied function as
-``\\frac{\\partial f(x_t, h_{t-1}, w_h)}{\\partial h_{t-1}}``, and chain-rule
-products keep the textbook's order (loss, readout, state, sensitivity).
+The notation of one expression is ``notation.to_latex``'s; this module lays
+out whole steps: a sum wider than a line breaks before ``+``, a step of many
+equations shows its first and last rows around a ``⋮``.
 """
 
 from __future__ import annotations
@@ -11,199 +10,13 @@ from __future__ import annotations
 import re
 
 import sympy as sp
-from sympy.printing.latex import LatexPrinter
 
-from symbptt.derive.chain import Partial
 from symbptt.derive.steps import Step
-from symbptt.model import losses
-from symbptt.model import matrices as mx
+from symbptt.notation import PRINTER, to_latex
 
-# Order of factors in a printed product: the textbook writes the chain outermost first.
-_CHAIN_RANK = {"l": 2, "g": 3, "f": 4}
+__all__ = ["escape", "step_environment", "step_latex", "to_latex"]
 
-
-class BpttLatexPrinter(LatexPrinter):
-    """LatexPrinter with the textbook's partial derivatives, expectations and factor order."""
-
-    def __init__(self) -> None:
-        super().__init__({"mul_symbol": None})
-
-    def _print_Partial(self, expr: Partial) -> str:
-        num = self._print(expr.num)
-        if not isinstance(expr.num, sp.Indexed | sp.Symbol | sp.Function):
-            num = self._print(expr.num)
-        return rf"\frac{{\partial {num}}}{{\partial {self._print(expr.den)}}}"
-
-    def _print_Derivative(self, expr: sp.Derivative) -> str:
-        if len(expr.variable_count) == 1 and expr.variable_count[0][1] == 1:
-            var = self._print(expr.variable_count[0][0])
-            inner = expr.expr
-            body = self._print(inner)
-            if not isinstance(inner, sp.Function | sp.Indexed | sp.Symbol):
-                return rf"\frac{{\partial}}{{\partial {var}}}\left({body}\right)"
-            return rf"\frac{{\partial {body}}}{{\partial {var}}}"
-        return super()._print_Derivative(expr)
-
-    def _print_Function(self, expr: sp.Function, exp: str | None = None) -> str:
-        name = expr.func.__name__
-        if name in ("E", "P"):
-            op = r"\mathbb{E}" if name == "E" else r"P"
-            arg = self._print(expr.args[0])
-            text = rf"{op}\left[{arg}\right]" if name == "E" else rf"{op}\left({arg}\right)"
-            return text if exp is None else rf"{text}^{{{exp}}}"
-        return super()._print_Function(expr, exp)
-
-    def _print_sigmoid(self, expr: sp.Function, exp: str | None = None) -> str:
-        text = rf"\sigma\left({self._print(expr.args[0])}\right)"
-        return text if exp is None else rf"{text}^{{{exp}}}"
-
-    def _print_softplus(self, expr: sp.Function, exp: str | None = None) -> str:
-        text = rf"\operatorname{{softplus}}\left({self._print(expr.args[0])}\right)"
-        return text if exp is None else rf"{text}^{{{exp}}}"
-
-    def _print_relu(self, expr: sp.Function, exp: str | None = None) -> str:
-        text = rf"\operatorname{{relu}}\left({self._print(expr.args[0])}\right)"
-        return text if exp is None else rf"{text}^{{{exp}}}"
-
-    def _print_Heaviside(self, expr: sp.Heaviside, exp: str | None = None) -> str:
-        text = rf"H\left({self._print(expr.args[0])}\right)"
-        return text if exp is None else rf"{text}^{{{exp}}}"
-
-    # ---------------------------------------------------------------- matrix level
-    def _print_Seq(self, expr: mx.Seq) -> str:
-        return f"{self._print(sp.Symbol(expr.name))}_{{{self._print(expr.time)}}}"
-
-    def _print_Adjoint(self, expr: mx.Adjoint) -> str:
-        return rf"\frac{{\partial L}}{{\partial {self._print_Seq(mx.of(expr))}}}"
-
-    def _print_Carry(self, expr: mx.Carry) -> str:
-        return rf"\left.{self._print_Adjoint(expr)}\right|_{{t+1}}"
-
-    def _print_ParamAdjoint(self, expr: mx.ParamAdjoint) -> str:
-        return rf"\frac{{\partial L}}{{\partial {self._print(sp.MatrixSymbol(expr.name, *expr.shape))}}}"
-
-    def _print_Transpose(self, expr: sp.Transpose) -> str:
-        inner = self._print(expr.arg)
-        if not isinstance(expr.arg, (sp.MatrixSymbol, mx.Seq)):
-            inner = rf"\left({inner}\right)"
-        return rf"{inner}^\top"
-
-    def _print_HadamardProduct(self, expr: sp.HadamardProduct) -> str:
-        return r" \odot ".join(self._factor(f) for f in expr.args)
-
-    def _print_HadamardPower(self, expr: sp.HadamardPower) -> str:
-        return rf"{self._factor(expr.base)}^{{\odot {self._print(expr.exp)}}}"
-
-    def _factor(self, expr: sp.Basic, inside: type = sp.HadamardProduct) -> str:
-        """A factor of a product (``inside`` MatMul) or of a Hadamard product, bracketed when it binds looser."""
-        text = self._print(expr)
-        looser: tuple[type, ...] = (sp.MatAdd,)
-        if inside is sp.MatMul:
-            looser += (sp.HadamardProduct,)
-        elif isinstance(expr, sp.MatMul) and len(expr.as_coeff_matrices()[1]) > 1:
-            looser += (sp.MatMul,)
-        return rf"\left({text}\right)" if isinstance(expr, looser) else text
-
-    def _print_MatrixSymbol(self, expr: sp.MatrixSymbol) -> str:
-        # W_xi is W_{xi}, not SymPy's W_{\xi}: parameter names are the contract's, letter by letter
-        head, _, tail = expr.name.partition("_")
-        return f"{head}_{{{tail}}}" if tail else head
-
-    def _print_OneMatrix(self, expr: sp.OneMatrix) -> str:
-        return r"\mathbf{1}"
-
-    def _print_Elementwise(self, expr: mx.Elementwise) -> str:
-        (variable,) = expr.function.variables
-        placeholder = sp.Symbol("SYMBPTTARG")
-        body = self._print(expr.function.expr.xreplace({variable: placeholder}))
-        return body.replace("SYMBPTTARG", self._print(expr.arg))
-
-    def _print_LogSumExp(self, expr: losses.LogSumExp) -> str:
-        return rf"\log \mathbf{{1}}^\top \exp\left({self._print(expr.arg)}\right)"
-
-    def _print_Softmax(self, expr: losses.Softmax) -> str:
-        return rf"\operatorname{{softmax}}\left({self._print(expr.arg)}\right)"
-
-    def _print_LossValue(self, expr: losses.LossValue) -> str:
-        return rf"l\left({self._print(expr.args[0])}, {self._print(expr.args[1])}\right)"
-
-    def _print_LossGradient(self, expr: losses.LossGradient) -> str:
-        value = self._print_LossValue(losses.LossValue(*expr.args))
-        return rf"\frac{{\partial {value}}}{{\partial {self._print(expr.args[0])}}}"
-
-    def _print_MatMul(self, expr: sp.MatMul) -> str:
-        coeff, factors = expr.as_coeff_matrices()
-        inside = sp.MatMul if len(factors) > 1 else sp.HadamardProduct  # -(a ⊙ b) needs no brackets
-        parts = [self._factor(f, inside) for f in factors]
-        if coeff == -1:
-            return "- " + " ".join(parts)
-        if coeff != 1:
-            parts.insert(0, self._print(coeff) if coeff.is_Atom or isinstance(coeff, sp.Pow)
-                         else rf"\left({self._print(coeff)}\right)")
-        return " ".join(parts)
-
-    def _print_MatAdd(self, expr: sp.MatAdd) -> str:
-        out = self._print(expr.args[0])
-        for term in expr.args[1:]:
-            text = self._print(term)
-            out += f" - {text[2:]}" if text.startswith("- ") else f" + {text}"
-        return out
-
-    def _print_Indexed(self, expr: sp.Indexed) -> str:
-        base = self._print(expr.base.label)
-        index = ", ".join(self._print(i) for i in expr.indices)
-        return f"{base}_{{{index}}}"
-
-    def _print_Mul(self, expr: sp.Mul) -> str:
-        # SymPy's canonical order, then stably the chain's order (sorted() is stable).
-        factors = sorted(expr.as_ordered_factors(), key=_factor_rank)
-        inverse = [f for f in factors if isinstance(f, sp.Pow) and f.exp == -1]
-        if inverse and any(isinstance(f, sp.Sum) for f in factors):
-            # the textbook's 1/T Σ_t …, not \frac{Σ_t …}{T}
-            rest = [f for f in factors if f not in inverse]
-            den = self._print(sp.Mul(*(f.base for f in inverse)))
-            return rf"\frac{{1}}{{{den}}} " + self._print(sp.Mul(*rest, evaluate=False))
-        saved = self._settings["order"]
-        self._settings["order"] = "none"  # print the factors in the order given
-        try:
-            return super()._print_Mul(sp.Mul(*factors, evaluate=False))
-        finally:
-            self._settings["order"] = saved
-
-
-    def _print_Add(self, expr: sp.Add, order: str | None = None) -> str:
-        saved = self._settings["order"]
-        self._settings["order"] = None  # sums in SymPy's order, even inside a product
-        try:
-            return super()._print_Add(expr, order=None)
-        finally:
-            self._settings["order"] = saved
-
-
-def _factor_rank(factor: sp.Basic) -> int:
-    if factor.is_number:
-        return 0
-    if isinstance(factor, sp.Product):
-        return 1
-    if isinstance(factor, sp.Derivative):
-        return _CHAIN_RANK.get(getattr(factor.expr.func, "__name__", ""), 5)
-    if isinstance(factor, Partial):
-        return 7
-    if isinstance(factor, sp.Indexed) and str(factor.base) in ("a", "b", "h"):
-        return 6  # b_i, h_{i-1} after the product that multiplies them, as in E5
-    return 5
-
-
-_PRINTER = BpttLatexPrinter()
-
-
-def to_latex(expr: sp.Basic) -> str:
-    """One expression or equation in the textbook's notation."""
-    if isinstance(expr, sp.Eq):
-        return f"{to_latex(expr.lhs)} = {to_latex(expr.rhs)}"
-    return _PRINTER.doprint(expr)
-
-
+MAX_ROWS = 8  # a step of more equations shows the first three, ⋮, the last two
 LINE_WIDTH = 48  # printed symbols per displayed line (see _width): a sum breaks before it overflows a page
 
 
@@ -213,7 +26,7 @@ def _width(latex_text: str) -> int:
 
 
 def step_latex(step: Step, inline: bool = False) -> str:
-    """A step's equations, joined; ≈ for a truncation. Long sums break over aligned lines."""
+    """A step's equations, joined; ≈ for a truncation. Long sums break over aligned lines, long lists elide."""
     relation = r" \approx " if step.approximate else " = "
     parts = []
     for eq in step.equations:
@@ -222,17 +35,31 @@ def step_latex(step: Step, inline: bool = False) -> str:
             parts.append(f"{to_latex(eq.lhs)}{relation if eq is step.equations[-1] else ' = '}{rhs}")
         else:
             parts.append(to_latex(eq))
-    return ",\\quad ".join(parts) if inline else " \\\\\n".join(f"&{p}" for p in parts)
+    if inline:
+        return ",\\quad ".join(parts)
+    if len(parts) > MAX_ROWS:
+        parts = [*parts[:3], r"\vdots", *parts[-2:]]
+    return " \\\\\n".join(f"&{p}" for p in parts)
 
 
 def _broken(expr: sp.Basic) -> str:
-    """A matrix sum too long for one line, as lines of terms continued with ``\\qquad +``."""
+    """A sum too long for one line, as lines of terms continued with ``\\qquad +``."""
     text = to_latex(expr)
-    if not isinstance(expr, sp.MatAdd) or _width(text) <= LINE_WIDTH:
+    if _width(text) <= LINE_WIDTH:
+        return text
+    if isinstance(expr, sp.Eq):  # a chain a = b = c: the second equals sign starts a line
+        return f"{_broken(expr.lhs)} \\\\\n&\\qquad = {_broken(expr.rhs)}"
+    coeff, rest = expr.as_coeff_Mul() if isinstance(expr, sp.Mul) else (sp.S.One, expr)
+    if coeff != 1 and isinstance(rest, sp.Add):  # 1/T [ … ]: brackets that may open and close on different lines
+        return rf"{to_latex(coeff)} \biggl[ {_broken(rest)} \biggr]"
+    if isinstance(expr, sp.MatAdd):
+        terms = [to_latex(term) for term in expr.args]
+    elif isinstance(expr, sp.Add) and (written := PRINTER.sum_terms(expr)) is not None:
+        terms = written
+    else:
         return text
     lines, current = [], ""
-    for term in expr.args:
-        piece = to_latex(term)
+    for piece in terms:
         sign, piece = ("-", piece[2:]) if piece.startswith("- ") else ("+", piece)
         joined = f"{current} {sign} {piece}" if current else (piece if sign == "+" else f"- {piece}")
         if current and _width(joined) > LINE_WIDTH:

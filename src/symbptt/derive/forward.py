@@ -9,6 +9,7 @@ instantiating E5 with them, E8/E9 and the chunked form by the strategies.
 from __future__ import annotations
 
 import collections
+import functools
 import itertools
 from typing import TypeAlias
 
@@ -62,7 +63,7 @@ def sensitivity_recurrence(model: ScalarModel, w: sp.Symbol, t_: Expr = t) -> sp
     # (not for the generic model, whose ∂f/∂w_h must keep f's arguments)
     if not isinstance(definition, AppliedUndef):
         rhs = rhs.xreplace({definition: h[t_]})
-    return sp.Eq(Partial(h[t_], w), rhs)
+    return sp.Eq(Partial(h[t_], w), rhs, evaluate=False)  # evaluated, Eq would try to decide it
 
 
 def read_off_bc(model: ScalarModel, w: sp.Symbol) -> tuple[Expr, Expr]:
@@ -75,8 +76,10 @@ def read_off_bc(model: ScalarModel, w: sp.Symbol) -> tuple[Expr, Expr]:
 def sensitivity_sequence(model: ScalarModel, w: sp.Symbol) -> recurrence.LinearRecurrence:
     """E5 with the substitution of E6: a_t = ∂h_t/∂w, b_t = ∂f/∂w, c_t = ∂f/∂h_{t-1}."""
     b_t, c_t = read_off_bc(model, w)
+    # cached: a written-out closed form asks for c_j once per term, T² times in all
     return recurrence.LinearRecurrence(
-        b=lambda s: b_t.subs(t, s), c=lambda s: c_t.subs(t, s), a=lambda s: Partial(h[s], w)
+        b=functools.cache(lambda s: b_t.subs(t, s)), c=functools.cache(lambda s: c_t.subs(t, s)),
+        a=lambda s: Partial(h[s], w),
     )
 
 
@@ -182,7 +185,7 @@ def randomized_expectation_exact(model: ScalarModel, w: sp.Symbol, T_: int) -> s
         if sp.simplify(sp.expand(expected - exact)) != 0:
             msg = f"E[z_{T_}] summed over every outcome differs from the exact sensitivity"
             raise ProofError(msg)
-    return sp.Eq(sp.Function("E")(sp.IndexedBase("z")[T_]), exact)
+    return sp.Eq(sp.Function("E")(sp.IndexedBase("z")[T_]), Partial(h[T_], w))
 
 
 # ------------------------------------------------------------------ whole derivations
@@ -230,13 +233,16 @@ def explicit(model: ScalarModel, T_: int, strategy_list: tuple[str, ...] = strat
     w = model.recurrent_weight
     seq = sensitivity_sequence(model, w)
     hT = Partial(h[T_], w)
-    recur = tuple(sensitivity_recurrence(model, w, sp.Integer(s)) for s in range(1, T_ + 1))
+    # E4 is derived once for symbolic t and instantiated per step: its derivation does not depend on t
+    general = sensitivity_recurrence(model, w)
+    recur = tuple(sp.Eq(*(side.xreplace({t: sp.Integer(s)}) for side in general.args), evaluate=False)
+                  for s in range(1, T_ + 1))
     grad = sp.Add(*(loss_gradient(model, w, sp.Integer(s)) for s in range(1, T_ + 1)))
     steps = [
         Step(f"eq_bptt_partial_L_wh_T{T_}", f"Gradient for T = {T_}",
              (sp.Eq(Partial(L, w), sp.Mul(sp.Rational(1, T_), grad, evaluate=False)),)),
         Step(f"eq_bptt_partial_ht_wh_recur_T{T_}", "Sensitivity recurrence, step by step",
-             (*recur, sp.Eq(Partial(h[0], w), 0)),
+             (sp.Eq(Partial(h[0], w), 0), *recur),
              note="h_0 does not depend on the parameters: a_0 = 0."),
         Step(f"eq_bptt_partial_ht_wh_gen_T{T_}", f"Closed form at t = {T_}",
              (sp.Eq(hT, seq.closed_form(T_)),)),
