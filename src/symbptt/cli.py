@@ -16,14 +16,14 @@ from typing import NoReturn
 
 import numpy as np
 
-from symbptt import api, clipping, documents, files, strategies
+from symbptt import api, arguments, clipping, documents, files, strategies
 from symbptt._version import __version__
 from symbptt.derive import forward as derive
 from symbptt.derive import reverse as adjoints
 from symbptt.errors import SymbpttError
 from symbptt.model import cells, formula, losses, ops
 from symbptt.model import scalar as model
-from symbptt.model.graph import check_steps, unroll
+from symbptt.model.graph import unroll
 
 
 class _Parser(argparse.ArgumentParser):
@@ -44,29 +44,36 @@ def _output(text: str) -> Path:
     return path
 
 
-def _steps_up_to(bound: int) -> Callable[[str], int]:
-    def steps(text: str) -> int:
+def _flag(parse: Callable[[str], object], check: Callable[[object], object], allowed: str) -> Callable[[str], object]:
+    """An argparse type: ``check(parse(text))``, or one line ``must be <allowed>, got '<text>'`` (exit 2)."""
+    def flag(text: str) -> object:
         try:
-            value = check_steps(int(text), "--steps")
-        except ValueError:
-            value = 0
-        if not 1 <= value <= bound:
-            msg = f"must be an integer from 1 to {bound}, got {text!r}"
-            raise argparse.ArgumentTypeError(msg)
+            return check(parse(text))
+        except (ValueError, TypeError, OverflowError):
+            msg = f"must be {allowed}, got {text!r}"
+            raise argparse.ArgumentTypeError(msg) from None
+
+    return flag
+
+
+def _up_to(bound: int) -> Callable[[object], int]:
+    def check(value: object) -> int:
+        value = arguments.positive_int(value, "steps")
+        if value > bound:
+            raise ValueError
         return value
 
-    return steps
+    return check
 
 
-def _tau(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        msg = f"must be an integer >= 1, got {text!r}"
-        raise argparse.ArgumentTypeError(msg)
-    return value
+def _steps_up_to(bound: int) -> Callable[[str], object]:
+    return _flag(int, _up_to(bound), f"an integer from 1 to {bound}")
+
+
+_tau = _flag(int, lambda v: arguments.positive_int(v, "length"), "an integer >= 1")
+_pi = _flag(float, strategies.check_pi, "a probability in (0, 1]")
+_seed = _flag(int, strategies.check_seed, "an integer >= 0")
+_threshold = _flag(float, lambda v: arguments.positive_number(v, "threshold"), "a finite number > 0")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -98,8 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("input", type=Path, metavar="INPUT.npz",
                    help="parameters by name, X, Y, and optionally h0, c0, xi")
     _add_compile_options(r)
-    r.add_argument("--clip-norm", type=float, metavar="THETA", help="scale all gradients to global norm <= THETA")
-    r.add_argument("--clip-value", type=float, metavar="C", help="clip every entry to [-C, C] (after --clip-norm)")
+    r.add_argument("--clip-norm", type=_threshold, metavar="THETA", help="scale all gradients to global norm <= THETA")
+    r.add_argument("--clip-value", type=_threshold, metavar="C", help="clip every entry to [-C, C] (after --clip-norm)")
     r.add_argument("--out", type=_output, required=True, metavar="GRADS.npz", help="the gradients and the loss")
     r.set_defaults(run=_grad)
 
@@ -126,11 +133,11 @@ def _add_compile_options(p: argparse.ArgumentParser) -> None:
                    help="activation of the elman cell (default: tanh)")
     p.add_argument("--loss", choices=losses.LOSSES, default="squared", help="default: squared")
     p.add_argument("--strategy", choices=strategies.STRATEGIES, default="full", help="default: full")
-    p.add_argument("--tau", type=int, help="window length (window), piece length (chunked) or k (last)")
-    p.add_argument("--k1", type=int, help="tbptt: an update every k1 steps")
-    p.add_argument("--k2", type=int, help="tbptt: each update backpropagated through k2 states")
-    p.add_argument("--pi", type=float, help="keep-probability in (0, 1] for randomized, when there is no xi")
-    p.add_argument("--seed", type=int, help="seed for sampling xi (randomized)")
+    p.add_argument("--tau", type=_tau, help="window length (window), piece length (chunked) or k (last)")
+    p.add_argument("--k1", type=_tau, help="tbptt: an update every k1 steps")
+    p.add_argument("--k2", type=_tau, help="tbptt: each update backpropagated through k2 states")
+    p.add_argument("--pi", type=_pi, help="keep-probability in (0, 1] for randomized, when there is no xi")
+    p.add_argument("--seed", type=_seed, help="seed >= 0 for sampling xi (randomized)")
 
 
 def _add_cell_choice(p: argparse.ArgumentParser, flag: str, default: str | None, help_text: str) -> None:
@@ -159,7 +166,14 @@ def _cell(args: argparse.Namespace) -> str | cells.Cell:
 
 
 def _compile(args: argparse.Namespace) -> api.Gradient:
-    return api.compile_gradient(_cell(args), activation=args.activation, loss=args.loss,
+    cell = _cell(args)  # a bad cell file is bad data (exit 1); everything else here came from a flag (exit 2)
+    _refuse_unused_lengths(args)
+    try:
+        cells.make_cell(cell, args.activation)
+        strategies.make(args.strategy, tau=args.tau, pi=args.pi, seed=args.seed, k1=args.k1, k2=args.k2)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    return api.compile_gradient(cell, activation=args.activation, loss=args.loss,
                                strategy=args.strategy, tau=args.tau, pi=args.pi, seed=args.seed, k1=args.k1, k2=args.k2)
 
 
@@ -239,18 +253,24 @@ class UsageError(ValueError):
 
 def _refuse_unused(args: argparse.Namespace, cell: object) -> None:
     """A flag the chosen cell or strategy does not use is refused, never ignored."""
-    strategy = getattr(args, "strategy", "all")
-    uses = {"tau": ("window", "chunked", "last"), "k1": ("tbptt",), "k2": ("tbptt",)}
-    for flag, strategies_using in uses.items():
-        if getattr(args, flag, None) is not None and strategy not in ("all", *strategies_using):
-            msg = f"--{flag} applies to --strategy {' or '.join(strategies_using)} (or all), not {strategy}"
-            raise UsageError(msg)
+    _refuse_unused_lengths(args)
     if args.activation is not None and cell != "elman":
         msg = f"--activation applies to the elman cell only, not {getattr(cell, 'name', cell)}"
         raise UsageError(msg)
     if getattr(args, "loss", None) is not None and cell == "generic":
         msg = "--loss applies to a cell's matrix section; the generic model's loss is the textbook's l"
         raise UsageError(msg)
+
+
+def _refuse_unused_lengths(args: argparse.Namespace) -> None:
+    """``--tau``, ``--k1``, ``--k2``, ``--pi``, ``--seed`` only with a strategy that takes them."""
+    strategy = getattr(args, "strategy", "all")  # graph has none
+    for argument in ("tau", "k1", "k2", "pi", "seed"):
+        users = strategies.users_of(argument)
+        if getattr(args, argument, None) is not None and strategy not in ("all", *users):
+            also = " (or all)" if args.run is _derive else ""
+            msg = f"--{argument} applies to --strategy {' or '.join(users)}{also}, not {strategy}"
+            raise UsageError(msg)
 
 
 def _write_text(path: Path, text: str) -> None:
@@ -266,7 +286,7 @@ def _graph(args: argparse.Namespace) -> int:
     if args.out is None:
         sys.stdout.write(dot)
     else:
-        args.out.write_text(dot, encoding="utf-8")
+        files.write_text(args.out, dot)
     return 0
 
 

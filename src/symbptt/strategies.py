@@ -233,6 +233,11 @@ def kind_of(name: object) -> type[Strategy]:
     return _BY_NAME[name]
 
 
+def users_of(argument: str) -> tuple[str, ...]:
+    """The strategies that take ``argument`` (``tau``: window, chunked, last)."""
+    return tuple(kind.name for kind in FAMILY if argument in {f.name for f in fields(kind)})
+
+
 def make(name: str, *, tau: object = None, k1: object = None, k2: object = None, pi: object = None,
          seed: object = None) -> Strategy:
     """The strategy ``name`` with its arguments checked; an argument it does not use is refused."""
@@ -241,12 +246,11 @@ def make(name: str, *, tau: object = None, k1: object = None, k2: object = None,
     used = {f.name for f in fields(kind)}
     unused = [n for n, v in given.items() if v is not None and n not in used]
     if unused:
-        users = {n: [s.name for s in FAMILY if n in {f.name for f in fields(s)}] for n in unused}
-        msg = "; ".join(f"{n} applies to the {', '.join(users[n])} strateg{'y' if len(users[n]) == 1 else 'ies'}"
+        msg = "; ".join(f"{n} applies to the {', '.join(users_of(n))} strateg{'y' if len(users_of(n)) == 1 else 'ies'}"
                         for n in unused) + f", not {name!r}"
         raise ValueError(msg)
     if kind is Randomized:
-        return Randomized(_check_pis(pi), _check_seed(seed))
+        return Randomized(_check_pis(pi), check_seed(seed))
     lengths = {}
     for n in used:
         if given[n] is None:
@@ -270,7 +274,7 @@ def _check_pis(value: object) -> float | tuple[float, ...] | None:
     return tuple(check_pi(p) for p in array)
 
 
-def _check_seed(value: object) -> int | None:
+def check_seed(value: object) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | numpy.integer) or int(value) < 0:
