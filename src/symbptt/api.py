@@ -15,9 +15,8 @@ from collections.abc import Mapping
 from typing import Any, TypeAlias
 
 import numpy as np
-import sympy as sp
 
-from symbptt import strategies
+from symbptt import arguments, strategies
 from symbptt.codegen import module, program
 from symbptt.derive import reverse
 from symbptt.model import cells, losses, scalar
@@ -78,28 +77,28 @@ class Gradient:
     def __call__(self, params: Arrays, X: Any, Y: Any, h0: Any = None, c0: Any = None,
                  xi: Any = None) -> dict[str, Any]:
         params = self._check_params(params)
-        X = _float_array(X, "X")
+        X = arguments.float_array(X, "X")
         if X.ndim not in (2, 3):
             msg = f"X must have shape (T, B, d) or (T, d), got {X.shape}"
             raise ValueError(msg)
-        T, B = X.shape[0], (1 if X.ndim == 2 else X.shape[1])
-        sizes = self._sizes(params, X)
-        empty = [f"{n} = 0" for n, v in (("T", T), ("B", B), *sizes.items()) if v == 0]
+        sizes, origins = self._sizes(params, X)
+        T, B = sizes["T"], sizes["B"]
+        empty = [f"{n} = 0" for n, v in sizes.items() if v == 0]
         if empty:
             msg = f"empty dimension: {', '.join(empty)} (X has shape {X.shape}); every size must be at least 1"
             raise ValueError(msg)
-        Y = self._check_targets(Y, X, sizes["q"])
+        Y = self._check_targets(Y, X, sizes["q"], origins)
         initial = {"h0": h0, "c0": c0}
         if c0 is not None and "c0" not in self.state_names:
             msg = f"c0 is the LSTM's initial cell state; the {self.cell} cell has none"
             raise ValueError(msg)
         for name in self.state_names:
             if initial[name] is not None:
-                state = _float_array(initial[name], name)
+                state = arguments.float_array(initial[name], name)
                 if X.ndim == 2 and state.shape == (1, sizes["h"]):  # one sample, written either way
                     state = state[0]
-                initial[name] = _check_shape(state, name, (B, sizes["h"]) if X.ndim == 3 else (sizes["h"],),
-                                             "(B, h)" if X.ndim == 3 else "(h,)")
+                initial[name] = arguments.shape(state, name, (B, sizes["h"]) if X.ndim == 3 else (sizes["h"],),
+                                             ("B", "h") if X.ndim == 3 else ("h",), origins)
         xi = self._check_xi(xi, T)
         def run(steps: int) -> dict[str, Any]:
             with np.errstate(all="ignore"):  # one warning below names the step, not NumPy's per operation
@@ -130,35 +129,36 @@ class Gradient:
                 [f"unexpected {', '.join(extra)}"] if extra else [])
             msg = f"params of the {self.cell} cell are {', '.join(self.param_names)}: {'; '.join(parts)}"
             raise ValueError(msg)
-        return {n: _float_array(params[n], n) for n in self.param_names}
+        return {n: arguments.float_array(params[n], n) for n in self.param_names}
 
-    def _sizes(self, params: Mapping[str, np.ndarray], X: np.ndarray) -> dict[str, int]:
-        """d from X; h and q from the parameters; every parameter's shape checked against them."""
-        sizes = {"d": X.shape[-1]}
+    def _sizes(self, params: Mapping[str, np.ndarray], X: np.ndarray) -> tuple[dict[str, int], dict[str, str]]:
+        """T, B, d from X; h and q from the parameters (and where each was read); every parameter checked."""
+        sizes = {"T": X.shape[0], "B": 1 if X.ndim == 2 else X.shape[1], "d": X.shape[-1]}
+        origins = dict.fromkeys(sizes, "X")
         for W in self.step.cell.params:  # h and q from the first parameter that has them
             for axis, size in enumerate(_storage_shape(W)):
                 if str(size) not in sizes and params[W.name].ndim == len(_storage_shape(W)):
-                    sizes[str(size)] = params[W.name].shape[axis]
+                    sizes[str(size)], origins[str(size)] = params[W.name].shape[axis], W.name
         for W in self.step.cell.params:
             expected = tuple(sizes.get(str(s), -1) for s in _storage_shape(W))
-            symbolic = str(tuple(sp.Symbol(str(s)) for s in _storage_shape(W)))
-            _check_shape(params[W.name], W.name, expected, symbolic)
-        return sizes
+            symbolic = tuple(str(s) for s in _storage_shape(W))
+            arguments.shape(params[W.name], W.name, expected, symbolic, origins)
+        return sizes, origins
 
-    def _check_targets(self, Y: Any, X: np.ndarray, q: int) -> np.ndarray:
+    def _check_targets(self, Y: Any, X: np.ndarray, q: int, origins: Mapping[str, str]) -> np.ndarray:
         lead = X.shape[:-1]
         if self.step.loss.target == "class":
             Y = np.asarray(Y)
             if Y.dtype.kind not in "iu":
                 msg = f"Y must hold integer class ids for the cross_entropy loss, got dtype {Y.dtype}"
                 raise ValueError(msg)
-            _check_shape(Y, "Y", lead, "(T, B)" if X.ndim == 3 else "(T,)")
+            arguments.shape(Y, "Y", lead, ("T", "B") if X.ndim == 3 else ("T",), origins)
             if Y.size and (Y.min() < 0 or Y.max() >= q):
                 msg = f"Y holds class ids from {int(Y.min())} to {int(Y.max())}; allowed: 0 to {q - 1} (q = {q})"
                 raise ValueError(msg)
             return Y
-        Y = _float_array(Y, "Y")
-        return _check_shape(Y, "Y", (*lead, q), "(T, B, q)" if X.ndim == 3 else "(T, q)")
+        Y = arguments.float_array(Y, "Y")
+        return arguments.shape(Y, "Y", (*lead, q), ("T", "B", "q") if X.ndim == 3 else ("T", "q"), origins)
 
     def _check_xi(self, xi: Any, T: int) -> np.ndarray | None:
         randomized = isinstance(self.chosen, strategies.Randomized)
@@ -173,8 +173,8 @@ class Gradient:
         if not randomized:
             msg = f"xi applies to the randomized strategy only, not {self.strategy!r}"
             raise ValueError(msg)
-        xi = _float_array(xi, "xi")
-        _check_shape(xi, "xi", (T,), "(T,)")
+        xi = arguments.float_array(xi, "xi")
+        arguments.shape(xi, "xi", (T,), ("T",), {"T": "X"})
         if (xi < 0).any():
             msg = f"xi must be >= 0, got {float(xi.min())!r} at index {int(xi.argmin())}"
             raise ValueError(msg)
@@ -192,30 +192,6 @@ def _finite(out: Mapping[str, Any]) -> bool:
 def _storage_shape(W: Any) -> tuple[Any, ...]:
     """A parameter's array shape: column vectors (biases) are 1-D."""
     return (W.shape[0],) if W.shape[1] == 1 else tuple(W.shape)
-
-
-def _float_array(value: Any, name: str) -> np.ndarray:
-    """A float64 array, or a ValueError naming the array: integers, NaN and infinities are refused."""
-    try:
-        arr = np.asarray(value)
-    except (TypeError, ValueError):
-        msg = f"{name} must be an array of floats, got {type(value).__name__}"
-        raise ValueError(msg) from None
-    if arr.dtype.kind != "f":
-        msg = f"{name} must be an array of floats, got dtype {arr.dtype}"
-        raise ValueError(msg)
-    arr = arr.astype(np.float64, copy=False)
-    if not np.isfinite(arr).all():
-        msg = f"{name} contains NaN or infinite values"
-        raise ValueError(msg)
-    return arr
-
-
-def _check_shape(arr: np.ndarray, name: str, expected: tuple[int, ...], symbolic: str) -> np.ndarray:
-    if arr.shape != tuple(expected):
-        msg = f"{name} has shape {arr.shape}, expected {symbolic} = {tuple(expected)}"
-        raise ValueError(msg)
-    return arr
 
 
 def compile_gradient(cell: str | cells.Cell, *, activation: str = "tanh", loss: str = "squared", strategy: str = "full",
@@ -267,8 +243,8 @@ class ScalarGradient:
         if missing or extra:
             msg = f"parameters must be exactly {', '.join(self.param_names)}; missing {missing}, unexpected {extra}"
             raise ValueError(msg)
-        values = [_float_array(params[n], n) for n in self.param_names]
-        x_arr, y_arr = _float_array(x, "x"), _float_array(y, "y")
+        values = [arguments.float_array(params[n], n) for n in self.param_names]
+        x_arr, y_arr = arguments.float_array(x, "x"), arguments.float_array(y, "y")
         for name, arr in (("x", x_arr), ("y", y_arr)):
             if arr.ndim not in (1, 2) or arr.shape[0] != T:
                 msg = f"{name} must have shape (T,) or (T, B) with T = {T}, got {arr.shape}"
@@ -279,11 +255,11 @@ class ScalarGradient:
                     msg = "strategy 'randomized' needs xi (length T) or a keep-probability pi"
                     raise ValueError(msg)
                 xi = strategies.draw_xi(strategy.pi, T, strategy.seed)
-            xi = _float_array(xi, "xi")
+            xi = arguments.float_array(xi, "xi")
             if xi.shape != (T,) or (xi < 0).any():
                 msg = f"xi must have shape ({T},) with entries >= 0, got shape {xi.shape}"
                 raise ValueError(msg)
-        results = self._function(*values, x_arr, y_arr, _float_array(h0, "h0"), xi)
+        results = self._function(*values, x_arr, y_arr, arguments.float_array(h0, "h0"), xi)
         return {name: float(v) for name, v in zip(("loss", *self.param_names), results, strict=True)}
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import sympy as sp
@@ -16,6 +18,22 @@ def positive_int(value: object, name: str, context: str = "") -> int:
     return int(value)
 
 
+def non_negative_int(value: object, name: str) -> int:
+    """``value`` as an int ≥ 0 (a bool is not one), or a ValueError: ``name must be an integer >= 0…``."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or int(value) < 0:
+        msg = f"{name} must be an integer >= 0, got {value!r}"
+        raise ValueError(msg)
+    return int(value)
+
+
+def mapping(value: object, name: str, holding: str) -> Mapping[Any, Any]:
+    """``value`` if it is a mapping (a dict), or a TypeError: ``name must be a mapping of <holding>…``."""
+    if not isinstance(value, Mapping):
+        msg = f"{name} must be a mapping of {holding}, got {type(value).__name__}"
+        raise TypeError(msg)
+    return value
+
+
 def positive_number(value: object, name: str) -> float:
     """``value`` as a finite float > 0 (a bool is not one), or a ValueError naming it."""
     if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating) or not (
@@ -23,3 +41,44 @@ def positive_number(value: object, name: str) -> float:
         msg = f"{name} must be a finite number > 0, got {value!r}"
         raise ValueError(msg)
     return float(value)
+
+
+def numbers(value: object, name: str) -> np.ndarray:
+    """``value`` as a float64 array, or a TypeError: ``name must be an array of numbers, got <type>``."""
+    try:
+        return np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        msg = f"{name} must be an array of numbers, got {type(value).__name__}"
+        raise TypeError(msg) from None
+
+
+def float_array(value: Any, name: str) -> np.ndarray:
+    """A float64 array, or a ValueError naming the array: integers, NaN and infinities are refused."""
+    try:
+        arr = np.asarray(value)
+    except (TypeError, ValueError):
+        msg = f"{name} must be an array of floats, got {type(value).__name__}"
+        raise ValueError(msg) from None
+    if arr.dtype.kind != "f":
+        msg = f"{name} must be an array of floats, got dtype {arr.dtype}"
+        raise ValueError(msg)
+    arr = arr.astype(np.float64, copy=False)
+    if not np.isfinite(arr).all():
+        first = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])
+        at = f" at index {first}" if first else ""
+        msg = f"{name} contains NaN or infinite values (the first: {float(arr[first])!r}{at})"
+        raise ValueError(msg)
+    return arr
+
+
+def shape(arr: np.ndarray, name: str, expected: tuple[int, ...], symbolic: tuple[str, ...],
+          origins: Mapping[str, str] | None = None) -> np.ndarray:
+    """``arr`` of shape ``expected``; the refusal says where each size was read (``h = 4 from W_hx``)."""
+    if arr.shape != tuple(expected):
+        read = [f"{s} = {n} from {origins[s]}" for s, n in zip(symbolic, expected, strict=True)
+                if origins and origins.get(s, name) != name]
+        where = f" ({', '.join(dict.fromkeys(read))})" if read else ""
+        letters = f"({symbolic[0]},)" if len(symbolic) == 1 else f"({', '.join(symbolic)})"
+        msg = f"{name} has shape {arr.shape}, expected {letters} = {tuple(expected)}{where}"
+        raise ValueError(msg)
+    return arr

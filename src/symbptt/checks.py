@@ -39,13 +39,19 @@ def check_gradient(loss: Callable[[dict[str, np.ndarray]], float], params: Mappi
     trick); an AssertionError prints both numbers. A NaN or infinite loss or
     gradient fails the check: it can never pass by comparing NaN with NaN.
     """
+    if not callable(loss):
+        msg = f"loss must be a function of the parameters, got {type(loss).__name__}"
+        raise TypeError(msg)
+    params = arguments.mapping(params, "params", "arrays by name")
+    grads = arguments.mapping(grads, "grads", "arrays by name")
     arguments.positive_int(directions, "directions")
     eps, rtol = arguments.positive_number(eps, "eps"), arguments.positive_number(rtol, "rtol")
+    seed = arguments.non_negative_int(seed, "seed")
     missing = [n for n in params if n not in grads]
     if missing:
         msg = f"grads has no gradient for {', '.join(map(str, missing))}; it must hold one per parameter"
         raise ValueError(msg)
-    gradient = {n: np.asarray(grads[n], dtype=np.float64) for n in params}
+    gradient = {n: arguments.numbers(grads[n], f"gradient {n!r}") for n in params}
     for name, value in gradient.items():
         if value.shape != np.shape(params[name]):
             msg = f"gradient {name!r} has shape {value.shape}, its parameter {np.shape(params[name])}"
@@ -64,3 +70,4 @@ def check_gradient(loss: Callable[[dict[str, np.ndarray]], float], params: Mappi
         if not np.isfinite(numeric) or abs(analytic - numeric) > rtol * (abs(numeric) + scale) + 1e-9:
             msg = f"gradient check failed along direction {k}\nanalytic: {analytic!r}\nnumeric:  {numeric!r}"
             raise AssertionError(msg)
+

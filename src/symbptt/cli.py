@@ -10,13 +10,12 @@ from __future__ import annotations
 import argparse
 import sys
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
 
 import numpy as np
 
-from symbptt import api, arguments, clipping, documents, files, strategies
+from symbptt import api, clipping, documents, files, flags, strategies
 from symbptt._version import __version__
 from symbptt.derive import forward as derive
 from symbptt.derive import reverse as adjoints
@@ -25,61 +24,14 @@ from symbptt.model import cells, formula, losses, ops
 from symbptt.model import scalar as model
 from symbptt.model.graph import unroll
 
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message}\n")
-
-
 MAX_DERIVE_STEPS = 100  # the written-out part costs ~T² (T = 50: 4 s, T = 100: 6 s, PDF included)
 MAX_GRAPH_STEPS = 500  # a graph of more steps is no figure anyone reads
 
 
-def _output(text: str) -> Path:
-    """An output file's path: not empty, not a folder."""
-    path = Path(text)
-    if not text or text.endswith(("/", "\\")) or path.is_dir() or not path.name:
-        msg = f"must name a file to write, got {text!r}"
-        raise argparse.ArgumentTypeError(msg)
-    return path
-
-
-def _flag(parse: Callable[[str], object], check: Callable[[object], object], allowed: str) -> Callable[[str], object]:
-    """An argparse type: ``check(parse(text))``, or one line ``must be <allowed>, got '<text>'`` (exit 2)."""
-    def flag(text: str) -> object:
-        try:
-            return check(parse(text))
-        except (ValueError, TypeError, OverflowError):
-            msg = f"must be {allowed}, got {text!r}"
-            raise argparse.ArgumentTypeError(msg) from None
-
-    return flag
-
-
-def _up_to(bound: int) -> Callable[[object], int]:
-    def check(value: object) -> int:
-        value = arguments.positive_int(value, "steps")
-        if value > bound:
-            raise ValueError
-        return value
-
-    return check
-
-
-def _steps_up_to(bound: int) -> Callable[[str], object]:
-    return _flag(int, _up_to(bound), f"an integer from 1 to {bound}")
-
-
-_tau = _flag(int, lambda v: arguments.positive_int(v, "length"), "an integer >= 1")
-_pi = _flag(float, strategies.check_pi, "a probability in (0, 1]")
-_seed = _flag(int, strategies.check_seed, "an integer >= 0")
-_threshold = _flag(float, lambda v: arguments.positive_number(v, "threshold"), "a finite number > 0")
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="symbptt", description="Backpropagation through time, derived symbolically.")
+    parser = flags.Parser(prog="symbptt", description="Backpropagation through time, derived symbolically.")
     parser.add_argument("--version", action="version", version=f"symbptt {__version__}")
-    verbs = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    verbs = parser.add_subparsers(dest="command", required=True, parser_class=flags.Parser)
 
     d = verbs.add_parser("derive", help="write the derivation (E1-E16) as a LaTeX document "
                          "(example: symbptt derive --model gru --out gru.tex --pdf)")
@@ -88,15 +40,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="activation of the elman cell (default: tanh)")
     d.add_argument("--loss", choices=("generic", *losses.LOSSES),
                    help="loss of the matrix-level section (default: generic l(o_t, y_t))")
-    d.add_argument("--steps", type=_steps_up_to(MAX_DERIVE_STEPS), default=3, metavar="T",
+    d.add_argument("--steps", type=flags.steps_up_to(MAX_DERIVE_STEPS), default=3, metavar="T",
                    help=f"explicit T, at most {MAX_DERIVE_STEPS} (default: 3)")
     d.add_argument("--strategy", choices=(*strategies.STRATEGIES, "all"), default="all",
                    help="which truncation strategy to derive (default: all)")
-    d.add_argument("--tau", type=_tau,
+    d.add_argument("--tau", type=flags.length,
                    help="window length / piece length / last k for the explicit forms (default: 2)")
-    d.add_argument("--k1", type=_tau, help="tbptt's k1 for the explicit forms (default: 2)")
-    d.add_argument("--k2", type=_tau, help="tbptt's k2 for the explicit forms (default: 3)")
-    d.add_argument("--out", type=_output, help="write the .tex file here (default: standard output)")
+    d.add_argument("--k1", type=flags.length, help="tbptt's k1 for the explicit forms (default: 2)")
+    d.add_argument("--k2", type=flags.length, help="tbptt's k2 for the explicit forms (default: 3)")
+    d.add_argument("--out", type=flags.output, help="write the .tex file here (default: standard output)")
     d.add_argument("--pdf", action="store_true", help="also compile the document to PDF (needs --out and pdflatex)")
     d.set_defaults(run=_derive)
 
@@ -105,24 +57,26 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("input", type=Path, metavar="INPUT.npz",
                    help="parameters by name, X, Y, and optionally h0, c0, xi")
     _add_compile_options(r)
-    r.add_argument("--clip-norm", type=_threshold, metavar="THETA", help="scale all gradients to global norm <= THETA")
-    r.add_argument("--clip-value", type=_threshold, metavar="C", help="clip every entry to [-C, C] (after --clip-norm)")
-    r.add_argument("--out", type=_output, required=True, metavar="GRADS.npz", help="the gradients and the loss")
+    r.add_argument("--clip-norm", type=flags.threshold, metavar="THETA",
+                   help="scale all gradients to global norm <= THETA")
+    r.add_argument("--clip-value", type=flags.threshold, metavar="C",
+                   help="clip every entry to [-C, C] (after --clip-norm)")
+    r.add_argument("--out", type=flags.output, required=True, metavar="GRADS.npz", help="the gradients and the loss")
     r.set_defaults(run=_grad)
 
     c = verbs.add_parser("code", help="a standalone NumPy module of a compiled gradient "
                          "(example: symbptt code --cell gru --strategy full > gru_grad.py)")
     _add_compile_options(c)
-    c.add_argument("--out", type=_output, help="write the module here (default: standard output)")
+    c.add_argument("--out", type=flags.output, help="write the module here (default: standard output)")
     c.set_defaults(run=_code)
 
     g = verbs.add_parser("graph", help="the unrolled computation graph in Graphviz DOT "
                          "(example: symbptt graph --steps 3 | dot -Tpdf > g.pdf)")
     _add_cell_choice(g, "--model", "generic", "the cell (default: generic)")
     g.add_argument("--activation", choices=tuple(ops.ACTIVATIONS), help="of the elman cell (default: tanh)")
-    g.add_argument("--steps", type=_steps_up_to(MAX_GRAPH_STEPS), default=3, metavar="T",
+    g.add_argument("--steps", type=flags.steps_up_to(MAX_GRAPH_STEPS), default=3, metavar="T",
                    help=f"time steps drawn, at most {MAX_GRAPH_STEPS} (default: 3)")
-    g.add_argument("--out", type=_output, help="write the .dot file here (default: standard output)")
+    g.add_argument("--out", type=flags.output, help="write the .dot file here (default: standard output)")
     g.set_defaults(run=_graph)
     return parser
 
@@ -133,11 +87,12 @@ def _add_compile_options(p: argparse.ArgumentParser) -> None:
                    help="activation of the elman cell (default: tanh)")
     p.add_argument("--loss", choices=losses.LOSSES, default="squared", help="default: squared")
     p.add_argument("--strategy", choices=strategies.STRATEGIES, default="full", help="default: full")
-    p.add_argument("--tau", type=_tau, help="window length (window), piece length (chunked) or k (last)")
-    p.add_argument("--k1", type=_tau, help="tbptt: an update every k1 steps")
-    p.add_argument("--k2", type=_tau, help="tbptt: each update backpropagated through k2 states")
-    p.add_argument("--pi", type=_pi, help="keep-probability in (0, 1] for randomized, when there is no xi")
-    p.add_argument("--seed", type=_seed, help="seed >= 0 for sampling xi (randomized)")
+    p.add_argument("--tau", type=flags.length, help="window length (window), piece length (chunked) or k (last)")
+    p.add_argument("--k1", type=flags.length, help="tbptt: an update every k1 steps")
+    p.add_argument("--k2", type=flags.length, help="tbptt: each update backpropagated through k2 states")
+    p.add_argument("--pi", type=flags.probability,
+                   help="keep-probability in (0, 1] for randomized, when there is no xi")
+    p.add_argument("--seed", type=flags.seed, help="seed >= 0 for sampling xi (randomized)")
 
 
 def _add_cell_choice(p: argparse.ArgumentParser, flag: str, default: str | None, help_text: str) -> None:

@@ -12,18 +12,12 @@ from symbptt import arguments
 
 def _gradients(grads: object, what: str) -> dict[str, np.ndarray]:
     """The gradients by name, float and finite, or a ValueError naming the first that is not."""
-    if not isinstance(grads, Mapping):
-        msg = f"{what} takes a mapping of gradients by parameter name, got {type(grads).__name__}"
-        raise ValueError(msg)
+    grads = arguments.mapping(grads, f"{what}'s grads", "gradients by parameter name")
     out = {}
     for name, value in grads.items():
         if name == "loss":
             continue
-        try:
-            array = np.asarray(value, dtype=np.float64)
-        except (TypeError, ValueError):
-            msg = f"{what}: gradient {name!r} must be an array of numbers, got {type(value).__name__}"
-            raise ValueError(msg) from None
+        array = arguments.numbers(value, f"{what}: gradient {name!r}")
         if not np.isfinite(array).all():
             msg = f"{what}: gradient {name!r} holds NaN or infinite values; clipping cannot make it finite"
             raise ValueError(msg)

@@ -11,13 +11,19 @@ from __future__ import annotations
 
 import math
 import shutil
+import struct
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
+# what zipfile, zlib and NumPy's reader raise for a damaged archive (found by tests/test_hostile.py:
+# a changed byte can make a member claim an unsupported zip version, an encryption flag, a bad deflate stream)
+_DAMAGED = (zipfile.BadZipFile, zlib.error, struct.error, EOFError, OSError, ValueError, KeyError, TypeError,
+            NotImplementedError, RuntimeError, OverflowError)
 MAX_ELEMENTS = 2**27  # per array: 1 GiB of float64; larger inputs are refused before they are read
 
 
@@ -39,7 +45,7 @@ def read_npz(path: Path) -> dict[str, np.ndarray]:
                     _check_header(stream, member, path)
         with np.load(path, allow_pickle=False) as data:
             return {name: data[name] for name in data.files}
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError) as exc:
+    except _DAMAGED as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         msg = f"cannot read {path} as .npz arrays: {first}"
         raise ValueError(msg) from None

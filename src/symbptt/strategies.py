@@ -53,7 +53,7 @@ def check_length(value: object, name: str, strategy: str) -> int:
 
 def check_pi(value: object) -> float:
     """A keep-probability in (0, 1]."""
-    if isinstance(value, bool | str):
+    if isinstance(value, bool | str | bytes):  # float("0.5") and float(b"0.5") would read them
         p = math.nan
     else:
         try:
@@ -268,8 +268,8 @@ def _check_pis(value: object) -> float | tuple[float, ...] | None:
     if numpy.ndim(value) == 0:  # type: ignore[arg-type]
         return check_pi(value)
     array = numpy.asarray(value, dtype=object)
-    if array.ndim != 1:
-        msg = f"pi must be a number or a 1-D sequence of length T, got shape {array.shape}"
+    if array.ndim != 1 or array.size == 0:
+        msg = f"pi must be a number or a 1-D sequence of length T >= 1, got shape {array.shape}"
         raise ValueError(msg)
     return tuple(check_pi(p) for p in array)
 
@@ -277,10 +277,7 @@ def _check_pis(value: object) -> float | tuple[float, ...] | None:
 def check_seed(value: object) -> int | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | numpy.integer) or int(value) < 0:
-        msg = f"seed must be an integer >= 0, got {value!r}"
-        raise ValueError(msg)
-    return int(value)
+    return arguments.non_negative_int(value, "seed")
 
 
 def chunk_cut_weights(T_: int, length: int) -> list[float]:

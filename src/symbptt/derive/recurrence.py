@@ -20,6 +20,7 @@ from typing import TypeAlias
 
 import sympy as sp
 
+from symbptt import arguments
 from symbptt.errors import ProofError
 
 Expr: TypeAlias = sp.Expr
@@ -48,6 +49,7 @@ class LinearRecurrence:
 
     def iterate(self, T: int, multipliers: Sequence[Expr] | None = None) -> list[Expr]:
         """[a_1, …, a_T] by the recurrence; multipliers m_t (if given) weight c_t: a_t = b_t + m_t c_t a_{t-1}."""
+        T = arguments.positive_int(T, "T")
         if multipliers is not None and len(multipliers) < T:
             msg = f"iterate needs T = {T} multipliers m_1..m_T, got {len(multipliers)}"
             raise ValueError(msg)
@@ -64,6 +66,7 @@ class LinearRecurrence:
         This is the adjoint form (E13, E14): b and c may be matrices, and the
         products keep their order.
         """
+        T = arguments.positive_int(T, "T")
         values: list[Expr] = [self.b(sp.Integer(T))]
         for k in range(T - 1, 0, -1):
             values.append(self.b(sp.Integer(k)) + self.c(sp.Integer(k + 1)) * values[-1])
@@ -71,6 +74,10 @@ class LinearRecurrence:
 
     def backward_closed_form(self, t: int, T: int) -> Expr:
         """a_t = Σ_{i=t}^{T} (c_{t+1} c_{t+2} ⋯ c_i) b_i for the backward recurrence (E15), t ≤ T explicit."""
+        T, t = arguments.positive_int(T, "T"), arguments.positive_int(t, "t")
+        if t > T:
+            msg = f"t must be at most T = {T}, got {t}"
+            raise ValueError(msg)
         terms = []
         for i in range(t, T + 1):
             factors = [self.c(sp.Integer(j)) for j in range(t + 1, i + 1)]

@@ -15,6 +15,7 @@ anything else is refused with the line and a caret under the column.
 from __future__ import annotations
 
 import ast
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, NoReturn
@@ -135,10 +136,11 @@ class _Parser:
 
     # ---------------------------------------------------------------- expressions
     def expr(self, node: ast.expr) -> Value:
-        if isinstance(node, ast.Constant) and type(node.value) in (int, float):
+        if isinstance(node, ast.Constant) and isinstance(node.value, int | float) and not isinstance(node.value, bool):
+            if not math.isfinite(node.value):  # 1e999 reads as inf
+                self.fail(f"the number {self._line(node.lineno)[node.col_offset:node.end_col_offset]} is not finite",
+                          node)
             value = sp.Rational(repr(node.value)) if isinstance(node.value, float) else sp.Integer(node.value)
-            if not value.is_finite:
-                self.fail(f"the number {node.value!r} is not finite", node)
             return Value(value)
         if isinstance(node, ast.Name):
             return self.name_value(node)

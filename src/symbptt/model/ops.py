@@ -96,8 +96,7 @@ def register_activation(name: str, function: Callable[[sp.Expr], sp.Expr]) -> No
 
 def activation(name: str) -> Callable[[sp.Expr], sp.Expr]:
     """The activation called ``name``; a ValueError names the allowed ones."""
-    try:
-        return ACTIVATIONS[name]
-    except KeyError:
+    if not isinstance(name, str) or name not in ACTIVATIONS:
         msg = f"unknown activation {name!r}; allowed: {', '.join(ACTIVATIONS)}"
-        raise ValueError(msg) from None
+        raise ValueError(msg)
+    return ACTIVATIONS[name]
