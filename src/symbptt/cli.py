@@ -40,9 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="activation of the elman cell (default: tanh)")
     d.add_argument("--loss", choices=("generic", *losses.LOSSES),
                    help="loss of the matrix-level section (default: generic l(o_t, y_t))")
-    d.add_argument("--steps", type=flags.steps_up_to(MAX_DERIVE_STEPS), default=3, metavar="T",
+    d.add_argument("--steps", type=flags.steps_up_to(MAX_DERIVE_STEPS), metavar="T",
                    help=f"explicit T, at most {MAX_DERIVE_STEPS} (default: 3)")
-    d.add_argument("--strategy", choices=(*strategies.STRATEGIES, "all"), default="all",
+    d.add_argument("--strategy", choices=(*strategies.STRATEGIES, "all"),
                    help="which truncation strategy to derive (default: all)")
     d.add_argument("--tau", type=flags.length,
                    help="window length / piece length / last k for the explicit forms (default: 2)")
@@ -136,7 +136,8 @@ def _derive(args: argparse.Namespace) -> int:
     if args.pdf and args.out is None:
         print("symbptt: error: --pdf needs --out FILE.tex", file=sys.stderr)
         return 2
-    chosen = strategies.STRATEGIES if args.strategy == "all" else (args.strategy,)
+    chosen = strategies.STRATEGIES if args.strategy in (None, "all") else (args.strategy,)
+    steps = args.steps or 3
     sections = []
     chosen_cell = _cell(args)
     _refuse_unused(args, chosen_cell)
@@ -144,12 +145,19 @@ def _derive(args: argparse.Namespace) -> int:
     if cell is None or len(cell.state) == 1:  # the textbook's scalar analysis: the cell's size-1 view
         scalar = model.generic() if cell is None else model.view(cell)
         title = scalar.title
-        print(f"symbptt: deriving {title}, symbolic t and T = {args.steps} ...", file=sys.stderr)
+        print(f"symbptt: deriving {title}, symbolic t and T = {steps} ...", file=sys.stderr)
         sections += [
             ("Gradient analysis for symbolic t", derive.symbolic(scalar, chosen)),
-            (f"Written out for T = {args.steps}",
-             derive.explicit(scalar, args.steps, chosen, args.tau or 2, args.k1 or 2, args.k2 or 3)),
+            (f"Written out for T = {steps}",
+             derive.explicit(scalar, steps, chosen, args.tau or 2, args.k1 or 2, args.k2 or 3)),
         ]
+    else:  # two states: no scalar analysis, so nothing for these flags to change
+        given = [f"--{n.replace('_', '-')}" for n in ("steps", "strategy", "tau", "k1", "k2")
+                 if getattr(args, n) is not None]
+        if given:
+            msg = (f"{', '.join(given)} appl{'y' if len(given) > 1 else 'ies'} to the scalar analysis (E1-E9), "
+                   f"which the {cell.name} cell ({len(cell.state)} states) does not have")
+            raise UsageError(msg)
     if cell is not None:
         title = cell.title
         print(f"symbptt: deriving the adjoints of the {title} cell ...", file=sys.stderr)
@@ -219,7 +227,7 @@ def _refuse_unused(args: argparse.Namespace, cell: object) -> None:
 
 def _refuse_unused_lengths(args: argparse.Namespace) -> None:
     """``--tau``, ``--k1``, ``--k2``, ``--pi``, ``--seed`` only with a strategy that takes them."""
-    strategy = getattr(args, "strategy", "all")  # graph has none
+    strategy = getattr(args, "strategy", None) or "all"  # graph has none; derive's default is all
     for argument in ("tau", "k1", "k2", "pi", "seed"):
         users = strategies.users_of(argument)
         if getattr(args, argument, None) is not None and strategy not in ("all", *users):
