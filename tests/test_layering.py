@@ -19,7 +19,9 @@ LAYERS = (
     # codegen: from derived equations to source
     "codegen.names", "codegen.ir", "codegen.runtime", "codegen.printing", "codegen.passes", "codegen.storage",
     "codegen.loops", "codegen.backward", "codegen.module", "codegen.program",
-    "notation", "latex", "documents", "clipping", "api", "checks", "extend", "files", "flags", "cli",
+    "notation", "latex", "documents", "clipping", "api", "checks", "extend", "files",
+    "analysis.truncation", "analysis.alignment", "analysis.estimators", "analysis.figures", "flags", "analyze",
+    "cli",
     "__main__", "__init__",
 )
 # A display hook, imported when called: a derivation shows itself in a notebook through latex.

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from symbptt import api, clipping, documents, files, flags, strategies
+from symbptt import analyze, api, clipping, documents, files, flags, strategies
 from symbptt._version import __version__
 from symbptt.derive import forward as derive
 from symbptt.derive import reverse as adjoints
@@ -78,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"time steps drawn, at most {MAX_GRAPH_STEPS} (default: 3)")
     g.add_argument("--out", type=flags.output, help="write the .dot file here (default: standard output)")
     g.set_defaults(run=_graph)
+    analyze.add_parser(verbs)
     return parser
 
 

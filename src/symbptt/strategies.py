@@ -94,6 +94,10 @@ class Strategy:
         """The weight of the transition s_{j-1} → s_j on every path."""
         return sp.S.One
 
+    def update(self, t_: int, T_: int) -> int:
+        """The step after which the update that takes l_t is made (its backward pass starts there)."""
+        return T_
+
     @property
     def drops_terms(self) -> bool:
         """Whether some l_t may reach no state at all (start(t) > t)."""
@@ -148,6 +152,9 @@ class Window(Strategy):
     def start(self, t_: sp.Expr, T_: sp.Expr = T) -> sp.Expr:
         return sp.Max(1, t_ - self.tau + 1)
 
+    def update(self, t_: int, T_: int) -> int:
+        return t_
+
 
 @dataclass(frozen=True)
 class Chunked(Strategy):
@@ -161,6 +168,9 @@ class Chunked(Strategy):
 
     def start(self, t_: sp.Expr, T_: sp.Expr = T) -> sp.Expr:
         return self.tau * sp.floor((t_ - 1) / self.tau) + 1
+
+    def update(self, t_: int, T_: int) -> int:
+        return min(T_, self.tau * -(-t_ // self.tau))
 
 
 @dataclass(frozen=True)
@@ -178,6 +188,9 @@ class TBPTT(Strategy):
     def start(self, t_: sp.Expr, T_: sp.Expr = T) -> sp.Expr:
         update = self.k1 * sp.ceiling(t_ / self.k1)  # u(t): the update that takes l_t
         return sp.Max(1, update - self.k2 + 1)
+
+    def update(self, t_: int, T_: int) -> int:
+        return min(T_, self.k1 * -(-t_ // self.k1))
 
     @property
     def drops_terms(self) -> bool:

@@ -1,0 +1,175 @@
+"""The analysis figures, drawn with matplotlib (the optional ``plot`` extra), each written as PNG and SVG."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from symbptt import files
+from symbptt.analysis.truncation import Cuts
+from symbptt.errors import SymbpttError
+
+PIECE_COLOURS = ("#cfe2f3", "#9fc5e8")  # alternate pieces, so two neighbours never look like one
+CUT_COLOUR = "#cc0000"
+
+
+def pyplot() -> Any:
+    """matplotlib's pyplot on the file-only Agg backend, or a one-line install hint."""
+    try:
+        import matplotlib as mpl
+    except ImportError:
+        msg = "the figures need matplotlib: pip install 'symbptt[plot]'"
+        raise SymbpttError(msg) from None
+    mpl.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def save(figure: Any, stem: Path) -> tuple[Path, Path]:
+    """``stem``.png (150 dpi) and ``stem``.svg, written whole (to a temporary name, then renamed)."""
+    stem = Path(stem)
+    if stem.suffix in (".png", ".svg"):  # "fig.png" names the pair fig.png, fig.svg
+        stem = stem.with_suffix("")
+    written = []
+    for suffix, options in ((".png", {"dpi": 150}), (".svg", {})):
+        target = stem.with_name(stem.name + suffix)
+
+        def draw(path: Path, kind: str = suffix[1:], extra: dict[str, Any] = options) -> None:
+            figure.savefig(path, format=kind, bbox_inches="tight", **extra)
+
+        files.atomic(target, draw)
+        written.append(target)
+    pyplot().close(figure)
+    return written[0], written[1]
+
+
+def truncation(text: str, rows: Sequence[tuple[str, Cuts]]) -> Any:
+    """One row per strategy over the characters of ``text``: its pieces, its cuts, or its updates' spans."""
+    plt = pyplot()
+    T = len(text)
+    heights = [1 + (len(c.spans) if _overlapping(c) else 0) * 0.32 for _, c in rows]
+    figure, ax = plt.subplots(figsize=(0.27 * T + 2.5, 0.9 * sum(heights) + 1.2))
+    y = 0.0
+    for label, c in rows:
+        y -= 1.0
+        _characters(ax, text, y, c)
+        if _overlapping(c):
+            for k, (start, last) in enumerate(c.spans):
+                level = y - 0.55 - 0.32 * k
+                ax.plot([start - 1.4, last - 0.6], [level, level], color="#3d85c6", lw=2.2, solid_capstyle="butt")
+                ax.plot([last - 0.6], [level], marker="o", ms=4, color="#3d85c6")
+            y -= 0.32 * len(c.spans)
+        ax.text(-1.2, y + (0.32 * len(c.spans) if _overlapping(c) else 0), label, ha="right", va="center",
+                fontsize=10)
+        y -= 0.35
+    ax.set_xlim(-1.0, T + 0.2)
+    ax.set_ylim(y, 0.2)
+    ax.set_yticks([])
+    ax.set_xticks([t - 1 for t in range(1, T + 1) if t == 1 or t % 5 == 0], [str(t) for t in range(1, T + 1)
+                                                                            if t == 1 or t % 5 == 0])
+    ax.set_xlabel("time step t (one character per step)")
+    for side in ("left", "right", "top"):
+        ax.spines[side].set_visible(False)
+    ax.set_title("Where the gradient is cut: the opening of The Time Machine\n"
+                 "(red bar: no gradient crosses; blue bar: one update's backward span, dot where it is made)",
+                 fontsize=10)
+    return figure
+
+
+def _overlapping(c: Cuts) -> bool:
+    return c.strategy.overlapping or c.strategy.drops_terms
+
+
+def _characters(ax: Any, text: str, y: float, c: Cuts) -> None:
+    plt = pyplot()
+    piece = 0
+    for j, character in enumerate(text, start=1):
+        if not _overlapping(c) and j > 1 and c.weights[j - 1] == 0:
+            piece += 1
+        colour = "#eeeeee" if _overlapping(c) else PIECE_COLOURS[piece % 2]
+        ax.add_patch(plt.Rectangle((j - 1.45, y - 0.4), 0.9, 0.8, facecolor=colour, edgecolor="none"))
+        ax.text(j - 1, y, "␣" if character == " " else character, ha="center", va="center", fontsize=9,
+                family="monospace")
+    for j in c.cut_after if not _overlapping(c) else ():
+        ax.plot([j - 0.5, j - 0.5], [y - 0.48, y + 0.48], color=CUT_COLOUR, lw=2.5)
+
+
+def alignment(result: dict[str, Any], title: str = "") -> Any:
+    """tan of the angle between M^k x and v_1 against k (log scale), beside tan θ_0 |λ_2/λ_1|^k."""
+    plt = pyplot()
+    figure, ax = plt.subplots(figsize=(6.4, 4.2))
+    k, tan, rate = result["k"], result["tan"], result["rate"]
+    shown = tan > 0
+    ax.semilogy(k[shown], tan[shown], "o", ms=4, color="#3d85c6", label=r"measured $\tan\theta_k$, "
+                r"$\theta_k = \angle(M^k x, v_1)$")
+    ax.semilogy(k, tan[0] * rate, "-", color="#cc0000", lw=1.2,
+                label=r"bound $\tan\theta_0\,|\lambda_2/\lambda_1|^k$ (equal when n = 2)")
+    lam = result["eigenvalues"]
+    ax.set_xlabel("power k")
+    ax.set_ylabel(r"$\tan\theta_k$ (log scale)")
+    ax.set_title(title or rf"Exercise 1: $M^k x$ turns toward $v_1$ ($\lambda_1 = {lam[0]:.3g}$, "
+                 rf"$\lambda_2 = {lam[1]:.3g}$)", fontsize=10)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=9)
+    return figure
+
+
+STRATEGY_COLOURS = {"window": "#3d85c6", "chunked": "#6aa84f", "tbptt": "#e69138", "last": "#674ea7",
+                    "randomized": "#cc0000", "full": "#444444"}
+
+
+def estimators(bias: dict[str, Any], randomized: dict[str, Any], cost: list[tuple[str, int, float]],
+               title: str = "") -> Any:
+    """Three panels: the bias of the regular strategies against their length; randomized's spread against pi;
+    the cost of each strategy (transitions walked, measured time)."""
+    plt = pyplot()
+    figure, (left, middle, right) = plt.subplots(1, 3, figsize=(15, 4.4))
+    lengths = bias["length"]
+    for name in ("window", "chunked", "tbptt", "last"):
+        label = {"tbptt": r"tbptt ($k_1 = \lceil\tau/2\rceil$, $k_2 = \tau$)"}.get(name, name)
+        exact = bias[name] == 0  # length >= T: no bias at all, which a log scale cannot show
+        left.semilogy(lengths[~exact], bias[name][~exact], "o-", ms=4, color=STRATEGY_COLOURS[name], label=label)
+    zero = any((bias[n] == 0).any() for n in ("window", "chunked", "tbptt", "last"))
+    left.set_xscale("log", base=2)
+    left.set_xlabel(r"truncation length $\tau$ (steps, log scale)")
+    left.set_ylabel(r"relative bias $\|g - g_{full}\| / \|g_{full}\|$")
+    left.set_title("Regular truncation: biased, less so as it grows", fontsize=10)
+    left.grid(True, which="both", alpha=0.3)
+    left.legend(fontsize=8, title="exactly 0 at length ≥ T: not drawn" if zero else None, title_fontsize=8)
+
+    pis, projections = randomized["pi"], randomized["projections"]
+    for i, p in enumerate(pis):
+        middle.plot(np.full(projections.shape[1], p), projections[i], ".", ms=2, alpha=0.25,
+                    color=STRATEGY_COLOURS["randomized"])
+    middle.errorbar(pis, randomized["mean"], yerr=randomized["std"], fmt="o", ms=5, capsize=4, color="#000000",
+                    label=f"mean ± std of {projections.shape[1]} draws")
+    middle.axhline(randomized["expectation"], color="#3d85c6", lw=1.2, label="exact expectation (= full)")
+    low, high = np.percentile(projections, [1, 99])
+    middle.set_ylim(min(low, 0.5), max(high, 1.5))  # the rare far draws would flatten the rest
+    middle.set_xlabel(r"keep-probability $\pi$")
+    middle.set_ylabel(r"$\langle g, g_{full}\rangle / \|g_{full}\|^2$ (1 is exact)")
+    middle.set_title("Randomized truncation: unbiased, with variance", fontsize=10)
+    middle.grid(True, alpha=0.3)
+    middle.legend(fontsize=8)
+
+    names = [row[0] for row in cost]
+    walked = [row[1] for row in cost]
+    seconds = [row[2] * 1e3 for row in cost]
+    positions = np.arange(len(cost))
+    colours = [STRATEGY_COLOURS.get(n.split("(")[0], "#999999") for n in names]
+    right.bar(positions, walked, color=colours, alpha=0.8)
+    right.set_xticks(positions, names, rotation=30, ha="right", fontsize=8)
+    right.set_ylabel("transitions walked backward")
+    right.set_title("Cost (bars) and measured time per gradient (dots)", fontsize=10)
+    timing = right.twinx()
+    timing.plot(positions, seconds, "ko")
+    timing.set_ylabel("time per gradient (ms)")
+    timing.set_ylim(0, max(seconds) * 1.25)
+    if title:
+        figure.suptitle(title, fontsize=11)
+    figure.tight_layout()
+    return figure

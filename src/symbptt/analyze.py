@@ -1,0 +1,113 @@
+"""``symbptt analyze …``: the section's claims as figures (PNG and SVG), on the user's model or the defaults.
+
+Each subcommand computes with ``symbptt.analysis`` (the engine's compiled
+gradients and symbolic derivations) and draws with ``analysis.figures``
+(matplotlib: ``pip install 'symbptt[plot]'``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from symbptt import flags, strategies
+from symbptt.analysis import alignment, estimators, figures, truncation
+
+CHARACTERS = 40  # the opening of The Time Machine the figures are drawn on
+
+
+def add_parser(verbs: argparse._SubParsersAction) -> None:
+    a = verbs.add_parser("analyze", help="the section's claims as figures (PNG and SVG; needs matplotlib)",
+                         description="The section's claims as figures, each written as STEM.png and STEM.svg.")
+    kinds = a.add_subparsers(dest="analysis", required=True, parser_class=flags.Parser)
+
+    s = kinds.add_parser("strategies", help="where each strategy cuts the gradient, on The Time Machine",
+                         epilog="example: symbptt analyze strategies --pi 0.8 --seed 2 --out cuts")
+    s.add_argument("--characters", type=flags.steps_up_to(80), default=CHARACTERS, metavar="N",
+                   help=f"characters of the text, one step each (default: {CHARACTERS}, at most 80)")
+    s.add_argument("--pi", type=flags.probability, default=0.8, help="randomized: keep-probability (default: 0.8)")
+    s.add_argument("--seed", type=flags.seed, default=2, help="randomized: the seed of xi (default: 2)")
+    s.add_argument("--tau", type=flags.length, default=8, help="chunked: piece length (default: 8)")
+    s.add_argument("--k1", type=flags.length, default=4, help="tbptt: an update every k1 steps (default: 4)")
+    s.add_argument("--k2", type=flags.length, default=8, help="tbptt: backpropagated through k2 (default: 8)")
+    _out(s, "strategies")
+    s.set_defaults(run=_strategies)
+
+    m = kinds.add_parser("alignment", help="exercise 1: M^k x turns toward the top eigenvector",
+                         epilog="example: symbptt analyze alignment --size 5 --steps 30 --out alignment")
+    m.add_argument("--size", type=flags.steps_up_to(200), default=5, metavar="N",
+                   help="size of the random symmetric M (default: 5, at least 2)")
+    m.add_argument("--steps", type=flags.steps_up_to(500), default=30, metavar="K", help="powers k (default: 30)")
+    m.add_argument("--seed", type=flags.seed, default=0, help="seed of M and x (default: 0)")
+    _out(m, "alignment")
+    m.set_defaults(run=_alignment)
+
+    e = kinds.add_parser("estimators", help="bias, variance and cost of every strategy against full",
+                         epilog="example: symbptt analyze estimators --draws 200 --out estimators")
+    e.add_argument("--hidden", type=flags.steps_up_to(256), default=8, metavar="H", help="hidden size (default: 8)")
+    e.add_argument("--draws", type=flags.steps_up_to(10000), default=200, metavar="N",
+                   help="sampled xi per pi (default: 200)")
+    e.add_argument("--seed", type=flags.seed, default=0, help="seed of the weights and of xi (default: 0)")
+    _out(e, "estimators")
+    e.set_defaults(run=_estimators)
+
+
+def _out(p: argparse.ArgumentParser, default: str) -> None:
+    p.add_argument("--out", type=flags.output, default=Path(default), metavar="STEM",
+                   help=f"write STEM.png and STEM.svg (default: {default})")
+
+
+def _written(paths: tuple[Path, Path]) -> int:
+    print(f"symbptt: wrote {paths[0]} and {paths[1]}", file=sys.stderr)
+    return 0
+
+
+def _strategies(args: argparse.Namespace) -> int:
+    text = truncation.opening(args.characters)
+    T = len(text)
+    rows = [
+        (f"randomized (π = {args.pi:g}, seed {args.seed})",
+         truncation.cuts(strategies.make("randomized", pi=args.pi, seed=args.seed), T)),
+        (f"chunked (k = {args.tau})", truncation.cuts(strategies.make("chunked", tau=args.tau), T)),
+        (f"tbptt (k1 = {args.k1}, k2 = {args.k2})",
+         truncation.cuts(strategies.make("tbptt", k1=args.k1, k2=args.k2), T)),
+        ("full", truncation.cuts(strategies.make("full"), T)),
+    ]
+    return _written(figures.save(figures.truncation(text, rows), args.out))
+
+
+def _alignment(args: argparse.Namespace) -> int:
+    if args.size < 2:
+        msg = f"--size must be at least 2, got {args.size}"
+        raise ValueError(msg)
+    rng = np.random.default_rng(args.seed)
+    A = rng.normal(size=(args.size, args.size))
+    result = alignment.alignment((A + A.T) / 2, rng.normal(size=args.size), args.steps)
+    return _written(figures.save(figures.alignment(result), args.out))
+
+
+def _estimators(args: argparse.Namespace) -> int:
+    X, Y, vocabulary = truncation.encode(truncation.opening(CHARACTERS))
+    params = _elman_weights(args.hidden, len(vocabulary), args.seed)
+    T = X.shape[0]
+    print(f"symbptt: {len(vocabulary)} classes, T = {T}: bias, {args.draws} draws per pi, cost ...", file=sys.stderr)
+    lengths = [n for n in (1, 2, 4, 8, 16, 32, 64) if n < 2 * T]
+    bias = estimators.bias("elman", params, X, Y, lengths, loss="cross_entropy")
+    spread = estimators.randomized("elman", params, X, Y, [0.2, 0.4, 0.6, 0.8, 1.0], args.draws, seed=args.seed,
+                                   loss="cross_entropy")
+    chosen = [strategies.make("full"), strategies.make("window", tau=8), strategies.make("chunked", tau=8),
+              strategies.make("tbptt", k1=4, k2=8), strategies.make("last", tau=8),
+              strategies.make("randomized", pi=0.5, seed=args.seed)]
+    cost = estimators.cost("elman", params, X, Y, chosen, loss="cross_entropy")
+    title = (f"elman-tanh (h = {args.hidden}) predicting the next character of The Time Machine's opening "
+             f"(T = {T}, {len(vocabulary)} classes, cross-entropy)")
+    return _written(figures.save(figures.estimators(bias, spread, cost, title), args.out))
+
+
+def _elman_weights(h: int, classes: int, seed: int) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return {"W_hx": rng.normal(scale=1.0, size=(h, classes)), "W_hh": rng.normal(scale=0.9 / np.sqrt(h), size=(h, h)),
+            "b_h": np.zeros(h), "W_qh": rng.normal(scale=1.0 / np.sqrt(h), size=(classes, h)), "b_q": np.zeros(classes)}
