@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from sympy import Rational
 
 from symbptt import strategies
-from symbptt.analysis import alignment, estimators, figures, truncation
+from symbptt.analysis import alignment, estimators, figures, spectrum, training, truncation
 from symbptt.cli import main
 from symbptt.errors import ProofError
 
@@ -172,3 +173,64 @@ def test_a_figure_stem_may_carry_its_suffix(tmp_path):
     figure = plt.figure()
     png, svg = figures.save(figure, tmp_path / "f.png")
     assert (png.name, svg.name) == ("f.png", "f.svg")
+
+
+# ------------------------------------------------------------------ vanishing and exploding
+
+
+@pytest.mark.parametrize(("activation", "expected"), [("tanh", 1), ("sigmoid", Rational(1, 4)), ("relu", 1),
+                                                      ("identity", 1)])
+def test_gamma_is_derived_from_the_activation(activation, expected):
+    assert spectrum.gamma(activation) == expected
+
+
+@given(radius=st.floats(0.5, 1.5), seed=st.integers(0, 100))
+def test_the_compiled_adjoints_of_the_linear_cell_are_e15s_powers(radius, seed):
+    W = spectrum.with_spectral_radius(6, radius, seed)
+    assert max(abs(np.linalg.eigvals(W))) == pytest.approx(radius)
+    r = spectrum.spectrum(W, 12, seed=seed)
+    np.testing.assert_allclose(r.norms, r.powers, rtol=1e-10, atol=1e-300)
+
+
+def test_the_conditions_are_reported_for_the_matrix():
+    small = spectrum.spectrum(0.5 * np.eye(3), 5, cell="elman")
+    assert "vanishes (sufficient condition met)" in small.conditions
+    assert small.norms[-1] < small.norms[0] * 0.5 ** 4  # |tanh'| <= 1: at least as fast as 0.5^lag
+    sigmoid = spectrum.spectrum(2.0 * np.eye(3), 5, cell="elman", activation="sigmoid")
+    assert "2 < 1/γ = 4: the gradient vanishes" in sigmoid.conditions  # γ = 1/4 for sigmoid
+    big = spectrum.spectrum(5.0 * np.eye(3), 5, cell="elman", activation="sigmoid")
+    assert "1/γ = 4" in big.conditions and "necessary condition met" in big.conditions
+
+
+def test_spectrum_refuses_what_it_cannot_measure():
+    with pytest.raises(ValueError, match="W_hh must be a square matrix"):
+        spectrum.spectrum(np.ones((2, 3)), 4)
+    with pytest.raises(ValueError, match="cell must be linear or elman"):
+        spectrum.spectrum(np.eye(2), 4, cell="gru")
+
+
+# ------------------------------------------------------------------ clipping
+
+
+def test_clipping_tames_the_explosion_of_the_unclipped_run():
+    plain, by_norm, by_value = training.train(60)
+    assert max(plain.norms) > 100  # the explosion (update 49 with these defaults)
+    assert np.mean(by_norm.losses[-10:]) < np.mean(plain.losses[-10:])
+    assert plain.losses[0] == by_norm.losses[0] == by_value.losses[0]  # one start for all three
+
+
+@pytest.mark.parametrize("argv", [
+    ["analyze", "spectrum", "--hidden", "6", "--steps", "10", "--radii", "0.9", "1.1"],
+    ["analyze", "clipping", "--updates", "10"],
+])
+def test_spectrum_and_clipping_write_their_figures(tmp_path, argv):
+    code, err = _run([*argv, "--out", str(tmp_path / "f")])
+    assert code == 0, err
+    assert (tmp_path / "f.png").exists() and (tmp_path / "f.svg").exists()
+
+
+def test_spectrum_of_a_given_matrix(tmp_path):
+    np.savez(tmp_path / "w.npz", W_hh=0.8 * np.eye(4))
+    code, err = _run(["analyze", "spectrum", "--weights", str(tmp_path / "w.npz"), "--steps", "8",
+                      "--out", str(tmp_path / "f")])
+    assert code == 0 and "largest singular value 0.8 < 1/γ = 1" in err

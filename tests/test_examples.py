@@ -32,3 +32,13 @@ def test_readme_python_blocks_run(capsys):
     for block in blocks:
         exec(compile(block, "README.md", "exec"), {})  # noqa: S102  (our own documentation)
     assert r"\frac{\partial L}{\partial h_{t}}" in capsys.readouterr().out
+
+
+def test_analysis_example_writes_five_figures(tmp_path, capsys):
+    module = runpy.run_path(str(EXAMPLES / "analysis.py"))
+    assert module["main"](["--out", str(tmp_path)]) == 0
+    written = sorted(p.name for p in tmp_path.iterdir())
+    assert written == sorted(f"{n}.{s}" for n in ("alignment", "clipping", "estimators", "spectrum", "strategies")
+                             for s in ("png", "svg"))
+    out = capsys.readouterr().out
+    assert "compiled vs E15 agree to" in out and "exact expectation 1.000000000000" in out

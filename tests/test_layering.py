@@ -20,7 +20,8 @@ LAYERS = (
     "codegen.names", "codegen.ir", "codegen.runtime", "codegen.printing", "codegen.passes", "codegen.storage",
     "codegen.loops", "codegen.backward", "codegen.module", "codegen.program",
     "notation", "latex", "documents", "clipping", "api", "checks", "extend", "files",
-    "analysis.truncation", "analysis.alignment", "analysis.estimators", "analysis.figures", "flags", "analyze",
+    "analysis.truncation", "analysis.alignment", "analysis.estimators", "analysis.spectrum",
+    "analysis.training", "analysis.figures", "flags", "analyze",
     "cli",
     "__main__", "__init__",
 )

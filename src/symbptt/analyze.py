@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from symbptt import flags, strategies
-from symbptt.analysis import alignment, estimators, figures, truncation
+from symbptt import files, flags, strategies
+from symbptt.analysis import alignment, estimators, figures, spectrum, training, truncation
 
 CHARACTERS = 40  # the opening of The Time Machine the figures are drawn on
 
@@ -53,6 +53,28 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
     e.add_argument("--seed", type=flags.seed, default=0, help="seed of the weights and of xi (default: 0)")
     _out(e, "estimators")
     e.set_defaults(run=_estimators)
+
+    r = kinds.add_parser("spectrum", help="vanishing and exploding gradients as powers of W_hh (E15)",
+                         epilog="example: symbptt analyze spectrum --radii 0.9 1.0 1.1 --out spectrum")
+    r.add_argument("--hidden", type=flags.steps_up_to(512), default=32, metavar="H", help="size of W_hh (default: 32)")
+    r.add_argument("--steps", type=flags.steps_up_to(500), default=60, metavar="T", help="the lags (default: 60)")
+    r.add_argument("--radii", type=flags.threshold, nargs="+", default=[0.9, 1.0, 1.1], metavar="RHO",
+                   help="spectral radii of the drawn W_hh (default: 0.9 1.0 1.1)")
+    r.add_argument("--weights", type=Path, metavar="W.npz", help="use this W_hh (an .npz holding W_hh) instead")
+    r.add_argument("--activation", choices=("tanh", "sigmoid", "relu", "identity"), default="tanh",
+                   help="the elman cell's activation beside the linear cell (default: tanh)")
+    r.add_argument("--seed", type=flags.seed, default=0, help="seed of the drawn W_hh (default: 0)")
+    _out(r, "spectrum")
+    r.set_defaults(run=_spectrum)
+
+    c = kinds.add_parser("clipping", help="gradient norm and loss of a short training run, clipped or not",
+                         epilog="example: symbptt analyze clipping --updates 150 --out clipping")
+    c.add_argument("--updates", type=flags.steps_up_to(5000), default=150, metavar="N", help="(default: 150)")
+    c.add_argument("--theta", type=flags.threshold, default=1.0, help="clip_norm's threshold (default: 1)")
+    c.add_argument("--c", type=flags.threshold, default=0.1, help="clip_value's bound (default: 0.1)")
+    c.add_argument("--seed", type=flags.seed, default=0, help="seed of the weights and windows (default: 0)")
+    _out(c, "clipping")
+    c.set_defaults(run=_clipping)
 
 
 def _out(p: argparse.ArgumentParser, default: str) -> None:
@@ -111,3 +133,29 @@ def _elman_weights(h: int, classes: int, seed: int) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(seed)
     return {"W_hx": rng.normal(scale=1.0, size=(h, classes)), "W_hh": rng.normal(scale=0.9 / np.sqrt(h), size=(h, h)),
             "b_h": np.zeros(h), "W_qh": rng.normal(scale=1.0 / np.sqrt(h), size=(classes, h)), "b_q": np.zeros(classes)}
+
+
+def _spectrum(args: argparse.Namespace) -> int:
+    if args.weights is not None:
+        arrays = files.read_npz(args.weights)
+        if "W_hh" not in arrays:
+            msg = f"{args.weights} has no array 'W_hh'"
+            raise ValueError(msg)
+        matrices = [(float(max(abs(np.linalg.eigvals(arrays["W_hh"])))), arrays["W_hh"])] if \
+            np.ndim(arrays["W_hh"]) == 2 and arrays["W_hh"].size else [(0.0, arrays["W_hh"])]
+    else:
+        matrices = [(rho, spectrum.with_spectral_radius(args.hidden, rho, args.seed)) for rho in args.radii[:3]]
+    rows = []
+    for rho, W in matrices:
+        linear = spectrum.spectrum(W, args.steps)
+        elman = spectrum.spectrum(W, args.steps, cell="elman", activation=args.activation)
+        print(f"symbptt: rho = {rho:.3g}, {args.activation}: {elman.conditions}", file=sys.stderr)
+        rows.append((rho, linear, elman))
+    return _written(figures.save(figures.spectra(rows), args.out))
+
+
+def _clipping(args: argparse.Namespace) -> int:
+    runs = training.train(args.updates, theta=args.theta, c=args.c, seed=args.seed)
+    title = ("elman-tanh, h = 16, gradient descent (step 2) on windows of 32 characters of The Time Machine; "
+             "W_hh starts at spectral radius 1.6")
+    return _written(figures.save(figures.clipping(runs, title), args.out))

@@ -173,3 +173,66 @@ def estimators(bias: dict[str, Any], randomized: dict[str, Any], cost: list[tupl
         figure.suptitle(title, fontsize=11)
     figure.tight_layout()
     return figure
+
+
+RADIUS_COLOURS = ("#3d85c6", "#444444", "#cc0000")
+
+
+def spectra(results: Sequence[tuple[float, Any, Any]]) -> Any:
+    """(radius, linear Spectrum, elman Spectrum) per row: ‖∂l_T/∂h_t‖ against the lag, and the eigenvalues."""
+    plt = pyplot()
+    figure, (left, right) = plt.subplots(1, 2, figsize=(13, 4.8), gridspec_kw={"width_ratios": [1.6, 1]})
+    notes = []
+    for colour, (radius, linear, elman) in zip(RADIUS_COLOURS, results, strict=False):
+        left.semilogy(linear.lags, linear.norms, "-", color=colour, lw=1.6,
+                      label=f"ρ = {radius:g}, linear: compiled gradient")
+        every = max(1, len(linear.lags) // 12)
+        left.semilogy(linear.lags[::every], linear.powers[::every], "o", mfc="none", color=colour, ms=6,
+                      label=rf"ρ = {radius:g}, linear: E15, $\|(W_{{hh}}^\top)^{{T-t}}\,\partial l_T/\partial h_T\|$")
+        left.semilogy(elman.lags, elman.norms, "--", color=colour, lw=1.2,
+                      label=f"ρ = {radius:g}, elman-{elman.activation}")
+        right.plot(linear.eigenvalues.real, linear.eigenvalues.imag, ".", color=colour, ms=7,
+                   label=f"ρ = {radius:g}")
+        notes.append(f"ρ = {radius:g}: {elman.conditions}")
+    left.set_xlabel("lag T − t (steps)")
+    left.set_ylabel(r"$\|\partial l_T / \partial h_t\|$ (log scale)")
+    left.set_title(r"Gradients vanish or explode as powers of $W_{hh}^\top$", fontsize=10)
+    left.grid(True, which="both", alpha=0.3)
+    left.legend(fontsize=7, ncol=1, loc="upper left")
+    circle = np.linspace(0, 2 * np.pi, 200)
+    right.plot(np.cos(circle), np.sin(circle), "-", color="#999999", lw=0.8, label="|λ| = 1")
+    right.set_aspect("equal")
+    right.set_xlabel("Re λ")
+    right.set_ylabel("Im λ")
+    right.set_title(r"Eigenvalues of $W_{hh}$", fontsize=10)
+    right.grid(True, alpha=0.3)
+    right.legend(fontsize=8, loc="upper right")
+    gamma = results[0][2].gamma if results else 1
+    activation = results[0][2].activation if results else "tanh"
+    figure.text(0.01, -0.02, f"Pascanu–Mikolov–Bengio, γ = sup|{activation}'| = {gamma} (derived symbolically):\n"
+                + "\n".join(notes), fontsize=8, va="top")
+    figure.tight_layout()
+    return figure
+
+
+def clipping(runs: Sequence[Any], title: str = "") -> Any:
+    """The global gradient norm (before clipping, log scale) and the loss over the updates of each run."""
+    plt = pyplot()
+    figure, (left, right) = plt.subplots(1, 2, figsize=(12, 4.2))
+    for colour, run in zip(("#cc0000", "#3d85c6", "#6aa84f"), runs, strict=False):
+        steps = np.arange(1, len(run.norms) + 1)
+        left.semilogy(steps, run.norms, "-", color=colour, lw=1.1, label=run.label)
+        right.plot(steps, run.losses, "-", color=colour, lw=1.1, label=run.label)
+    left.set_xlabel("update")
+    left.set_ylabel(r"$\|\partial L/\partial\theta\|$ before clipping (log scale)")
+    left.set_title("Gradient norm: explosions, and what clipping leaves of them", fontsize=10)
+    right.set_xlabel("update")
+    right.set_ylabel("cross-entropy loss (nats per character)")
+    right.set_title("Loss", fontsize=10)
+    for ax in (left, right):
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=8)
+    if title:
+        figure.suptitle(title, fontsize=10)
+    figure.tight_layout()
+    return figure

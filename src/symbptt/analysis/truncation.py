@@ -20,11 +20,16 @@ import sympy as sp
 from symbptt import arguments, strategies
 
 
-def opening(characters: int = 40) -> str:
-    """The first ``characters`` characters of The Time Machine (H. G. Wells, 1895; public domain), one space apart."""
-    characters = arguments.positive_int(characters, "characters")
+def excerpt() -> str:
+    """The opening of The Time Machine (H. G. Wells, 1895; public domain) from its first chapter, one space apart."""
     text = resources.files("symbptt.data").joinpath("timemachine_opening.txt").read_text(encoding="ascii")
-    words = re.sub(r"\s+", " ", text.split("\n\n\n\nI\n", 1)[-1]).strip()
+    return re.sub(r"\s+", " ", text.split("\n\n\n\nI\n", 1)[-1]).strip()
+
+
+def opening(characters: int = 40) -> str:
+    """The first ``characters`` characters of the excerpt."""
+    characters = arguments.positive_int(characters, "characters")
+    words = excerpt()
     if characters > len(words):
         msg = f"characters must be at most {len(words)} (the excerpt's length), got {characters}"
         raise ValueError(msg)
