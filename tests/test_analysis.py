@@ -141,7 +141,7 @@ def _run(argv):
 @pytest.mark.parametrize("argv", [
     ["analyze", "strategies", "--characters", "24"],
     ["analyze", "alignment", "--size", "3", "--steps", "10"],
-    ["analyze", "estimators", "--hidden", "4", "--draws", "10"],
+    pytest.param(["analyze", "estimators", "--hidden", "4", "--draws", "10"], marks=pytest.mark.slow),
 ])
 def test_each_analysis_writes_a_png_and_an_svg(tmp_path, argv):
     stem = tmp_path / "figure"
@@ -219,6 +219,7 @@ def test_clipping_tames_the_explosion_of_the_unclipped_run():
     assert plain.losses[0] == by_norm.losses[0] == by_value.losses[0]  # one start for all three
 
 
+@pytest.mark.slow  # γ's symbolic maximum and a training run: seconds each
 @pytest.mark.parametrize("argv", [
     ["analyze", "spectrum", "--hidden", "6", "--steps", "10", "--radii", "0.9", "1.1"],
     ["analyze", "clipping", "--updates", "10"],

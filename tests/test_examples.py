@@ -34,6 +34,7 @@ def test_readme_python_blocks_run(capsys):
     assert r"\frac{\partial L}{\partial h_{t}}" in capsys.readouterr().out
 
 
+@pytest.mark.slow  # about ten seconds: CI runs it
 def test_analysis_example_writes_five_figures(tmp_path, capsys):
     module = runpy.run_path(str(EXAMPLES / "analysis.py"))
     assert module["main"](["--out", str(tmp_path)]) == 0

@@ -82,3 +82,18 @@ def shape(arr: np.ndarray, name: str, expected: tuple[int, ...], symbolic: tuple
         msg = f"{name} has shape {arr.shape}, expected {letters} = {tuple(expected)}{where}"
         raise ValueError(msg)
     return arr
+
+
+def probability(value: object) -> float:
+    """A keep-probability in (0, 1]."""
+    if isinstance(value, bool | str | bytes):  # float("0.5") and float(b"0.5") would read them
+        p = math.nan
+    else:
+        try:
+            p = float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            p = math.nan
+    if not 0 < p <= 1:  # also False for NaN
+        msg = f"keep-probability pi must be in (0, 1], got {value!r}"
+        raise ValueError(msg)
+    return p

@@ -61,6 +61,6 @@ def steps_up_to(bound: int) -> Callable[[str], object]:
 
 
 length = _flag(int, lambda v: arguments.positive_int(v, "length"), "an integer >= 1")
-probability = _flag(float, strategies.check_pi, "a probability in (0, 1]")
+probability = _flag(float, arguments.probability, "a probability in (0, 1]")
 seed = _flag(int, strategies.check_seed, "an integer >= 0")
 threshold = _flag(float, lambda v: arguments.positive_number(v, "threshold"), "a finite number > 0")

@@ -27,7 +27,6 @@ randomized     1, with m_j = xi_j                  E[·] = full
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar
@@ -44,26 +43,6 @@ xi, pi = sp.IndexedBase("xi"), sp.IndexedBase("pi")
 SYMBOL = {"tau": tau, "k": k, "k1": k1, "k2": k2}  # by name: a class body's own field would shadow ``tau``
 
 Length = Any  # an int, or a SymPy symbol for the general form
-
-
-def check_length(value: object, name: str, strategy: str) -> int:
-    """A length (tau, k1, k2) as an int ≥ 1, or a ValueError naming it."""
-    return arguments.positive_int(value, name, f" for strategy {strategy!r}")
-
-
-def check_pi(value: object) -> float:
-    """A keep-probability in (0, 1]."""
-    if isinstance(value, bool | str | bytes):  # float("0.5") and float(b"0.5") would read them
-        p = math.nan
-    else:
-        try:
-            p = float(value)  # type: ignore[arg-type]
-        except (TypeError, ValueError):
-            p = math.nan
-    if not 0 < p <= 1:  # also False for NaN
-        msg = f"keep-probability pi must be in (0, 1], got {value!r}"
-        raise ValueError(msg)
-    return p
 
 
 def sample_xi(pi, T, seed):  # copied verbatim into generated modules
@@ -269,7 +248,7 @@ def make(name: str, *, tau: object = None, k1: object = None, k2: object = None,
         if given[n] is None:
             msg = f"strategy {name!r} needs {n} (an integer >= 1)"
             raise ValueError(msg)
-        lengths[n] = check_length(given[n], n, name)
+        lengths[n] = arguments.positive_int(given[n], n, f" for strategy {name!r}")
     return kind(**lengths)
 
 
@@ -277,14 +256,14 @@ def _check_pis(value: object) -> float | tuple[float, ...] | None:
     if value is None:
         return None
     if isinstance(value, bool | str | bytes):
-        return check_pi(value)  # refused with its message
+        return arguments.probability(value)  # refused with its message
     if numpy.ndim(value) == 0:  # type: ignore[arg-type]
-        return check_pi(value)
+        return arguments.probability(value)
     array = numpy.asarray(value, dtype=object)
     if array.ndim != 1 or array.size == 0:
         msg = f"pi must be a number or a 1-D sequence of length T >= 1, got shape {array.shape}"
         raise ValueError(msg)
-    return tuple(check_pi(p) for p in array)
+    return tuple(arguments.probability(p) for p in array)
 
 
 def check_seed(value: object) -> int | None:

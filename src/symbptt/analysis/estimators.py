@@ -56,7 +56,7 @@ def randomized(cell: str, params: Mapping[str, Any], X: Any, Y: Any, pis: Sequen
     """
     draws = arguments.positive_int(draws, "draws")
     seed = arguments.non_negative_int(seed, "seed")
-    pis = [strategies.check_pi(p) for p in pis]
+    pis = [arguments.probability(p) for p in pis]
     T = np.shape(X)[0]
     full = _gradient(cell, "full", activation, loss)
     names = full.param_names
