@@ -235,3 +235,10 @@ def test_spectrum_of_a_given_matrix(tmp_path):
     code, err = _run(["analyze", "spectrum", "--weights", str(tmp_path / "w.npz"), "--steps", "8",
                       "--out", str(tmp_path / "f")])
     assert code == 0 and "largest singular value 0.8 < 1/γ = 1" in err
+
+
+def test_spectrum_names_what_the_weights_file_lacks(tmp_path):
+    np.savez(tmp_path / "w.npz", W_hx=np.eye(2))
+    code, err = _run(["analyze", "spectrum", "--weights", str(tmp_path / "w.npz"), "--out", str(tmp_path / "f")])
+    assert code == 1 and err == f"symbptt: error: {tmp_path / 'w.npz'} has no array 'W_hh'\n"
+    assert not (tmp_path / "f.png").exists()

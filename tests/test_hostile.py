@@ -145,6 +145,15 @@ FLAG_CASES = [
     (DERIVE, "--strategy", [], BAD_CHOICES),
     (DERIVE, "--activation", ["--model", "elman"], BAD_CHOICES),
     (GRAD, "--loss", [], BAD_CHOICES),
+    (["analyze", "strategies", "--out", "{dir}/KEEP"], "--characters", [], [*BAD_COUNTS, "81"]),
+    (["analyze", "strategies", "--out", "{dir}/KEEP"], "--pi", [], BAD_PROBABILITIES),
+    (["analyze", "strategies", "--out", "{dir}/KEEP"], "--k2", [], BAD_COUNTS),
+    (["analyze", "alignment", "--out", "{dir}/KEEP"], "--size", [], [*BAD_COUNTS, "1", "201"]),
+    (["analyze", "alignment", "--out", "{dir}/KEEP"], "--seed", [], BAD_SEEDS),
+    (["analyze", "estimators", "--out", "{dir}/KEEP"], "--draws", [], [*BAD_COUNTS, "10001"]),
+    (["analyze", "spectrum", "--out", "{dir}/KEEP"], "--radii", [], BAD_THRESHOLDS),
+    (["analyze", "spectrum", "--out", "{dir}/KEEP"], "--activation", [], BAD_CHOICES),
+    (["analyze", "clipping", "--out", "{dir}/KEEP"], "--theta", [], BAD_THRESHOLDS),
 ]
 
 
@@ -199,6 +208,11 @@ MISUSE = [
     (["derive", "--model", "lstm", "--strategy", "window", "--tau", "2"], "--strategy, --tau"),
     (["derive", "--model", "lstm", "--strategy", "tbptt", "--k1", "2", "--k2", "3"], "--k1"),
     (["derive", "--model", "lstm", "--strategy", "all"], "--strategy"),
+    (["analyze"], "analysis"),
+    (["analyze", "nonsense"], "nonsense"),
+    (["analyze", "spectrum", "--weights", "{dir}/MISSING.npz", "--out", "{dir}/KEEP"], "MISSING.npz"),
+    (["analyze", "spectrum", "--weights", "{dir}/KEEP.npz", "--out", "{dir}/KEEP"], "KEEP.npz"),
+    (["analyze", "strategies", "--out", ""], "--out"),
     (["derive", "--pdf"], "--pdf"),
     (["derive", "--out", ""], "--out"),
     (["derive", "--out", "{dir}"], "--out"),

@@ -38,8 +38,8 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
 
     m = kinds.add_parser("alignment", help="exercise 1: M^k x turns toward the top eigenvector",
                          epilog="example: symbptt analyze alignment --size 5 --steps 30 --out alignment")
-    m.add_argument("--size", type=flags.steps_up_to(200), default=5, metavar="N",
-                   help="size of the random symmetric M (default: 5, at least 2)")
+    m.add_argument("--size", type=flags.integer_in(2, 200), default=5, metavar="N",
+                   help="size of the random symmetric M, 2 to 200 (default: 5)")
     m.add_argument("--steps", type=flags.steps_up_to(500), default=30, metavar="K", help="powers k (default: 30)")
     m.add_argument("--seed", type=flags.seed, default=0, help="seed of M and x (default: 0)")
     _out(m, "alignment")
@@ -102,9 +102,6 @@ def _strategies(args: argparse.Namespace) -> int:
 
 
 def _alignment(args: argparse.Namespace) -> int:
-    if args.size < 2:
-        msg = f"--size must be at least 2, got {args.size}"
-        raise ValueError(msg)
     rng = np.random.default_rng(args.seed)
     A = rng.normal(size=(args.size, args.size))
     result = alignment.alignment((A + A.T) / 2, rng.normal(size=args.size), args.steps)
@@ -141,14 +138,14 @@ def _spectrum(args: argparse.Namespace) -> int:
         if "W_hh" not in arrays:
             msg = f"{args.weights} has no array 'W_hh'"
             raise ValueError(msg)
-        matrices = [(float(max(abs(np.linalg.eigvals(arrays["W_hh"])))), arrays["W_hh"])] if \
-            np.ndim(arrays["W_hh"]) == 2 and arrays["W_hh"].size else [(0.0, arrays["W_hh"])]
+        matrices = [arrays["W_hh"]]
     else:
-        matrices = [(rho, spectrum.with_spectral_radius(args.hidden, rho, args.seed)) for rho in args.radii[:3]]
+        matrices = [spectrum.with_spectral_radius(args.hidden, rho, args.seed) for rho in args.radii[:3]]
     rows = []
-    for rho, W in matrices:
-        linear = spectrum.spectrum(W, args.steps)
+    for W in matrices:
+        linear = spectrum.spectrum(W, args.steps)  # checks W first
         elman = spectrum.spectrum(W, args.steps, cell="elman", activation=args.activation)
+        rho = float(max(abs(linear.eigenvalues)))
         print(f"symbptt: rho = {rho:.3g}, {args.activation}: {elman.conditions}", file=sys.stderr)
         rows.append((rho, linear, elman))
     return _written(figures.save(figures.spectra(rows), args.out))

@@ -46,18 +46,23 @@ def _flag(parse: Callable[[str], object], check: Callable[[object], object], all
     return flag
 
 
-def _up_to(bound: int) -> Callable[[object], int]:
+def _between(low: int, high: int) -> Callable[[object], int]:
     def check(value: object) -> int:
-        value = arguments.positive_int(value, "steps")
-        if value > bound:
+        value = arguments.positive_int(value, "value")
+        if not low <= value <= high:
             raise ValueError
         return value
 
     return check
 
 
+def integer_in(low: int, high: int) -> Callable[[str], object]:
+    """An integer from ``low`` to ``high``: a count with a bound on the work it asks for."""
+    return _flag(int, _between(low, high), f"an integer from {low} to {high}")
+
+
 def steps_up_to(bound: int) -> Callable[[str], object]:
-    return _flag(int, _up_to(bound), f"an integer from 1 to {bound}")
+    return integer_in(1, bound)
 
 
 length = _flag(int, lambda v: arguments.positive_int(v, "length"), "an integer >= 1")

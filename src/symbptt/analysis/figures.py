@@ -181,7 +181,7 @@ RADIUS_COLOURS = ("#3d85c6", "#444444", "#cc0000")
 def spectra(results: Sequence[tuple[float, Any, Any]]) -> Any:
     """(radius, linear Spectrum, elman Spectrum) per row: ‖∂l_T/∂h_t‖ against the lag, and the eigenvalues."""
     plt = pyplot()
-    figure, (left, right) = plt.subplots(1, 2, figsize=(13, 4.8), gridspec_kw={"width_ratios": [1.6, 1]})
+    figure, (left, right, values) = plt.subplots(1, 3, figsize=(16, 4.8), gridspec_kw={"width_ratios": [1.6, 1, 1]})
     notes = []
     for colour, (radius, linear, elman) in zip(RADIUS_COLOURS, results, strict=False):
         left.semilogy(linear.lags, linear.norms, "-", color=colour, lw=1.6,
@@ -194,6 +194,8 @@ def spectra(results: Sequence[tuple[float, Any, Any]]) -> Any:
         right.plot(linear.eigenvalues.real, linear.eigenvalues.imag, ".", color=colour, ms=7,
                    label=f"ρ = {radius:g}")
         notes.append(f"ρ = {radius:g}: {elman.conditions}")
+        values.plot(np.arange(1, len(linear.singular_values) + 1), linear.singular_values, "o-", ms=3,
+                    color=colour, label=f"ρ = {radius:g}")
     left.set_xlabel("lag T − t (steps)")
     left.set_ylabel(r"$\|\partial l_T / \partial h_t\|$ (log scale)")
     left.set_title(r"Gradients vanish or explode as powers of $W_{hh}^\top$", fontsize=10)
@@ -208,6 +210,12 @@ def spectra(results: Sequence[tuple[float, Any, Any]]) -> Any:
     right.grid(True, alpha=0.3)
     right.legend(fontsize=8, loc="upper right")
     gamma = results[0][2].gamma if results else 1
+    values.axhline(float(1 / gamma), color="#999999", lw=1, ls="--", label=r"$1/\gamma$ (Pascanu et al.)")
+    values.set_xlabel("index i")
+    values.set_ylabel(r"singular value $\sigma_i$")
+    values.set_title(r"Singular values of $W_{hh}$", fontsize=10)
+    values.grid(True, alpha=0.3)
+    values.legend(fontsize=8)
     activation = results[0][2].activation if results else "tanh"
     figure.text(0.01, -0.02, f"Pascanu–Mikolov–Bengio, γ = sup|{activation}'| = {gamma} (derived symbolically):\n"
                 + "\n".join(notes), fontsize=8, va="top")
