@@ -210,6 +210,7 @@ MISUSE = [
     (["derive", "--model", "lstm", "--strategy", "all"], "--strategy"),
     (["analyze"], "analysis"),
     (["analyze", "nonsense"], "nonsense"),
+    (["analyze", "spectrum", "--radii", "1", "2", "3", "4", "5", "6", "7", "--out", "{dir}/KEEP"], "--radii"),
     (["analyze", "spectrum", "--weights", "{dir}/MISSING.npz", "--out", "{dir}/KEEP"], "MISSING.npz"),
     (["analyze", "spectrum", "--weights", "{dir}/KEEP.npz", "--out", "{dir}/KEEP"], "KEEP.npz"),
     (["analyze", "strategies", "--out", ""], "--out"),

@@ -140,7 +140,10 @@ def _spectrum(args: argparse.Namespace) -> int:
             raise ValueError(msg)
         matrices = [arrays["W_hh"]]
     else:
-        matrices = [spectrum.with_spectral_radius(args.hidden, rho, args.seed) for rho in args.radii[:3]]
+        if len(args.radii) > len(figures.RADIUS_COLOURS):
+            msg = f"--radii takes at most {len(figures.RADIUS_COLOURS)} values, got {len(args.radii)}"
+            raise flags.UsageError(msg)
+        matrices = [spectrum.with_spectral_radius(args.hidden, rho, args.seed) for rho in args.radii]
     rows = []
     for W in matrices:
         linear = spectrum.spectrum(W, args.steps)  # checks W first

@@ -128,7 +128,7 @@ def _compile(args: argparse.Namespace) -> api.Gradient:
         cells.make_cell(cell, args.activation)
         strategies.make(args.strategy, tau=args.tau, pi=args.pi, seed=args.seed, k1=args.k1, k2=args.k2)
     except ValueError as exc:
-        raise UsageError(str(exc)) from None
+        raise flags.UsageError(str(exc)) from None
     return api.compile_gradient(cell, activation=args.activation, loss=args.loss,
                                strategy=args.strategy, tau=args.tau, pi=args.pi, seed=args.seed, k1=args.k1, k2=args.k2)
 
@@ -158,7 +158,7 @@ def _derive(args: argparse.Namespace) -> int:
         if given:
             msg = (f"{', '.join(given)} appl{'y' if len(given) > 1 else 'ies'} to the scalar analysis (E1-E9), "
                    f"which the {cell.name} cell ({len(cell.state)} states) does not have")
-            raise UsageError(msg)
+            raise flags.UsageError(msg)
     if cell is not None:
         title = cell.title
         print(f"symbptt: deriving the adjoints of the {title} cell ...", file=sys.stderr)
@@ -211,19 +211,15 @@ def _code(args: argparse.Namespace) -> int:
     return 0
 
 
-class UsageError(ValueError):
-    """Flags that do not go together: exit 2, as argparse's own errors."""
-
-
 def _refuse_unused(args: argparse.Namespace, cell: object) -> None:
     """A flag the chosen cell or strategy does not use is refused, never ignored."""
     _refuse_unused_lengths(args)
     if args.activation is not None and cell != "elman":
         msg = f"--activation applies to the elman cell only, not {getattr(cell, 'name', cell)}"
-        raise UsageError(msg)
+        raise flags.UsageError(msg)
     if getattr(args, "loss", None) is not None and cell == "generic":
         msg = "--loss applies to a cell's matrix section; the generic model's loss is the textbook's l"
-        raise UsageError(msg)
+        raise flags.UsageError(msg)
 
 
 def _refuse_unused_lengths(args: argparse.Namespace) -> None:
@@ -234,7 +230,7 @@ def _refuse_unused_lengths(args: argparse.Namespace) -> None:
         if getattr(args, argument, None) is not None and strategy not in ("all", *users):
             also = " (or all)" if args.run is _derive else ""
             msg = f"--{argument} applies to --strategy {' or '.join(users)}{also}, not {strategy}"
-            raise UsageError(msg)
+            raise flags.UsageError(msg)
 
 
 def _write_text(path: Path, text: str) -> None:
@@ -263,7 +259,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for warning in caught:
             print(f"symbptt: warning: {warning.message}", file=sys.stderr)
         return code
-    except UsageError as exc:
+    except flags.UsageError as exc:
         print(f"symbptt: error: {exc}", file=sys.stderr)
         return 2
     except (SymbpttError, ValueError, OSError) as exc:

@@ -25,6 +25,10 @@ class Parser(argparse.ArgumentParser):
 
 
 
+class UsageError(ValueError):
+    """Flags that do not go together: exit 2, as argparse's own errors."""
+
+
 def output(text: str) -> Path:
     """An output file's path: not empty, not a folder."""
     path = Path(text)

@@ -175,7 +175,7 @@ def estimators(bias: dict[str, Any], randomized: dict[str, Any], cost: list[tupl
     return figure
 
 
-RADIUS_COLOURS = ("#3d85c6", "#444444", "#cc0000")
+RADIUS_COLOURS = ("#3d85c6", "#444444", "#cc0000", "#6aa84f", "#e69138", "#674ea7")
 
 
 def spectra(results: Sequence[tuple[float, Any, Any]]) -> Any:
