@@ -242,3 +242,17 @@ def test_spectrum_names_what_the_weights_file_lacks(tmp_path):
     code, err = _run(["analyze", "spectrum", "--weights", str(tmp_path / "w.npz"), "--out", str(tmp_path / "f")])
     assert code == 1 and err == f"symbptt: error: {tmp_path / 'w.npz'} has no array 'W_hh'\n"
     assert not (tmp_path / "f.png").exists()
+
+
+def test_the_proof_of_exercise_one_as_a_document(tmp_path):
+    import shutil
+
+    from symbptt import documents
+
+    tex = tmp_path / "ex1.tex"
+    code, err = _run(["analyze", "alignment", "--steps", "5", "--tex", str(tex), "--out", str(tmp_path / "f")])
+    assert code == 0, err
+    text = tex.read_text()
+    assert r"\label{eq_ex1_induction}" in text and r"M^{k + 1} v_{i}" in text
+    if shutil.which("pdflatex"):  # CI installs one
+        assert documents.overfull_lines(tex) == []

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from symbptt import files, flags, strategies
+from symbptt import documents, files, flags, strategies
 from symbptt.analysis import alignment, estimators, figures, spectrum, training, truncation
 
 CHARACTERS = 40  # the opening of The Time Machine the figures are drawn on
@@ -42,6 +42,7 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
                    help="size of the random symmetric M, 2 to 200 (default: 5)")
     m.add_argument("--steps", type=flags.steps_up_to(500), default=30, metavar="K", help="powers k (default: 30)")
     m.add_argument("--seed", type=flags.seed, default=0, help="seed of M and x (default: 0)")
+    m.add_argument("--tex", type=flags.output, metavar="FILE.tex", help="also write the symbolic proof as LaTeX")
     _out(m, "alignment")
     m.set_defaults(run=_alignment)
 
@@ -105,7 +106,13 @@ def _alignment(args: argparse.Namespace) -> int:
     rng = np.random.default_rng(args.seed)
     A = rng.normal(size=(args.size, args.size))
     result = alignment.alignment((A + A.T) / 2, rng.normal(size=args.size), args.steps)
-    return _written(figures.save(figures.alignment(result), args.out))
+    proof = alignment.derivation()  # proved before anything is written
+    written = _written(figures.save(figures.alignment(result), args.out))
+    if args.tex is not None:
+        files.write_text(args.tex, documents.render([("Exercise 1: the powers of a symmetric matrix", proof)],
+                                                    "Exercise 1, proved symbolically"))
+        print(f"symbptt: wrote {args.tex}", file=sys.stderr)
+    return written
 
 
 def _estimators(args: argparse.Namespace) -> int:

@@ -85,5 +85,11 @@ def step_environment(step: Step) -> str:
     )
 
 
+_TEXT = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "_": r"\_", "&": r"\&", "%": r"\%", "#": r"\#",
+         "$": r"\$", "^": r"\textasciicircum{}", "~": r"\textasciitilde{}"}
+
+
 def escape(text: str) -> str:
-    return text.replace("_", r"\_").replace(">=", r"$\geq$").replace("&", r"\&")
+    """Plain text (a title, a note) as LaTeX text: every special character printed as itself; >= as ≥."""
+    out = "".join(_TEXT.get(character, character) for character in text)
+    return out.replace(">=", r"$\geq$")
