@@ -33,9 +33,11 @@ from symbptt.codegen import module  # noqa: E402
 from symbptt.model import losses  # noqa: E402
 
 SIZES = [  # cell, (d, h, q, T, B)
+    ("elman", (8, 16, 8, 50, 1)),  # where the users' property tests live: hundreds of tiny cases
     ("elman", (32, 64, 32, 100, 32)),
     ("elman", (64, 256, 64, 100, 32)),
     ("elman", (64, 256, 64, 1000, 8)),
+    ("lstm", (8, 16, 8, 50, 1)),
     ("lstm", (32, 64, 32, 100, 32)),
 ]
 
@@ -67,7 +69,7 @@ def peak_bytes(function, *args) -> int:
     return peak
 
 
-def compare(cell: str, size: tuple[int, ...], repeats: int) -> tuple[float, float, float, float]:
+def compare(cell: str, size: tuple[int, ...], repeats: int) -> tuple[float, float, float, float, float]:
     grad = symbptt.compile_gradient(cell)
     params, X, Y, states = problem(grad, *size)
     baseline = handwritten.lstm if cell == "lstm" else handwritten.elman_tanh
@@ -77,13 +79,14 @@ def compare(cell: str, size: tuple[int, ...], repeats: int) -> tuple[float, floa
         if not np.allclose(ours[name], value, rtol=1e-9, atol=1e-12):
             msg = f"{cell} {size}: symbptt and the hand-written baseline disagree on {name}"
             raise AssertionError(msg)
-    mine, base = [], []
-    for _ in range(repeats):  # interleaved, so both see the same machine
+    mine, base, bare = [], [], []
+    for _ in range(repeats):  # interleaved, so all three see the same machine
         mine.append(timed(grad, params, X, Y, *states))
         base.append(timed(baseline, params, X, Y, *states))
+        bare.append(timed(grad._grad, params, X, Y, *states))  # the generated code without the API's checks
     t_ours, t_base = statistics.median(mine), statistics.median(base)
     m_ours, m_base = peak_bytes(grad, params, X, Y, *states), peak_bytes(baseline, params, X, Y, *states)
-    return t_ours, t_base, m_ours / 2**20, m_base / 2**20
+    return t_ours, t_base, m_ours / 2**20, m_base / 2**20, t_ours - statistics.median(bare)
 
 
 def derivation_seconds() -> dict[str, float]:
@@ -109,11 +112,11 @@ def main() -> None:
     print(f"OPENBLAS_NUM_THREADS={os.environ['OPENBLAS_NUM_THREADS']}, numpy {np.__version__}, "
           f"median of {args.repeats} interleaved runs")
     print(f"{'cell':6} {'(d, h, q, T, B)':>22} {'symbptt ms':>11} {'hand ms':>9} {'time ratio':>10} "
-          f"{'symbptt MiB':>12} {'hand MiB':>9} {'memory ratio':>12}")
+          f"{'symbptt MiB':>12} {'hand MiB':>9} {'memory ratio':>12} {'checks µs':>10}")
     for cell, size in SIZES:
-        t_ours, t_base, m_ours, m_base = compare(cell, size, args.repeats)
+        t_ours, t_base, m_ours, m_base, checks = compare(cell, size, args.repeats)
         print(f"{cell:6} {size!s:>22} {t_ours * 1e3:11.2f} {t_base * 1e3:9.2f} {t_ours / t_base:10.2f} "
-              f"{m_ours:12.2f} {m_base:9.2f} {m_ours / m_base:12.2f}")
+              f"{m_ours:12.2f} {m_base:9.2f} {m_ours / m_base:12.2f} {checks * 1e6:10.0f}")
     print("\nderivation + compilation, from scratch, slowest loss x strategy per cell:")
     for key, seconds in derivation_seconds().items():
         print(f"  {key:16} {seconds * 1e3:7.1f} ms")

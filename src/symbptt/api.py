@@ -44,6 +44,9 @@ class Gradient:
         self.chosen = strategy
         self.param_names = tuple(p.name for p in self.step.cell.params)
         self.state_names = tuple(f"{s.name}0" for s in self.step.cell.state)
+        # each parameter's shape in letters, read once: printing SymPy sizes per call cost more than the
+        # gradient itself at small sizes
+        self._shapes = tuple((W.name, tuple(str(s) for s in _storage_shape(W))) for W in self.step.cell.params)
 
     @property
     def strategy(self) -> str:
@@ -135,14 +138,13 @@ class Gradient:
         """T, B, d from X; h and q from the parameters (and where each was read); every parameter checked."""
         sizes = {"T": X.shape[0], "B": 1 if X.ndim == 2 else X.shape[1], "d": X.shape[-1]}
         origins = dict.fromkeys(sizes, "X")
-        for W in self.step.cell.params:  # h and q from the first parameter that has them
-            for axis, size in enumerate(_storage_shape(W)):
-                if str(size) not in sizes and params[W.name].ndim == len(_storage_shape(W)):
-                    sizes[str(size)], origins[str(size)] = params[W.name].shape[axis], W.name
-        for W in self.step.cell.params:
-            expected = tuple(sizes.get(str(s), -1) for s in _storage_shape(W))
-            symbolic = tuple(str(s) for s in _storage_shape(W))
-            arguments.shape(params[W.name], W.name, expected, symbolic, origins)
+        for name, letters in self._shapes:  # h and q from the first parameter that has them
+            for axis, letter in enumerate(letters):
+                if letter not in sizes and params[name].ndim == len(letters):
+                    sizes[letter], origins[letter] = params[name].shape[axis], name
+        for name, letters in self._shapes:
+            expected = tuple(sizes.get(letter, -1) for letter in letters)
+            arguments.shape(params[name], name, expected, letters, origins)
         return sizes, origins
 
     def _check_targets(self, Y: Any, X: np.ndarray, q: int, origins: Mapping[str, str]) -> np.ndarray:
