@@ -212,6 +212,8 @@ MISUSE = [
     (["analyze", "nonsense"], "nonsense"),
     (["analyze", "spectrum", "--radii", "1", "2", "3", "4", "5", "6", "7", "--out", "{dir}/KEEP"], "--radii"),
     (["analyze", "spectrum", "--weights", "{dir}/MISSING.npz", "--out", "{dir}/KEEP"], "MISSING.npz"),
+    (["analyze", "spectrum", "--weights", "{dir}/IN.npz", "--radii", "0.9", "--out", "{dir}/KEEP"], "--radii"),
+    (["analyze", "spectrum", "--weights", "{dir}/IN.npz", "--hidden", "4", "--out", "{dir}/KEEP"], "--hidden"),
     (["analyze", "spectrum", "--weights", "{dir}/KEEP.npz", "--out", "{dir}/KEEP"], "KEEP.npz"),
     (["analyze", "strategies", "--out", ""], "--out"),
     (["derive", "--pdf"], "--pdf"),

@@ -57,9 +57,9 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
 
     r = kinds.add_parser("spectrum", help="vanishing and exploding gradients as powers of W_hh (E15)",
                          epilog="example: symbptt analyze spectrum --radii 0.9 1.0 1.1 --out spectrum")
-    r.add_argument("--hidden", type=flags.steps_up_to(512), default=32, metavar="H", help="size of W_hh (default: 32)")
+    r.add_argument("--hidden", type=flags.steps_up_to(512), metavar="H", help="size of the drawn W_hh (default: 32)")
     r.add_argument("--steps", type=flags.steps_up_to(500), default=60, metavar="T", help="the lags (default: 60)")
-    r.add_argument("--radii", type=flags.threshold, nargs="+", default=[0.9, 1.0, 1.1], metavar="RHO",
+    r.add_argument("--radii", type=flags.threshold, nargs="+", metavar="RHO",
                    help="spectral radii of the drawn W_hh (default: 0.9 1.0 1.1)")
     r.add_argument("--weights", type=Path, metavar="W.npz", help="use this W_hh (an .npz holding W_hh) instead")
     r.add_argument("--activation", choices=("tanh", "sigmoid", "relu", "identity"), default="tanh",
@@ -141,16 +141,21 @@ def _elman_weights(h: int, classes: int, seed: int) -> dict[str, np.ndarray]:
 
 def _spectrum(args: argparse.Namespace) -> int:
     if args.weights is not None:
+        given = [flag for flag, value in (("--radii", args.radii), ("--hidden", args.hidden)) if value is not None]
+        if given:
+            msg = f"{' and '.join(given)} draw a W_hh; --weights gives one: use one or the other"
+            raise flags.UsageError(msg)
         arrays = files.read_npz(args.weights)
         if "W_hh" not in arrays:
             msg = f"{args.weights} has no array 'W_hh'"
             raise ValueError(msg)
         matrices = [arrays["W_hh"]]
     else:
-        if len(args.radii) > len(figures.RADIUS_COLOURS):
-            msg = f"--radii takes at most {len(figures.RADIUS_COLOURS)} values, got {len(args.radii)}"
+        radii = args.radii or [0.9, 1.0, 1.1]
+        if len(radii) > len(figures.RADIUS_COLOURS):
+            msg = f"--radii takes at most {len(figures.RADIUS_COLOURS)} values, got {len(radii)}"
             raise flags.UsageError(msg)
-        matrices = [spectrum.with_spectral_radius(args.hidden, rho, args.seed) for rho in args.radii]
+        matrices = [spectrum.with_spectral_radius(args.hidden or 32, rho, args.seed) for rho in radii]
     rows = []
     for W in matrices:
         linear = spectrum.spectrum(W, args.steps)  # checks W first
