@@ -178,8 +178,9 @@ def test_a_figure_stem_may_carry_its_suffix(tmp_path):
 # ------------------------------------------------------------------ vanishing and exploding
 
 
-@pytest.mark.parametrize(("activation", "expected"), [("tanh", 1), ("sigmoid", Rational(1, 4)), ("relu", 1),
-                                                      ("identity", 1)])
+@pytest.mark.parametrize(("activation", "expected"), [
+    pytest.param("tanh", 1, marks=pytest.mark.slow),  # SymPy's maximum: seconds each
+    pytest.param("sigmoid", Rational(1, 4), marks=pytest.mark.slow), ("relu", 1), ("identity", 1)])
 def test_gamma_is_derived_from_the_activation(activation, expected):
     assert spectrum.gamma(activation) == expected
 
@@ -192,6 +193,7 @@ def test_the_compiled_adjoints_of_the_linear_cell_are_e15s_powers(radius, seed):
     np.testing.assert_allclose(r.norms, r.powers, rtol=1e-10, atol=1e-300)
 
 
+@pytest.mark.slow  # gamma of tanh and sigmoid, derived: seconds
 def test_the_conditions_are_reported_for_the_matrix():
     small = spectrum.spectrum(0.5 * np.eye(3), 5, cell="elman")
     assert "vanishes (sufficient condition met)" in small.conditions
@@ -230,6 +232,7 @@ def test_spectrum_and_clipping_write_their_figures(tmp_path, argv):
     assert (tmp_path / "f.png").exists() and (tmp_path / "f.svg").exists()
 
 
+@pytest.mark.slow  # gamma of tanh, derived: seconds
 def test_spectrum_of_a_given_matrix(tmp_path):
     np.savez(tmp_path / "w.npz", W_hh=0.8 * np.eye(4))
     code, err = _run(["analyze", "spectrum", "--weights", str(tmp_path / "w.npz"), "--steps", "8",

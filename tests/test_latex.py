@@ -62,8 +62,22 @@ def test_document_compiles_with_tex(tmp_path, name):
     assert pdf.read_bytes()[:5] == b"%PDF-"
 
 
-def test_repr_latex():
-    assert GENERIC._repr_latex_().startswith("$\\displaystyle")
+def test_repr_latex_of_a_derivation_and_of_one_step():
+    text = GENERIC._repr_latex_()
+    assert text.startswith("$$\\begin{aligned}") and text.endswith("\\end{aligned}$$")
+    assert r"\textbf{Proof: the closed form satisfies the recurrence} t \geq 2" not in text
+    assert r"&\textbf{Hidden state and output} \\" in text
+    step = GENERIC["eq_bptt_at"]._repr_latex_()
+    assert step.startswith("$$\\begin{aligned}\n&a_{0} = 0") and step.count("&") == 3
+
+
+def test_titles_and_notes_set_their_math_as_math():
+    explicit = derive.explicit(model.make_model("elman", "tanh"), 4)
+    text = latex.step_environment(explicit["eq_bptt_partial_ht_wh_recur_T4"])
+    assert "$h_0$ does not depend on the parameters: $a_0 = 0$." in text
+    assert r"\paragraph{Truncated BPTT($k_1$, $k_2$), $k_{1} = 2$, $k_{2} = 3$, $t = 4$}" in latex.step_environment(
+        explicit["eq_bptt_tbptt_T4"])
+    assert latex.escape("50% of a_b costs $5") == r"50\% of a\_b costs \$5"  # an unpaired $ is a dollar
 
 
 # ------------------------------------------------------------------ long written-out forms

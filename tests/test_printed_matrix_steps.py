@@ -124,7 +124,7 @@ def _derivation(cell: str):
     return reverse.derivation(cells.make_cell(cell, "tanh"), losses.make_loss("squared"))
 
 
-@pytest.mark.parametrize("cell", ["linear", "elman"])
+@pytest.mark.parametrize("cell", ["linear", pytest.param("elman", marks=pytest.mark.slow)])
 def test_each_printed_matrix_step_against_the_oracle(cell):
     oracle, derivation = Oracle(cell), _derivation(cell)
     checked = set()

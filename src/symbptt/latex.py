@@ -90,6 +90,27 @@ _TEXT = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "_": r"\_", "&": r"\
 
 
 def escape(text: str) -> str:
-    """Plain text (a title, a note) as LaTeX text: every special character printed as itself; >= as ≥."""
-    out = "".join(_TEXT.get(character, character) for character in text)
-    return out.replace(">=", r"$\geq$")
+    """A title or note as LaTeX: text with every special character printed as itself, ``$…$`` kept as math."""
+    pieces = text.split("$")
+    if len(pieces) % 2 == 0:  # an unpaired $ is a dollar sign, not math
+        pieces = [text]
+    out = []
+    for k, piece in enumerate(pieces):
+        if k % 2:
+            out.append(f"${piece}$")
+        else:
+            out.append("".join(_TEXT.get(character, character) for character in piece).replace(">=", r"$\geq$"))
+    return "".join(out)
+
+
+def in_math(text: str) -> str:
+    """A title inside a display: its words as bold ``\\text``, its ``$…$`` pieces as math."""
+    pieces = text.split("$")
+    if len(pieces) % 2 == 0:
+        pieces = [text]
+    return " ".join(piece if k % 2 else rf"\textbf{{{escape(piece)}}}" for k, piece in enumerate(pieces) if piece)
+
+
+def step_display(step: Step) -> str:
+    """One step as a display that stands on its own (a notebook cell, a paste into any document)."""
+    return "$$\\begin{aligned}\n" + step_latex(step) + "\n\\end{aligned}$$"

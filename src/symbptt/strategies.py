@@ -105,6 +105,13 @@ class Strategy:
         """The strategy with its lengths left as symbols, for the general form."""
         return cls(**{name: symbol for name, symbol in cls.symbols})
 
+    def describe_math(self) -> str:
+        """Its lengths as inline math for a heading: ``$\\tau = 2$``, ``$k_{1} = 2$, $k_{2} = 3$``."""
+        values = self.values()
+        shown = [f"${sp.latex(symbol)} = {values[argument]}$" for argument, symbol in self.symbols
+                 if values.get(argument) is not None]
+        return ", ".join(shown) or self.name
+
     def describe(self) -> str:
         shown = ", ".join(f"{n}={v!r}" for n, v in self.values().items() if v is not None)
         return f"{self.name}({shown})"
@@ -141,7 +148,7 @@ class Chunked(Strategy):
 
     tau: Length = None
     name: ClassVar[str] = "chunked"
-    title: ClassVar[str] = "Chunked truncation (pieces of length k)"
+    title: ClassVar[str] = "Chunked truncation (pieces of length $k$)"
     label: ClassVar[str] = "eq_bptt_chunked"
     symbols: ClassVar[tuple[tuple[str, Any], ...]] = (("tau", SYMBOL["k"]),)
 
@@ -159,7 +166,7 @@ class TBPTT(Strategy):
     k1: Length = None
     k2: Length = None
     name: ClassVar[str] = "tbptt"
-    title: ClassVar[str] = "Truncated BPTT(k1, k2)"
+    title: ClassVar[str] = "Truncated BPTT($k_1$, $k_2$)"
     label: ClassVar[str] = "eq_bptt_tbptt"
     symbols: ClassVar[tuple[tuple[str, Any], ...]] = (("k1", SYMBOL["k1"]), ("k2", SYMBOL["k2"]))
     overlapping: ClassVar[bool] = True
@@ -182,7 +189,7 @@ class Last(Strategy):
 
     tau: Length = None
     name: ClassVar[str] = "last"
-    title: ClassVar[str] = "Truncation to the last k steps"
+    title: ClassVar[str] = "Truncation to the last $k$ steps"
     label: ClassVar[str] = "eq_bptt_last"
     symbols: ClassVar[tuple[tuple[str, Any], ...]] = (("tau", SYMBOL["k"]),)
 

@@ -11,6 +11,8 @@ shrinks as ``|λ_2/λ_1|^k``: in two dimensions exactly, ``tan θ_k = tan θ_0
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import sympy as sp
 
@@ -79,15 +81,16 @@ def induction() -> tuple[sp.Eq, ...]:
     return tuple(sp.Eq(a, b, evaluate=False) for a, b in zip(chain, chain[1:], strict=False))
 
 
+@functools.cache  # a proof, the same every time: checked once per process
 def derivation() -> Derivation:
     """Exercise 1 as printed steps: the eigenpairs of the generic 2×2 and 3×3, and the induction for any n."""
     return Derivation("exercise 1", (
-        Step("eq_ex1_2x2", "A generic symmetric 2x2 matrix: M v_i = lambda_i v_i (simplified to an identity)",
+        Step("eq_ex1_2x2", "A generic symmetric $2 \\times 2$ matrix: $M v_i = \\lambda_i v_i$ cancels to an identity",
              prove_powers(2)),
-        Step("eq_ex1_3x3", "A generic symmetric 3x3 matrix", prove_powers(3)),
-        Step("eq_ex1_induction", "For any n, by induction on k (the base k = 1 is M v_i = lambda_i v_i)",
-             induction(), note="Each line uses M^{k+1} = M M^k, the hypothesis M^k v_i = lambda_i^k v_i, "
-                               "linearity, and M v_i = lambda_i v_i."),
+        Step("eq_ex1_3x3", "A generic symmetric $3 \\times 3$ matrix", prove_powers(3)),
+        Step("eq_ex1_induction", "For any $n$, by induction on $k$ (the base $k = 1$ is $M v_i = \\lambda_i v_i$)",
+             induction(), note="Each line uses $M^{k+1} = M M^k$, the hypothesis $M^k v_i = \\lambda_i^k v_i$, "
+                               "linearity, and $M v_i = \\lambda_i v_i$."),
     ))
 
 

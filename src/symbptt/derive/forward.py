@@ -209,7 +209,7 @@ def symbolic(model: ScalarModel, strategy_list: tuple[str, ...] = strategies.STR
              (sensitivity_recurrence(model, w),)),
         Step("eq_bptt_at", "A linear recurrence and its closed form",
              (sp.Eq(a[0], 0), abstract.equation(t), sp.Eq(a[t], abstract.closed_form(t)))),
-        Step("eq_bptt_at_proof", "Proof: the closed form satisfies the recurrence (t >= 2)",
+        Step("eq_bptt_at_proof", "Proof: the closed form satisfies the recurrence ($t \\geq 2$)",
              abstract_proof, note="Each line applies the recursive definition of a sum or a product."),
         Step("eq_bptt_substitution", "Substitution", substitution(model, w)),
         Step("eq_bptt_partial_ht_wh_gen", "Closed form of the sensitivity",
@@ -239,24 +239,24 @@ def explicit(model: ScalarModel, T_: int, strategy_list: tuple[str, ...] = strat
                   for s in range(1, T_ + 1))
     grad = sp.Add(*(loss_gradient(model, w, sp.Integer(s)) for s in range(1, T_ + 1)))
     steps = [
-        Step(f"eq_bptt_partial_L_wh_T{T_}", f"Gradient for T = {T_}",
+        Step(f"eq_bptt_partial_L_wh_T{T_}", f"Gradient for $T = {T_}$",
              (sp.Eq(Partial(L, w), sp.Mul(sp.Rational(1, T_), grad, evaluate=False)),)),
         Step(f"eq_bptt_partial_ht_wh_recur_T{T_}", "Sensitivity recurrence, step by step",
              (sp.Eq(Partial(h[0], w), 0), *recur),
-             note="h_0 does not depend on the parameters: a_0 = 0."),
-        Step(f"eq_bptt_partial_ht_wh_gen_T{T_}", f"Closed form at t = {T_}",
+             note="$h_0$ does not depend on the parameters: $a_0 = 0$."),
+        Step(f"eq_bptt_partial_ht_wh_gen_T{T_}", f"Closed form at $t = {T_}$",
              (sp.Eq(hT, seq.closed_form(T_)),)),
     ]
     for name in strategy_list:
         kind = strategies.kind_of(name)
         if kind is strategies.Randomized:
-            steps.append(Step(f"{kind.label}_T{T_}", f"Unbiasedness for T = {T_}, exactly",
+            steps.append(Step(f"{kind.label}_T{T_}", f"Unbiasedness for $T = {T_}$, exactly",
                               (randomized_expectation_exact(model, w, T_),),
-                              note="By linearity in the independent xi_t, each with E[xi_t] = 1 "
-                                   f"(and, for T up to {EXACT_SUM_T}, summed over every outcome)."))
+                              note="By linearity in the independent $\\xi_t$, each with $\\mathbb{E}[\\xi_t] = 1$ "
+                                   f"(and, for $T \\leq {EXACT_SUM_T}$, summed over every outcome)."))
         elif kind is not strategies.Full:
             strategy = strategies.make(name, **{n: lengths[n] for n, _ in kind.symbols})
             form = strategy_form(model, w, strategy, sp.Integer(T_)).subs(strategies.T, T_)
-            steps.append(Step(f"{kind.label}_T{T_}", f"{kind.title}, {strategy.describe()}, t = {T_}",
+            steps.append(Step(f"{kind.label}_T{T_}", f"{kind.title}, {strategy.describe_math()}, $t = {T_}$",
                               (sp.Eq(hT, form),), approximate=True))
     return Derivation(model, tuple(steps), T_)

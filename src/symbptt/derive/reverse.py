@@ -212,7 +212,7 @@ def derivation(cell: Cell, loss: Loss, weight: sp.Expr = TEXTBOOK_WEIGHT, proof_
     if form is not None:
         prove_closed_form(step, form, proof_T)
         steps.append(Step("eq_bptt_partial_L_ht", "Closed form of the adjoint", (form.equation,),
-                          note=f"Checked against the recurrence for T = {proof_T}, at every t."))
+                          note=f"Checked against the recurrence for $T = {proof_T}$, at every $t$."))
     steps.append(Step("eq_bptt_partial_L_hidden", "Gradient of the hidden layer",
                       tuple(summed_gradient(W, g) for W, g in step.gradients if W not in readout)))
     return Derivation(cell, tuple(steps))

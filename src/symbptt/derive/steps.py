@@ -17,6 +17,12 @@ class Step:
     approximate: bool = False  # printed with ≈ instead of =
     note: str = ""
 
+    def _repr_latex_(self) -> str:
+        """The step on its own, in a notebook."""
+        from symbptt import latex  # display hook only: latex depends on derive, not back
+
+        return latex.step_display(self)
+
 
 @dataclass(frozen=True)
 class Derivation:
@@ -38,8 +44,11 @@ class Derivation:
         return tuple(step.label for step in self.steps)
 
     def _repr_latex_(self) -> str:
+        """Every step in a notebook: its title, then its aligned equations, one block."""
         from symbptt import latex  # display hook only: latex depends on derive, not back
 
-        return "$\\displaystyle " + r" \\ ".join(
-            latex.step_latex(step, inline=True) for step in self.steps
-        ) + "$"
+        rows = []
+        for step in self.steps:
+            rows.append(rf"&{latex.in_math(step.title)} \\")
+            rows.append(latex.step_latex(step) + r" \\[1ex]")
+        return "$$\\begin{aligned}\n" + "\n".join(rows) + "\n\\end{aligned}$$"
