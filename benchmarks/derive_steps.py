@@ -23,7 +23,7 @@ from pathlib import Path
 def seconds(T: int, model: str, folder: Path) -> float:
     out = folder / f"d{T}.tex"
     t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "symbptt", "derive", "--model", model, "--steps", str(T),
+    subprocess.run([sys.executable, "-m", "symbptt", "derive", "--cell", model, "--steps", str(T),
                     "--out", str(out), "--pdf"], check=True, capture_output=True)
     return time.perf_counter() - t0
 

@@ -23,7 +23,7 @@ def test_derive_to_stdout(capsys):
 @pytest.mark.parametrize(("args", "message"), [
     (["--steps", "0"], "argument --steps: must be an integer from 1 to 100, got '0'"),
     (["--steps", "2.5"], "argument --steps: must be an integer from 1 to 100, got '2.5'"),
-    (["--model", "rnn"], "argument --model: invalid choice: 'rnn'"),
+    (["--model", "rnn"], "argument --cell/--model: invalid choice: 'rnn'"),
     (["--activation", "softplus"], "argument --activation: invalid choice: 'softplus'"),
     (["--strategy", "nope"], "argument --strategy: invalid choice: 'nope'"),
     (["--tau", "0"], "argument --tau: must be an integer >= 1, got '0'"),
@@ -81,3 +81,20 @@ def test_python_dash_m_is_wired():
     run = subprocess.run([sys.executable, "-m", "symbptt", "derive", "--steps", "-1"],
                          capture_output=True, text=True, check=False)
     assert run.returncode == 2 and "Traceback" not in run.stderr
+
+
+@pytest.mark.parametrize("verb", [["derive"], ["grad"], ["code"], ["graph"], ["analyze", "spectrum"],
+                                  ["analyze", "alignment"], ["analyze", "strategies"], ["analyze", "estimators"],
+                                  ["analyze", "clipping"]])
+def test_every_subcommand_helps_with_an_example(verb, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main([*verb, "--help"])
+    assert exit_info.value.code == 0
+    text = capsys.readouterr().out
+    assert "example" in text and f"symbptt {' '.join(verb)}" in text
+
+
+@pytest.mark.parametrize("verb", ["derive", "graph", "code"])
+def test_the_cell_flag_has_one_name_across_commands(verb, capsys):
+    assert main([verb, "--cell", "linear"]) == 0
+    assert capsys.readouterr().out

@@ -33,9 +33,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"symbptt {__version__}")
     verbs = parser.add_subparsers(dest="command", required=True, parser_class=flags.Parser)
 
-    d = verbs.add_parser("derive", help="write the derivation (E1-E16) as a LaTeX document "
-                         "(example: symbptt derive --model gru --out gru.tex --pdf)")
-    _add_cell_choice(d, "--model", "generic", "the cell (default: generic, the textbook's f, g, l)")
+    d = verbs.add_parser("derive", help="write the derivation (E1-E16) as a LaTeX document",
+                         description="The derivation of backpropagation through time for a cell, as a standalone "
+                                     "LaTeX document: E1-E9 for symbolic t and written out for T = --steps, "
+                                     "then the adjoints E10-E16 of the cell's matrix form.",
+                         epilog="examples: symbptt derive --out bptt.tex --pdf; "
+                                "symbptt derive --cell gru --loss cross_entropy --out gru.tex --pdf; "
+                                "symbptt derive --steps 6 --strategy window --tau 3")
+    _add_cell_choice(d, "generic", "the cell (default: generic, the textbook's f, g, l)")
     d.add_argument("--activation", choices=tuple(ops.ACTIVATIONS),
                    help="activation of the elman cell (default: tanh)")
     d.add_argument("--loss", choices=("generic", *losses.LOSSES),
@@ -52,8 +57,11 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--pdf", action="store_true", help="also compile the document to PDF (needs --out and pdflatex)")
     d.set_defaults(run=_derive)
 
-    r = verbs.add_parser("grad", help="the gradient of the arrays in an .npz file, per the contract "
-                         "(example: symbptt grad in.npz --cell elman --strategy window --tau 5 --out g.npz)")
+    r = verbs.add_parser("grad", help="the gradient of the arrays in an .npz file, per the contract",
+                         description="Read the parameters (by the contract's names), X, Y and optionally h0, c0, "
+                                     "xi from INPUT.npz; write every parameter's gradient and the loss to "
+                                     "GRADS.npz.",
+                         epilog="example: symbptt grad in.npz --cell elman --strategy window --tau 5 --out g.npz")
     r.add_argument("input", type=Path, metavar="INPUT.npz",
                    help="parameters by name, X, Y, and optionally h0, c0, xi")
     _add_compile_options(r)
@@ -64,15 +72,19 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--out", type=flags.output, required=True, metavar="GRADS.npz", help="the gradients and the loss")
     r.set_defaults(run=_grad)
 
-    c = verbs.add_parser("code", help="a standalone NumPy module of a compiled gradient "
-                         "(example: symbptt code --cell gru --strategy full > gru_grad.py)")
+    c = verbs.add_parser("code", help="a standalone NumPy module of a compiled gradient",
+                         description="The generated module: NumPy only, readable, with the strategy's arguments "
+                                     "written in; grad(params, X, Y, h0=None, c0=None, xi=None).",
+                         epilog="example: symbptt code --cell gru --strategy tbptt --k1 4 --k2 8 > gru_grad.py")
     _add_compile_options(c)
     c.add_argument("--out", type=flags.output, help="write the module here (default: standard output)")
     c.set_defaults(run=_code)
 
-    g = verbs.add_parser("graph", help="the unrolled computation graph in Graphviz DOT "
-                         "(example: symbptt graph --steps 3 | dot -Tpdf > g.pdf)")
-    _add_cell_choice(g, "--model", "generic", "the cell (default: generic)")
+    g = verbs.add_parser("graph", help="the unrolled computation graph in Graphviz DOT",
+                         description="The model unrolled over T steps as a Graphviz DOT graph: inputs, states, "
+                                     "outputs, losses and the parameters they share.",
+                         epilog="example: symbptt graph --steps 3 | dot -Tpdf > graph.pdf")
+    _add_cell_choice(g, "generic", "the cell (default: generic)")
     g.add_argument("--activation", choices=tuple(ops.ACTIVATIONS), help="of the elman cell (default: tanh)")
     g.add_argument("--steps", type=flags.steps_up_to(MAX_GRAPH_STEPS), default=3, metavar="T",
                    help=f"time steps drawn, at most {MAX_GRAPH_STEPS} (default: 3)")
@@ -83,7 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_compile_options(p: argparse.ArgumentParser) -> None:
-    _add_cell_choice(p, "--cell", None, "the recurrent cell")
+    _add_cell_choice(p, None, "the recurrent cell")
     p.add_argument("--activation", choices=tuple(ops.ACTIVATIONS), default="tanh",
                    help="activation of the elman cell (default: tanh)")
     p.add_argument("--loss", choices=losses.LOSSES, default="squared", help="default: squared")
@@ -96,11 +108,14 @@ def _add_compile_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=flags.seed, help="seed >= 0 for sampling xi (randomized)")
 
 
-def _add_cell_choice(p: argparse.ArgumentParser, flag: str, default: str | None, help_text: str) -> None:
+def _add_cell_choice(p: argparse.ArgumentParser, default: str | None, help_text: str) -> None:
     """``--cell NAME`` (or ``--model``), or ``--cell-file FILE`` with the cell written as formulas."""
     choice = p.add_mutually_exclusive_group(required=default is None)
     names = ("generic", *cells.cell_names()) if default else cells.cell_names()
-    choice.add_argument(flag, dest="cell", choices=names, default=default, help=help_text)
+    # --cell everywhere; derive and graph also take --model, the name they had first
+    spellings = ("--cell", "--model") if default else ("--cell",)
+    choice.add_argument(*spellings, dest="cell", choices=names, default=default, metavar="CELL",
+                        help=f"{help_text}: {', '.join(names)}")
     choice.add_argument("--cell-file", type=Path, metavar="FILE",
                         help="a cell written as step equations, one `name = expression` per line "
                              "(docs/contract.md, 'Cells written as formulas')")
