@@ -3,6 +3,7 @@ import pytest
 
 from symbptt import documents, latex
 from symbptt.derive import forward as derive
+from symbptt.model import cells
 from symbptt.model import scalar as model
 
 from .helpers import needs_tex
@@ -88,7 +89,7 @@ ELMAN_50 = derive.explicit(model.make_model("elman", "tanh"), 50)
 def test_a_long_written_out_sum_shows_its_first_and_last_terms_in_time_order():
     text = latex.step_latex(ELMAN_50["eq_bptt_partial_ht_wh_gen_T50"])
     # (1 - h_1^2)(1 - h_2^2) ⋯ h_0 is the first term; (1 - h_50^2) h_49 the last
-    assert text.index("h_{1}^{2}") < text.index("h_{2}^{2}") < text.index(r"+ \cdots +") < text.rindex("h_{49}")
+    assert text.index("h_{1}^{2}") < text.index("h_{2}^{2}") < text.index(r"+ \cdots") < text.rindex("h_{49}")
     assert text.count(r"\cdots") == 3  # two elided products and the elided sum
     assert "h_{25}" not in text
     assert text.rstrip().endswith(r"\left(1 - h_{50}^{2}\right) h_{49}")
@@ -110,11 +111,23 @@ def test_a_short_written_out_sum_is_not_elided():
 
 @needs_tex
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["generic", "elman", "linear"])
-def test_the_document_for_50_steps_stays_inside_the_margins(tmp_path, name):
+@pytest.mark.parametrize("steps", ["3", "12", "50"])
+@pytest.mark.parametrize("cell", [["generic"], ["linear"], ["elman", "--activation", "tanh"],
+                                  ["elman", "--activation", "sigmoid"], ["elman", "--activation", "relu"],
+                                  ["elman", "--activation", "identity"]], ids=" ".join)
+def test_the_document_stays_inside_the_margins(tmp_path, cell, steps):
     from symbptt.cli import main
 
     tex = tmp_path / "d.tex"
-    main(["derive", "--model", name, "--steps", "50", "--out", str(tex), "--pdf"])
+    main(["derive", "--cell", *cell, "--steps", steps, "--out", str(tex), "--pdf"])
     assert tex.with_suffix(".pdf").read_bytes()[:5] == b"%PDF-"
     assert documents.overfull_lines(tex) == []
+
+
+def test_a_gated_cell_is_shown_with_its_gates_named():
+    gru = derive.symbolic(model.view(cells.make_cell("gru")))
+    e1 = latex.step_latex(gru["eq_bptt_ht_ot"])
+    assert r"&r_{t} = \sigma\left(W_{hr} h_{t - 1} + W_{xr} x_{t} + b_{r}\right)" in e1
+    assert r"&h_{t} = \left(1 - z_{t}\right) \tilde{h}_{t} + z_{t} h_{t - 1}" in e1
+    e4 = latex.step_latex(gru["eq_bptt_partial_ht_wh_recur"])
+    assert r"\left(1 - \tilde{h}_{t}^{2}\right)" in e4 and r"\sigma" not in e4  # σ' reads r_t (1 - r_t)

@@ -17,12 +17,29 @@ from symbptt.notation import PRINTER, to_latex
 __all__ = ["escape", "step_environment", "step_latex", "to_latex"]
 
 MAX_ROWS = 8  # a step of more equations shows the first three, ⋮, the last two
-LINE_WIDTH = 48  # printed symbols per displayed line (see _width): a sum breaks before it overflows a page
+LINE_WIDTH = 66  # printed symbols per displayed line (see _width): measured on A4 with 2 cm margins
 
 
 def _width(latex_text: str) -> int:
-    """A rough count of printed symbols: commands and braces print as at most one symbol."""
-    return len(re.sub(r"\\(left|right|partial|frac|mathbf|operatorname|top|qquad|quad)\b|[{}\s^_]", "", latex_text))
+    """A rough count of printed symbols: commands and braces print as at most one symbol, a fraction as the
+    wider of its numerator and denominator (they are stacked)."""
+    start = latex_text.find("\\frac{")
+    if start < 0:
+        return len(re.sub(r"\\(left|right|partial|mathbf|operatorname|top|qquad|quad)\b|[{}\s^_]", "", latex_text))
+    numerator_end = _closing(latex_text, start + 5)
+    denominator_end = _closing(latex_text, numerator_end + 1)
+    stacked = max(_width(latex_text[start + 6:numerator_end]), _width(latex_text[numerator_end + 2:denominator_end]))
+    return _width(latex_text[:start]) + stacked + _width(latex_text[denominator_end + 1:])
+
+
+def _closing(text: str, opening: int) -> int:
+    """The index of the brace that closes the one at ``opening``."""
+    depth = 0
+    for k in range(opening, len(text)):
+        depth += {"{": 1, "}": -1}.get(text[k], 0)
+        if depth == 0:
+            return k
+    return len(text) - 1
 
 
 def step_latex(step: Step, inline: bool = False) -> str:
@@ -44,18 +61,20 @@ def step_latex(step: Step, inline: bool = False) -> str:
 
 def _broken(expr: sp.Basic) -> str:
     """A sum too long for one line, as lines of terms continued with ``\\qquad +``."""
+    coeff, rest = expr.as_coeff_Mul() if isinstance(expr, sp.Mul) else (sp.S.One, expr)
+    if coeff.is_Rational and coeff != 1 and isinstance(rest, sp.Add):
+        # 1/T [ … ], not one large fraction over T; the brackets may open and close on different lines
+        return rf"{to_latex(coeff)} \biggl[ {_broken(rest)} \biggr]"
     text = to_latex(expr)
     if _width(text) <= LINE_WIDTH:
         return text
     if isinstance(expr, sp.Eq):  # a chain a = b = c: the second equals sign starts a line
         return f"{_broken(expr.lhs)} \\\\\n&\\qquad = {_broken(expr.rhs)}"
-    coeff, rest = expr.as_coeff_Mul() if isinstance(expr, sp.Mul) else (sp.S.One, expr)
-    if coeff != 1 and isinstance(rest, sp.Add):  # 1/T [ … ]: brackets that may open and close on different lines
-        return rf"{to_latex(coeff)} \biggl[ {_broken(rest)} \biggr]"
     if isinstance(expr, sp.MatAdd):
         terms = [to_latex(term) for term in expr.args]
-    elif isinstance(expr, sp.Add) and (written := PRINTER.sum_terms(expr)) is not None:
-        terms = written
+    elif isinstance(expr, sp.Add):  # written-out sums in time order, any other in SymPy's
+        written = PRINTER.sum_terms(expr)
+        terms = written if written is not None else [to_latex(term) for term in PRINTER._as_ordered_terms(expr)]
     else:
         return text
     lines, current = [], ""

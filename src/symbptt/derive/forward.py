@@ -11,6 +11,7 @@ from __future__ import annotations
 import collections
 import functools
 import itertools
+from collections.abc import Iterable
 from typing import TypeAlias
 
 import sympy as sp
@@ -31,8 +32,36 @@ Expr: TypeAlias = sp.Expr
 
 
 def model_equations(model: ScalarModel, t_: Expr = t) -> tuple[sp.Eq, ...]:
-    """E1: h_t = f(x_t, h_{t-1}, w_h), o_t = g(h_t, w_o) (and l_t = l(y_t, o_t))."""
-    return tuple(sp.Eq(node, expr) for node, expr in graph.step_definitions(model, t_)[:2])
+    """E1: h_t = f(x_t, h_{t-1}, w_h), o_t = g(h_t, w_o); a gated cell's gates first, each by its name."""
+    equations = tuple(sp.Eq(node, expr) for node, expr in graph.step_definitions(model, t_)[:2])
+    if model.gates is None:
+        return equations
+    names = gate_names(model, [t_])
+    gates = tuple(sp.Eq(names[value], value.xreplace({k: v for k, v in names.items() if k != value}))
+                  for _, value in model.gates(x[t_], h[t_ - 1]))
+    return (*gates, *(sp.Eq(eq.lhs, eq.rhs.xreplace(names)) for eq in equations))
+
+
+def gate_names(model: ScalarModel, times: Iterable[Expr]) -> dict[Expr, Expr]:
+    """Each gate's value at each time, mapped to its name (r_t, z_t, htilde_t): how the equations are shown.
+
+    Only the display uses them; every check and every program reads the expanded forms.
+    """
+    if model.gates is None:
+        return {}
+    return {value: sp.IndexedBase(name)[s] for s in times for name, value in model.gates(x[s], h[s - 1])}
+
+
+def named(model: ScalarModel, eq: sp.Basic) -> sp.Basic:
+    """``eq`` with every gate value replaced by the gate's name, at every time step it mentions."""
+    if model.gates is None:
+        return eq
+    times = {node.indices[0] for node in eq.atoms(sp.Indexed) if node.base == x}
+    names = gate_names(model, times)
+    if isinstance(eq, sp.Eq):  # a gate's own definition keeps its right-hand side
+        own = {value: name for value, name in names.items() if name != eq.lhs}
+        return sp.Eq(eq.lhs, eq.rhs.xreplace(own), evaluate=False)
+    return eq.xreplace(names)
 
 
 def objective(model: ScalarModel) -> sp.Eq:
@@ -222,7 +251,7 @@ def symbolic(model: ScalarModel, strategy_list: tuple[str, ...] = strategies.STR
         elif kind is not strategies.Full:
             form = strategy_form(model, w, kind.symbolic())
             steps.append(Step(kind.label, kind.title, (sp.Eq(Partial(h[t], w), form),), approximate=True))
-    return Derivation(model, tuple(steps))
+    return Derivation(model, tuple(_shown(model, step) for step in steps))
 
 
 def explicit(model: ScalarModel, T_: int, strategy_list: tuple[str, ...] = strategies.STRATEGIES,
@@ -259,4 +288,12 @@ def explicit(model: ScalarModel, T_: int, strategy_list: tuple[str, ...] = strat
             form = strategy_form(model, w, strategy, sp.Integer(T_)).subs(strategies.T, T_)
             steps.append(Step(f"{kind.label}_T{T_}", f"{kind.title}, {strategy.describe_math()}, $t = {T_}$",
                               (sp.Eq(hT, form),), approximate=True))
-    return Derivation(model, tuple(steps), T_)
+    return Derivation(model, tuple(_shown(model, step) for step in steps), T_)
+
+
+def _shown(model: ScalarModel, step: Step) -> Step:
+    """The step as printed: a gated cell's gates by name (the checks above ran on the expanded forms)."""
+    if model.gates is None:
+        return step
+    return Step(step.label, step.title, tuple(named(model, eq) for eq in step.equations), step.approximate,
+                step.note)

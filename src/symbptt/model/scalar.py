@@ -45,6 +45,8 @@ class ScalarModel:
     step: Callable[[Expr, Expr], Expr]  # (x_t, h_{t-1}) -> h_t
     readout: Callable[[Expr], Expr]  # h_t -> o_t
     loss: Callable[[Expr, Expr], Expr]  # (y_t, o_t) -> l_t
+    # (x_t, h_{t-1}) -> the cell's named intermediate values (gates), in step order, for display
+    gates: Callable[[Expr, Expr], tuple[tuple[str, Expr], ...]] | None = None
 
     @property
     def params(self) -> tuple[sp.Symbol, ...]:
@@ -91,11 +93,18 @@ def view(cell: cells.Cell) -> ScalarModel:
     hidden = tuple(symbol[W] for W in cell.params if W not in cell.readout_params)
     recurrent = symbol[_recurrent_weight(cell)]
 
-    def step(x_t: Expr, h_prev: Expr) -> Expr:
+    def values(x_t: Expr, h_prev: Expr) -> dict[sp.Basic, Expr]:
         env: dict[sp.Basic, Expr] = {cells.x_t: x_t, h_t.at(mx.t - 1): h_prev, **symbol}
         for node, value in cell.steps:
             env[node] = scalar_of(value, env)
-        return env[h_t]
+        return env
+
+    def step(x_t: Expr, h_prev: Expr) -> Expr:
+        return values(x_t, h_prev)[h_t]
+
+    def gates(x_t: Expr, h_prev: Expr) -> tuple[tuple[str, Expr], ...]:
+        env = values(x_t, h_prev)
+        return tuple((node.name, env[node]) for node, _ in cell.steps if node != h_t)
 
     return ScalarModel(
         name=cell.name,
@@ -106,6 +115,7 @@ def view(cell: cells.Cell) -> ScalarModel:
         step=step,
         readout=lambda h_value: scalar_of(cell.readout, {h_t: h_value, **symbol}),
         loss=squared,
+        gates=gates if len(cell.steps) > 1 else None,
     )
 
 
