@@ -163,7 +163,7 @@ def _derive(args: argparse.Namespace) -> int:
         title = scalar.title
         print(f"symbptt: deriving {title}, symbolic t and T = {steps} ...", file=sys.stderr)
         sections += [
-            ("Gradient analysis for symbolic t", derive.symbolic(scalar, chosen)),
+            ("Gradient analysis for symbolic $t$", derive.symbolic(scalar, chosen)),
             (f"Written out for $T = {steps}$",
              derive.explicit(scalar, steps, chosen, args.tau or 2, args.k1 or 2, args.k2 or 3)),
         ]
