@@ -117,6 +117,11 @@ class Strategy:
         return f"{self.name}({shown})"
 
 
+def _period_end(t_: int, period: Any, T_: int) -> int:
+    """The first multiple of ``period`` at or after t, or T if the sequence ends first (an update every period)."""
+    return min(T_, int(period) * -(-t_ // int(period)))
+
+
 @dataclass(frozen=True)
 class Full(Strategy):
     name: ClassVar[str] = "full"
@@ -156,7 +161,7 @@ class Chunked(Strategy):
         return self.tau * sp.floor((t_ - 1) / self.tau) + 1
 
     def update(self, t_: int, T_: int) -> int:
-        return min(T_, self.tau * -(-t_ // self.tau))
+        return _period_end(t_, self.tau, T_)
 
 
 @dataclass(frozen=True)
@@ -176,7 +181,7 @@ class TBPTT(Strategy):
         return sp.Max(1, update - self.k2 + 1)
 
     def update(self, t_: int, T_: int) -> int:
-        return min(T_, self.k1 * -(-t_ // self.k1))
+        return _period_end(t_, self.k1, T_)
 
     @property
     def drops_terms(self) -> bool:
