@@ -30,3 +30,7 @@ def _tex_required() -> bool:
 needs_tex = pytest.mark.skipif(
     shutil.which("pdflatex") is None and not _tex_required(), reason="no TeX engine installed"
 )
+# and .ci/run installs Graphviz beside TeX: the same variable makes its tests required
+needs_graphviz = pytest.mark.skipif(
+    shutil.which("dot") is None and not _tex_required(), reason="Graphviz's dot is not installed"
+)

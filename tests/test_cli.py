@@ -5,7 +5,7 @@ import pytest
 
 from symbptt.cli import main
 
-from .helpers import needs_tex
+from .helpers import needs_graphviz, needs_tex
 
 
 def test_derive_writes_the_document(tmp_path, capsys):
@@ -98,3 +98,32 @@ def test_every_subcommand_helps_with_an_example(verb, capsys):
 def test_the_cell_flag_has_one_name_across_commands(verb, capsys):
     assert main([verb, "--cell", "linear"]) == 0
     assert capsys.readouterr().out
+
+
+def test_the_graph_is_drawn_as_the_textbook_draws_it(capsys):
+    assert main(["graph", "--steps", "3"]) == 0
+    dot = capsys.readouterr().out
+    assert "{rank=same; h_0; op_h_1; h_1; op_h_2; h_2; op_h_3; h_3;}" in dot  # the recurrence along one row
+    assert "{rank=same; w_h; x_1; x_2; x_3;}" in dot and "{rank=same; o_1; o_2; o_3;}" in dot
+    assert "h_1 [label=<<i>h</i><sub>1</sub>>, shape=box];" in dot  # subscripts as subscripts
+    assert 'w_h [label=<<i>w</i><sub>h</sub>>, shape=box, style=filled, fillcolor="#dde8f5"];' in dot
+    assert 'op_h_1 [label="f", shape=circle' in dot
+
+
+@needs_graphviz
+@pytest.mark.parametrize(("fmt", "magic"), [("svg", b"<?xml"), ("png", b"\x89PNG"), ("pdf", b"%PDF")])
+@pytest.mark.parametrize("cell", ["generic", "elman", "gru"])
+def test_graph_formats_through_graphviz(tmp_path, capsys, fmt, magic, cell):
+    out = tmp_path / f"g.{fmt}"
+    assert main(["graph", "--cell", cell, "--format", fmt, "--out", str(out)]) == 0
+    assert out.read_bytes().startswith(magic)
+
+
+def test_graph_without_graphviz_says_so_in_one_line(tmp_path, capsys, monkeypatch):
+    import shutil
+
+    real = shutil.which
+    monkeypatch.setattr(shutil, "which", lambda name: None if name == "dot" else real(name))
+    assert main(["graph", "--format", "png", "--out", str(tmp_path / "g.png")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "needs Graphviz's dot" in err and not (tmp_path / "g.png").exists()

@@ -137,6 +137,7 @@ FLAG_CASES = [
     (GRAD, "--clip-value", [], BAD_THRESHOLDS),
     (DERIVE, "--model", [], BAD_CHOICES),
     (GRAPH, "--model", [], BAD_CHOICES),
+    (GRAPH, "--format", [], [*BAD_CHOICES, "jpeg", "DOT"]),
     (CODE, "--cell", [], BAD_CHOICES),
     (GRAD, "--cell", [], BAD_CHOICES),
     (CODE, "--activation", [], BAD_CHOICES),

@@ -83,12 +83,15 @@ def build_parser() -> argparse.ArgumentParser:
     g = verbs.add_parser("graph", help="the unrolled computation graph in Graphviz DOT",
                          description="The model unrolled over T steps as a Graphviz DOT graph: inputs, states, "
                                      "outputs, losses and the parameters they share.",
-                         epilog="example: symbptt graph --steps 3 | dot -Tpdf > graph.pdf")
+                         epilog="examples: symbptt graph --steps 3 --format pdf --out graph.pdf; "
+                                "symbptt graph --cell gru | dot -Tsvg > gru.svg")
     _add_cell_choice(g, "generic", "the cell (default: generic)")
     g.add_argument("--activation", choices=tuple(ops.ACTIVATIONS), help="of the elman cell (default: tanh)")
     g.add_argument("--steps", type=flags.steps_up_to(MAX_GRAPH_STEPS), default=3, metavar="T",
                    help=f"time steps drawn, at most {MAX_GRAPH_STEPS} (default: 3)")
-    g.add_argument("--out", type=flags.output, help="write the .dot file here (default: standard output)")
+    g.add_argument("--format", choices=documents.GRAPH_FORMATS, default="dot",
+                   help="dot (the text), or svg, png, pdf drawn by Graphviz's dot (default: dot)")
+    g.add_argument("--out", type=flags.output, help="write the graph here (default: standard output)")
     g.set_defaults(run=_graph)
     analyze.add_parser(verbs)
     return parser
@@ -257,11 +260,16 @@ def _graph(args: argparse.Namespace) -> int:
     chosen = _cell(args)
     _refuse_unused(args, chosen)
     scalar = model.generic() if chosen == "generic" else model.view(cells.make_cell(chosen, args.activation or "tanh"))
-    dot = unroll(scalar, args.steps).to_dot()
-    if args.out is None:
-        sys.stdout.write(dot)
+    drawn = documents.draw_graph(unroll(scalar, args.steps).to_dot(), args.format)
+    if args.out is None and args.format == "dot":
+        sys.stdout.write(drawn.decode("utf-8"))
+    elif args.out is None:
+        sys.stdout.flush()
+        sys.stdout.buffer.write(drawn)
+        sys.stdout.buffer.flush()
     else:
-        files.write_text(args.out, dot)
+        files.atomic(args.out, lambda path: path.write_bytes(drawn))
+        print(f"symbptt: wrote {args.out}", file=sys.stderr)
     return 0
 
 

@@ -67,3 +67,25 @@ def _compile(tex_path: Path, build: Path) -> str:
             msg = f"pdflatex failed on {tex_path.name}: {errors[0] if errors else 'see its log'}"
             raise SymbpttError(msg)
     return (build / (tex_path.stem + ".log")).read_text(errors="replace")
+
+
+GRAPH_FORMATS = ("dot", "svg", "png", "pdf")
+
+
+def draw_graph(dot_text: str, fmt: str = "dot") -> bytes:
+    """The DOT text itself, or the graph drawn by Graphviz's ``dot`` as svg, png or pdf; SymbpttError without it."""
+    if fmt not in GRAPH_FORMATS:
+        msg = f"unknown graph format {fmt!r}; allowed: {', '.join(GRAPH_FORMATS)}"
+        raise ValueError(msg)
+    if fmt == "dot":
+        return dot_text.encode("utf-8")
+    engine = shutil.which("dot")
+    if engine is None:
+        msg = f"--format {fmt} needs Graphviz's dot (Debian: apt-get install graphviz); --format dot needs nothing"
+        raise SymbpttError(msg)
+    run = subprocess.run([engine, f"-T{fmt}"], input=dot_text.encode("utf-8"), capture_output=True, check=False)
+    if run.returncode != 0:
+        first = run.stderr.decode(errors="replace").strip().splitlines()[:1]
+        msg = f"Graphviz's dot failed: {first[0] if first else 'no message'}"
+        raise SymbpttError(msg)
+    return run.stdout

@@ -7,6 +7,7 @@ definitions blows up exponentially and hits the recursion limit).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TypeAlias
@@ -74,18 +75,36 @@ class UnrolledGraph:
         yield "op_L", "L"
 
     def to_dot(self) -> str:
-        """The graph in Graphviz DOT: boxes for variables and parameters, circles for operators."""
-        lines = ["digraph unrolled {", "  rankdir=BT;", '  node [fontname="Helvetica"];']
+        """The graph in Graphviz DOT as the textbook draws it (fig_rnn_bptt): one column per time step, one row
+        per kind of node (x, f, h, g, o, l, y), subscripts as subscripts, parameters shaded, operators as circles."""
+        lines = ["digraph unrolled {", "  rankdir=BT; newrank=true; nodesep=0.35; ranksep=0.3;",
+                 '  node [fontname="Helvetica", fontsize=14];']
         for param in self.model.params:
-            lines.append(f'  {_node_id(param)} [label="{param}", shape=box, style=filled, fillcolor="#dde8f5"];')
+            shaded = 'style=filled, fillcolor="#dde8f5"'
+            lines.append(f"  {_node_id(param)} [label={_label(param)}, shape=box, {shaded}];")
         variables = [*self.inputs, *(node for node, _ in self.definitions)]
         for var in variables:
-            lines.append(f'  {_node_id(var)} [label="{_label(var)}", shape=box];')
+            lines.append(f"  {_node_id(var)} [label={_label(var)}, shape=box];")
         for node, _ in self.definitions:
             name = {h: "f", o: "g", l_node: "l"}[node.base]
-            lines.append(f'  {_operator_id(node)} [label="{name}", shape=circle];')
+            lines.append(f'  {_operator_id(node)} [label="{name}", shape=circle, width=0.35, fixedsize=true];')
         lines.append('  op_L [label="mean", shape=circle];')
         lines.append('  L [label="L", shape=box, style=filled, fillcolor="#f5e0dd"];')
+        # rows, as in the figure: x_t and w_h at the bottom; h_0, f, h_1, f, h_2, … left to right (the recurrence
+        # runs along the row); g and w_o; o_t; l and y_t; l_t. Invisible edges keep x and o in time order.
+        steps = range(1, self.T + 1)
+        hidden, readout = self.model.hidden_params, self.model.readout_params
+        rows = [
+            [*(_node_id(p) for p in hidden), *(_node_id(x[k]) for k in steps)],
+            [_node_id(h[0]), *(n for k in steps for n in (_operator_id(h[k]), _node_id(h[k])))],
+            [*(_node_id(p) for p in readout), *(_operator_id(o[k]) for k in steps)],
+            [_node_id(o[k]) for k in steps],
+            [n for k in steps for n in (_node_id(y[k]), _operator_id(l_node[k]))],
+            [_node_id(l_node[k]) for k in steps],
+        ]
+        lines.extend(f"  {{rank=same; {'; '.join(row)};}}" for row in rows)
+        for row in (rows[0], rows[3], rows[4]):
+            lines.extend(f"  {a} -> {b} [style=invis];" for a, b in itertools.pairwise(row))
         lines.extend(f"  {a} -> {b};" for a, b in self.edges())
         lines.append("}")
         return "\n".join(lines) + "\n"
@@ -98,7 +117,11 @@ def _node_id(node: Expr) -> str:
 
 
 def _label(node: Expr) -> str:
-    return _node_id(node)
+    """A Graphviz HTML label with the subscript set as a subscript: <h<sub>1</sub>>, <W<sub>hh</sub>>."""
+    if isinstance(node, sp.Indexed):
+        return f"<<i>{node.base}</i><sub>{node.indices[0]}</sub>>"
+    head, _, tail = str(node).partition("_")
+    return f"<<i>{head}</i><sub>{tail}</sub>>" if tail else f"<<i>{head}</i>>"
 
 
 def _operator_id(node: Expr) -> str:
