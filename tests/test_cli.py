@@ -104,7 +104,7 @@ def test_the_graph_is_drawn_as_the_textbook_draws_it(capsys):
     assert main(["graph", "--steps", "3"]) == 0
     dot = capsys.readouterr().out
     assert "{rank=same; h_0; op_h_1; h_1; op_h_2; h_2; op_h_3; h_3;}" in dot  # the recurrence along one row
-    assert "{rank=same; w_h; x_1; x_2; x_3;}" in dot and "{rank=same; o_1; o_2; o_3;}" in dot
+    assert "{rank=same; x_1; x_2; x_3; w_h;}" in dot and "{rank=same; o_1; o_2; o_3;}" in dot
     assert "h_1 [label=<<i>h</i><sub>1</sub>>, shape=box];" in dot  # subscripts as subscripts
     assert 'w_h [label=<<i>w</i><sub>h</sub>>, shape=box, style=filled, fillcolor="#dde8f5"];' in dot
     assert 'op_h_1 [label="f", shape=circle' in dot

@@ -90,19 +90,24 @@ class UnrolledGraph:
             lines.append(f'  {_operator_id(node)} [label="{name}", shape=circle, width=0.35, fixedsize=true];')
         lines.append('  op_L [label="mean", shape=circle];')
         lines.append('  L [label="L", shape=box, style=filled, fillcolor="#f5e0dd"];')
-        # rows, as in the figure: x_t and w_h at the bottom; h_0, f, h_1, f, h_2, … left to right (the recurrence
+        # rows, as in the figure: x_t (then w_h) at the bottom; h_0, f, h_1, f, h_2, … left to right (the recurrence
         # runs along the row); g and w_o; o_t; l and y_t; l_t. Invisible edges keep x and o in time order.
         steps = range(1, self.T + 1)
         hidden, readout = self.model.hidden_params, self.model.readout_params
         rows = [
-            [*(_node_id(p) for p in hidden), *(_node_id(x[k]) for k in steps)],
+            [*(_node_id(x[k]) for k in steps), *(_node_id(p) for p in hidden)],
             [_node_id(h[0]), *(n for k in steps for n in (_operator_id(h[k]), _node_id(h[k])))],
-            [*(_node_id(p) for p in readout), *(_operator_id(o[k]) for k in steps)],
+            [*(_operator_id(o[k]) for k in steps), *(_node_id(p) for p in readout)],
             [_node_id(o[k]) for k in steps],
             [n for k in steps for n in (_node_id(y[k]), _operator_id(l_node[k]))],
             [_node_id(l_node[k]) for k in steps],
         ]
         lines.extend(f"  {{rank=same; {'; '.join(row)};}}" for row in rows)
+        # one group per step: Graphviz keeps a group's nodes in one column where it can
+        for k in steps:
+            column = [x[k], h[k], o[k], l_node[k]]
+            members = [*(_node_id(n) for n in column), *(_operator_id(n) for n in column[1:])]
+            lines.extend(f"  {m} [group=t{k}];" for m in members)
         for row in (rows[0], rows[3], rows[4]):
             lines.extend(f"  {a} -> {b} [style=invis];" for a, b in itertools.pairwise(row))
         lines.extend(f"  {a} -> {b};" for a, b in self.edges())
