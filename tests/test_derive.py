@@ -168,3 +168,17 @@ def test_the_scalar_model_is_the_size_one_view_of_the_cell():
     assert m.readout(h[1]) == W_qh * h[1] + b_q
     with pytest.raises(symbptt.NotSupportedError, match=r"needs the state h alone; the lstm cell has \(h, c\)"):
         model.make_model("lstm")
+
+
+def test_e9_independence_is_checked_not_assumed():
+    """A z_{t-1} that read xi_t (multipliers shifted by one step) is caught."""
+    from symbptt.derive.recurrence import LinearRecurrence
+    from symbptt.errors import ProofError
+
+    class Shifted(LinearRecurrence):
+        def iterate(self, T, multipliers=None):
+            return super().iterate(T, [*multipliers[1:], 1])
+
+    derive._check_independence(LinearRecurrence())  # the real one passes
+    with pytest.raises(ProofError, match=r"z_\d depends on xi_\d"):
+        derive._check_independence(Shifted())

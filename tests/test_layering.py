@@ -15,7 +15,8 @@ LAYERS = (
     "model.graph",
     "strategies",
     # derive: the symbolic work
-    "derive.steps", "derive.recurrence", "derive.chain", "derive.forward", "derive.rules", "derive.reverse",
+    "derive.steps", "derive.recurrence", "derive.chain", "derive.sensitivity", "derive.forward", "derive.rules",
+    "derive.reverse",
     # codegen: from derived equations to source
     "codegen.names", "codegen.ir", "codegen.runtime", "codegen.printing", "codegen.passes", "codegen.storage",
     "codegen.loops", "codegen.backward", "codegen.module", "codegen.program",

@@ -238,7 +238,7 @@ def _expectation_by_enumeration(t_: int, pis: list[float]) -> float:
 
 def check_randomized(step):
     pi_t = strategies.pi[t]
-    p_zero, p_keep, z_eq, e_xi, e_z, unbiased = step.equations
+    p_zero, p_keep, z_one, z_eq, e_xi, e_z, e_z_one, unbiased = step.equations
     for p in (0.25, 0.5, 1.0):
         probabilities = [float(eq.rhs.subs(pi_t, p)) for eq in (p_zero, p_keep)]
         assert close(sum(probabilities), 1.0)
@@ -246,10 +246,17 @@ def check_randomized(step):
         assert [float(eq.lhs.args[0].rhs.subs(pi_t, p)) for eq in (p_zero, p_keep)] == values
         mean = sum(v * q for v, q in zip(values, probabilities, strict=True))
         assert close(float(e_xi.rhs.lhs.subs(pi_t, p)), mean) and close(float(e_xi.rhs.rhs), 1.0)
-    # z_t with every xi = 1 is the exact sensitivity
-    for s in (2, 3):
-        ones = {strategies.xi[s]: 1}
+    z, expectation = sp.IndexedBase("z"), sp.Function("E")
+    # the start: z_1 = b_1 = ∂h_1/∂w_h, and E[z_1] the same
+    assert close(evaluate(z_one.rhs), sensitivity(1))
+    assert close(evaluate(e_z_one.rhs.lhs), sensitivity(1)) and e_z_one.rhs.rhs == Partial(h[1], W)
+    for s in (2, 3, 5):
+        # z_t with xi_t = 1 and z_{t-1} exact is the exact sensitivity; so is E[z_t] from E[z_{t-1}]
+        ones = {strategies.xi[s]: 1, z[s - 1]: sensitivity(s - 1)}
         assert close(evaluate(z_eq.rhs, s, ones), sensitivity(s))
+        means = {expectation(strategies.xi[s]): 1, expectation(z[s - 1]): sensitivity(s - 1)}
+        assert close(evaluate(e_z.rhs.lhs, s, means), sensitivity(s))
+        assert close(evaluate(e_z.rhs.rhs, s, {expectation(z[s - 1]): sensitivity(s - 1)}), sensitivity(s))
     # E[z_t] by enumeration equals ∂h_t/∂w_h for any pi_t
     pis = [0.0, 1.0, 0.3, 0.8, 0.55, 0.9]
     for s in (2, 3, 4, 5):

@@ -9,123 +9,33 @@ instantiating E5 with them, E8/E9 and the chunked form by the strategies.
 from __future__ import annotations
 
 import collections
-import functools
 import itertools
-from collections.abc import Iterable
 from typing import TypeAlias
 
 import sympy as sp
-from sympy.core.function import AppliedUndef
 
 from symbptt import strategies
-from symbptt.derive import chain, recurrence
+from symbptt.derive import recurrence
 from symbptt.derive.chain import Partial
+from symbptt.derive.sensitivity import (  # noqa: F401  (re-exported: the pieces of E1-E7)
+    check_substitution,
+    gate_names,
+    gradient_equation,
+    loss_gradient,
+    model_equations,
+    named,
+    objective,
+    read_off_bc,
+    sensitivity_recurrence,
+    sensitivity_sequence,
+    substitution,
+)
 from symbptt.derive.steps import Derivation, Step
 from symbptt.errors import ProofError
 from symbptt.model import graph
-from symbptt.model.scalar import L, ScalarModel, T, h, o, t, x, y
+from symbptt.model.scalar import L, ScalarModel, h, t
 
 Expr: TypeAlias = sp.Expr
-
-
-# ------------------------------------------------------------------ the pieces of E1–E7
-
-
-def model_equations(model: ScalarModel, t_: Expr = t) -> tuple[sp.Eq, ...]:
-    """E1: h_t = f(x_t, h_{t-1}, w_h), o_t = g(h_t, w_o); a gated cell's gates first, each by its name."""
-    equations = tuple(sp.Eq(node, expr) for node, expr in graph.step_definitions(model, t_)[:2])
-    if model.gates is None:
-        return equations
-    names = gate_names(model, [t_])
-    gates = tuple(sp.Eq(names[value], value.xreplace({k: v for k, v in names.items() if k != value}))
-                  for _, value in model.gates(x[t_], h[t_ - 1]))
-    return (*gates, *(sp.Eq(eq.lhs, eq.rhs.xreplace(names)) for eq in equations))
-
-
-def gate_names(model: ScalarModel, times: Iterable[Expr]) -> dict[Expr, Expr]:
-    """Each gate's value at each time, mapped to its name (r_t, z_t, htilde_t): how the equations are shown.
-
-    Only the display uses them; every check and every program reads the expanded forms.
-    """
-    if model.gates is None:
-        return {}
-    return {value: sp.IndexedBase(name)[s] for s in times for name, value in model.gates(x[s], h[s - 1])}
-
-
-def named(model: ScalarModel, eq: sp.Basic) -> sp.Basic:
-    """``eq`` with every gate value replaced by the gate's name, at every time step it mentions."""
-    if model.gates is None:
-        return eq
-    times = {node.indices[0] for node in eq.atoms(sp.Indexed) if node.base == x}
-    names = gate_names(model, times)
-    if isinstance(eq, sp.Eq):  # a gate's own definition keeps its right-hand side
-        own = {value: name for value, name in names.items() if name != eq.lhs}
-        return sp.Eq(eq.lhs, eq.rhs.xreplace(own), evaluate=False)
-    return eq.xreplace(names)
-
-
-def objective(model: ScalarModel) -> sp.Eq:
-    """E2: L = 1/T Σ_{t=1}^{T} l(y_t, o_t)."""
-    return sp.Eq(L, sp.Sum(model.loss(y[t], o[t]), (t, 1, T)) / T)
-
-
-def loss_gradient(model: ScalarModel, w: sp.Symbol, t_: Expr = t) -> Expr:
-    """∂l(y_t, o_t)/∂w by the chain rule, with ∂h_t/∂w kept as a symbol (E3's summand)."""
-    definitions = {o[t_]: model.readout(h[t_])}
-    # h_t depends on the hidden parameters only; for the readout's, ∂h_t/∂w = 0
-    keep = {h[t_]} if w in model.hidden_params else set()
-    return chain.total_derivative(model.loss(y[t_], o[t_]), w, definitions, keep=keep)
-
-
-def gradient_equation(model: ScalarModel, w: sp.Symbol) -> sp.Eq:
-    """E3: ∂L/∂w_h = 1/T Σ_t ∂l/∂o_t ∂g/∂h_t ∂h_t/∂w_h."""
-    middle = sp.Sum(Partial(model.loss(y[t], o[t]), w), (t, 1, T)) / T
-    rhs = sp.Sum(loss_gradient(model, w), (t, 1, T)) / T
-    return sp.Eq(Partial(L, w), sp.Eq(middle, rhs, evaluate=False), evaluate=False)
-
-
-def sensitivity_recurrence(model: ScalarModel, w: sp.Symbol, t_: Expr = t) -> sp.Eq:
-    """E4: ∂h_t/∂w = ∂f/∂w + ∂f/∂h_{t-1} · ∂h_{t-1}/∂w, by the chain rule."""
-    definition = model.step(x[t_], h[t_ - 1])
-    rhs = chain.total_derivative(definition, w, {}, keep={h[t_ - 1]})
-    # tanh'(z) = 1 − tanh(z)² reads 1 − h_t² once the node's own definition is named h_t
-    # (not for the generic model, whose ∂f/∂w_h must keep f's arguments)
-    if not isinstance(definition, AppliedUndef):
-        rhs = rhs.xreplace({definition: h[t_]})
-    return sp.Eq(Partial(h[t_], w), rhs, evaluate=False)  # evaluated, Eq would try to decide it
-
-
-def read_off_bc(model: ScalarModel, w: sp.Symbol) -> tuple[Expr, Expr]:
-    """E6: b_t and c_t read off E4's right-hand side, which is linear in ∂h_{t-1}/∂w."""
-    rhs = sensitivity_recurrence(model, w).rhs
-    c_t, b_t = chain.linear_split(rhs, Partial(h[t - 1], w))
-    return b_t, c_t
-
-
-def sensitivity_sequence(model: ScalarModel, w: sp.Symbol) -> recurrence.LinearRecurrence:
-    """E5 with the substitution of E6: a_t = ∂h_t/∂w, b_t = ∂f/∂w, c_t = ∂f/∂h_{t-1}."""
-    b_t, c_t = read_off_bc(model, w)
-    # cached: a written-out closed form asks for c_j once per term, T² times in all
-    return recurrence.LinearRecurrence(
-        b=functools.cache(lambda s: b_t.subs(t, s)), c=functools.cache(lambda s: c_t.subs(t, s)),
-        a=lambda s: Partial(h[s], w),
-    )
-
-
-def substitution(model: ScalarModel, w: sp.Symbol) -> tuple[sp.Eq, ...]:
-    """E6 as three equations a_t = …, b_t = …, c_t = …."""
-    a, b, c = (sp.IndexedBase(n) for n in "abc")
-    seq = sensitivity_sequence(model, w)
-    return (sp.Eq(a[t], seq.a(t)), sp.Eq(b[t], seq.b(t)), sp.Eq(c[t], seq.c(t)))
-
-
-def check_substitution(model: ScalarModel, w: sp.Symbol) -> None:
-    """E4 is E5's recurrence under E6's substitution: checked, not assumed."""
-    seq = sensitivity_sequence(model, w)
-    lhs = sensitivity_recurrence(model, w).rhs
-    if sp.expand(lhs - seq.equation(t).rhs) != 0:
-        msg = "E4 does not match b_t + c_t a_{t-1} under the substitution E6"
-        raise ProofError(msg)
 
 
 # ------------------------------------------------------------------ strategies
@@ -144,32 +54,60 @@ def strategy_form(model: ScalarModel, w: sp.Symbol, strategy: strategies.Strateg
 
 
 def randomized_equations(model: ScalarModel, w: sp.Symbol) -> tuple[sp.Basic, ...]:
-    """E9: the distribution of xi_t, z_t's recurrence, E[xi_t] = 1 and E[z_t] = ∂h_t/∂w."""
+    """E9 derived: xi_t's distribution, z_t's recurrence and start, E[z_t] by linearity and independence.
+
+    E[z_t] = b_t + c_t E[xi_t] E[z_{t-1}] (checked: z_{t-1} holds no xi_t, unrolled at explicit t), with
+    E[xi_t] = 1 computed from the distribution: the recurrence of E4 with the same start, E[z_1] = b_1 =
+    ∂h_1/∂w, hence E[z_t] = ∂h_t/∂w for every t.
+    """
     xi_t, pi_t = strategies.xi[t], strategies.pi[t]
     seq = sensitivity_sequence(model, w)
-    z = sp.IndexedBase("z")
-    z_t = seq.b(t) + xi_t * chain.chain_product(seq.c(t), Partial(h[t - 1], w))
+    z, expectation = sp.IndexedBase("z"), sp.Function("E")
+    z_t = seq.b(t) + xi_t * seq.c(t) * z[t - 1]
     # E[xi_t] from the two-point distribution, computed, not asserted
     mean_xi = sp.Add(sp.Mul(1 - pi_t, 0, evaluate=False), sp.Mul(pi_t, 1 / pi_t, evaluate=False),
                      evaluate=False)
     if sp.simplify(mean_xi.doit()) != 1:
         msg = "E[xi_t] is not 1"
         raise ProofError(msg)
-    expectation = sp.Function("E")
-    # E[z_t] = b_t + E[xi_t] c_t E[z_{t-1}] by independence of xi_t from z_{t-1}, then E[xi_t] = 1
-    e_z = seq.b(t) + expectation(xi_t) * seq.c(t) * expectation(z[t - 1])
+    _check_independence(seq)
+    # linearity: E of each term of z_t; independence: E[xi_t z_{t-1}] = E[xi_t] E[z_{t-1}]
+    e_z = sp.Add(*(_expected_term(term, xi_t, z[t - 1], expectation) for term in sp.Add.make_args(z_t)))
     e_z_done = e_z.subs(expectation(xi_t), sp.simplify(mean_xi.doit()))
     if sp.expand(e_z_done - seq.equation(t).rhs.subs(seq.a(t - 1), expectation(z[t - 1]))) != 0:
         msg = "E[z_t] does not satisfy the recurrence of a_t"
         raise ProofError(msg)
+    if sp.expand(seq.b(sp.S.One) - seq.iterate(1)[0]) != 0:  # the same start: z_1 = b_1 = a_1
+        msg = "E[z_1] differs from the sensitivity at t = 1"
+        raise ProofError(msg)
     return (
         sp.Eq(sp.Function("P")(sp.Eq(xi_t, 0)), 1 - pi_t),
         sp.Eq(sp.Function("P")(sp.Eq(xi_t, 1 / pi_t)), pi_t),
+        sp.Eq(z[1], seq.b(sp.S.One)),
         sp.Eq(z[t], z_t),
         sp.Eq(expectation(xi_t), sp.Eq(mean_xi, sp.simplify(mean_xi.doit()), evaluate=False), evaluate=False),
         sp.Eq(expectation(z[t]), sp.Eq(e_z, e_z_done, evaluate=False), evaluate=False),
+        sp.Eq(expectation(z[1]), sp.Eq(seq.b(sp.S.One), Partial(h[1], w), evaluate=False), evaluate=False),
         sp.Eq(expectation(z[t]), Partial(h[t], w)),
     )
+
+
+def _check_independence(seq: recurrence.LinearRecurrence, T_: int = 4) -> None:
+    """z_{t-1}, unrolled at explicit t, holds only xi_2..xi_{t-1}: it is independent of xi_t."""
+    xis = [strategies.xi[s] for s in range(1, T_ + 1)]
+    unrolled = seq.iterate(T_, multipliers=xis)
+    for s in range(2, T_ + 1):
+        if xis[s - 1] in unrolled[s - 2].free_symbols | unrolled[s - 2].atoms(sp.Indexed):
+            msg = f"z_{s - 1} depends on xi_{s}"
+            raise ProofError(msg)
+
+
+def _expected_term(term: Expr, xi_t: Expr, z_prev: Expr, expectation: type[sp.Function]) -> Expr:
+    """E of one term of z_t: deterministic factors pass through, xi_t and z_{t-1} (independent) each get E."""
+    factors = sp.Mul.make_args(term)
+    random = [f for f in factors if f in (xi_t, z_prev)]
+    fixed = sp.Mul(*(f for f in factors if f not in random))
+    return fixed * sp.Mul(*(expectation(f) for f in random))
 
 
 EXACT_SUM_T = 6  # up to this T the expectation is also summed over all 2^(T-1) outcomes of xi
