@@ -15,6 +15,7 @@ import numpy as np
 
 from symbptt import documents, files, flags, strategies
 from symbptt.analysis import alignment, estimators, figures, spectrum, training, truncation
+from symbptt.model import ops
 
 CHARACTERS = 40  # the opening of The Time Machine the figures are drawn on
 
@@ -62,7 +63,7 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
     r.add_argument("--radii", type=flags.threshold, nargs="+", metavar="RHO",
                    help="spectral radii of the drawn W_hh (default: 0.9 1.0 1.1)")
     r.add_argument("--weights", type=Path, metavar="W.npz", help="use this W_hh (an .npz holding W_hh) instead")
-    r.add_argument("--activation", choices=("tanh", "sigmoid", "relu", "identity"), default="tanh",
+    r.add_argument("--activation", choices=tuple(ops.ACTIVATIONS), default="tanh",
                    help="the elman cell's activation beside the linear cell (default: tanh)")
     r.add_argument("--seed", type=flags.seed, default=0, help="seed of the drawn W_hh (default: 0)")
     _out(r, "spectrum")

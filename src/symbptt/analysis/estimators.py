@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from symbptt import api, arguments, strategies
-from symbptt.analysis.truncation import cuts
+from symbptt.analysis.truncation import by_update, cuts
 
 
 def flat(grads: Mapping[str, Any], names: Sequence[str]) -> np.ndarray:
@@ -75,7 +75,7 @@ def randomized(cell: str, params: Mapping[str, Any], X: Any, Y: Any, pis: Sequen
 def transitions(strategy: strategies.Strategy, T: int) -> int:
     """The transitions the backward pass walks: one per step for a single carried adjoint, more for overlaps."""
     c = cuts(strategy, T, xi=[1.0] * T if isinstance(strategy, strategies.Randomized) else None)
-    if strategy.overlapping or strategy.drops_terms:
+    if by_update(strategy):
         if isinstance(strategy, strategies.Window):  # each loss term travels its own tau steps
             return sum(min(int(strategy.tau), t) for t in range(1, T + 1))
         return sum(last - start + 1 for start, last in c.spans)

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from symbptt import files
-from symbptt.analysis.truncation import Cuts
+from symbptt.analysis.truncation import Cuts, by_update
 from symbptt.errors import SymbpttError
 
 PIECE_COLOURS = ("#cfe2f3", "#9fc5e8")  # alternate pieces, so two neighbours never look like one
@@ -81,7 +81,7 @@ def truncation(text: str, rows: Sequence[tuple[str, Cuts]]) -> Any:
 
 
 def _overlapping(c: Cuts) -> bool:
-    return c.strategy.overlapping or c.strategy.drops_terms
+    return by_update(c.strategy)
 
 
 def _characters(ax: Any, text: str, y: float, c: Cuts) -> None:

@@ -47,7 +47,12 @@ def with_spectral_radius(h: int, radius: float, seed: int = 0) -> np.ndarray:
     """A random h×h matrix (normal entries) scaled to spectral radius ``radius``."""
     h = arguments.positive_int(h, "h")
     radius = arguments.positive_number(radius, "spectral radius")
-    W = np.random.default_rng(arguments.non_negative_int(seed, "seed")).normal(size=(h, h))
+    return to_spectral_radius(np.random.default_rng(arguments.non_negative_int(seed, "seed")).normal(size=(h, h)),
+                              radius)
+
+
+def to_spectral_radius(W: np.ndarray, radius: float) -> np.ndarray:
+    """``W`` scaled so that its largest |eigenvalue| is ``radius``."""
     return W * (radius / max(abs(np.linalg.eigvals(W))))
 
 

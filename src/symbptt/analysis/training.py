@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from symbptt import api, arguments, clipping
+from symbptt.analysis.spectrum import to_spectral_radius
 from symbptt.analysis.truncation import encode, excerpt
 
 
@@ -49,7 +50,6 @@ def train(steps: int = 150, *, hidden: int = 16, T: int = 32, rate: float = 2.0,
 
 def _weights(h: int, classes: int, radius: float, seed: int) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(seed)
-    W = rng.normal(size=(h, h))
-    W *= radius / max(abs(np.linalg.eigvals(W)))
+    W = to_spectral_radius(rng.normal(size=(h, h)), radius)
     return {"W_hx": rng.normal(scale=0.5, size=(h, classes)), "W_hh": W, "b_h": np.zeros(h),
             "W_qh": rng.normal(scale=1 / np.sqrt(h), size=(classes, h)), "b_q": np.zeros(classes)}

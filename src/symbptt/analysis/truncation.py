@@ -51,13 +51,18 @@ class Cuts:
         return tuple(j - 1 for j in range(2, self.T + 1) if self.weights[j - 1] == 0)
 
 
+def by_update(strategy: strategies.Strategy) -> bool:
+    """Whether the strategy is read by its updates' spans (they overlap, or drop loss terms), not by pieces."""
+    return strategy.overlapping or strategy.drops_terms
+
+
 def cuts(strategy: strategies.Strategy, T: int, xi: list[float] | None = None) -> Cuts:
     """Where ``strategy`` cuts T steps; randomized draws its xi from its pi and seed unless ``xi`` is given."""
     T = arguments.positive_int(T, "T")
     values = _xi(strategy, T, xi)
     starts = [int(strategy.start(sp.Integer(t), sp.Integer(T))) for t in range(1, T + 1)]
     spans: tuple[tuple[int, int], ...]
-    if strategy.overlapping or strategy.drops_terms:
+    if by_update(strategy):
         # each loss term reaches back to its start: one span per update
         spans = tuple(_updates(strategy, T, starts))
         weights = tuple(1.0 for _ in range(T))
