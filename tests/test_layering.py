@@ -18,8 +18,9 @@ LAYERS = (
     "derive.steps", "derive.recurrence", "derive.chain", "derive.sensitivity", "derive.forward", "derive.rules",
     "derive.reverse",
     # codegen: from derived equations to source
-    "codegen.names", "codegen.ir", "codegen.runtime", "codegen.printing", "codegen.passes", "codegen.storage",
-    "codegen.loops", "codegen.backward", "codegen.module", "codegen.program",
+    "codegen.names", "codegen.ir", "codegen.runtime", "codegen.runtime_numba", "codegen.runtime_xp",
+    "codegen.dialects", "codegen.printing", "codegen.passes", "codegen.storage",
+    "codegen.loops", "codegen.backward", "codegen.wrappers", "codegen.module", "codegen.program",
     "notation", "latex", "documents", "clipping", "api", "checks", "extend", "files",
     "analysis.truncation", "analysis.alignment", "analysis.estimators", "analysis.spectrum",
     "analysis.training", "analysis.figures", "flags", "analyze",

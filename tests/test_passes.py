@@ -22,12 +22,12 @@ def test_hoisting_splits_every_state_independent_product_several_per_definition(
     value = ex.hadamard(ex.activate("tanh", ex.add(ex.mul(W_hx, ex.x_t), ex.mul(W_hh, ex.h_prev), b_h)), gate)
     made = []
 
-    def buffer(statement, n):
-        made.append(n)
+    def buffer(statement, n, whole):
+        made.append((n, whole))
         return statement.target if n == 0 else Seq(f"pre_h{n}", t, *statement.target.shape)
 
     before, loop = passes.hoist([Assign(ex.h_t, value)], {ex.h_prev, ex.h_t}, buffer)
-    assert made == [0, 1] and len(before) == 2
+    assert made == [(0, False), (1, False)] and len(before) == 2
     assert {b.expr for b in before} == {ex.add(ex.mul(W_hx, ex.x_t), b_h), gate}
     (step,) = loop
     assert ex.mul(W_hx, ex.x_t) not in step.expr.atoms(sp.MatMul)  # no state-independent product left
@@ -36,8 +36,10 @@ def test_hoisting_splits_every_state_independent_product_several_per_definition(
 def test_a_gate_of_x_alone_is_hoisted_whole_and_needs_no_step():
     gate_t = mx.seq("g", ex.h)
     gate = ex.activate("sigmoid", ex.add(ex.mul(W_xg, ex.x_t), b_g))
-    before, loop = passes.hoist([Assign(gate_t, gate)], {ex.h_prev, gate_t}, lambda s, n: s.target)
-    assert before == [Assign(gate_t, gate)] and loop == []
+    wholes = []
+    before, loop = passes.hoist([Assign(gate_t, gate)], {ex.h_prev, gate_t},
+                                lambda s, n, whole: wholes.append(whole) or s.target)
+    assert before == [Assign(gate_t, gate)] and loop == [] and wholes == [True]
 
 
 def test_common_subexpressions_are_named_once_before_their_first_use():

@@ -36,8 +36,9 @@ def backward(ctx: Context, adjoints: dict[MatExpr, MatExpr]) -> list[ir.Node]:
         storage.first[reached.name] = 0
         T_, t_ = ctx.name("T"), ctx.name("t")
         mask = f"[{ctx.index(strategy.start(t))} <= {t_} for {t_} in range(1, {T_} + 1)]"
-        out.append(Line(f"{storage.array(reached.name)} = {storage.stacked_name(o_adjoint)} * "
-                        f"numpy.array({mask}, dtype=float)[:, None, None]", "loss terms that reach a state"))
+        o_stack = storage.stacked_name(o_adjoint)
+        out.append(Line(f"{storage.array(reached.name)} = {o_stack} * _mask({mask}, {o_stack})",
+                        "loss terms that reach a state"))
         adjoints = {lhs: rhs.xreplace({o_adjoint: reached}) for lhs, rhs in adjoints.items()}
 
     carried: set[MatExpr] = {mx.carry(s) for s in cell.state} | set(adjoints)
@@ -47,7 +48,8 @@ def backward(ctx: Context, adjoints: dict[MatExpr, MatExpr]) -> list[ir.Node]:
         storage.local(mx.carry(s))
     looped = [(W, g) for W, g in step.gradients if passes.leaves(g) & carried]  # they read a carried adjoint
     out += emit(ctx, [Assign(mx.adjoint(W), g) for W, g in step.gradients if (W, g) not in looped], stacked=True)
-    out += [Line(f"{storage.param(mx.adjoint(W))} = numpy.zeros_like({storage.param(W)})") for W, _ in looped]
+    out += [Line(f"{storage.param(mx.adjoint(W))} = {ctx.dialect.module}.zeros_like({storage.param(W)})")
+            for W, _ in looped]
     body = [Assign(lhs, rhs) for lhs, rhs in adjoints.items()] + [Assign(mx.adjoint(W), g, "+=") for W, g in looped]
     if strategy.overlapping:
         return out + _travelling_loop(ctx, body, adjoints)
@@ -60,7 +62,8 @@ def _carry_loop(ctx: Context, body: list[Assign]) -> list[ir.Node]:
     """One carry per state component, across s_{t-1} → s_t when start(t) ≤ t − 1, scaled by m_t."""
     strategy, storage, state = ctx.strategy, ctx.storage, ctx.step.cell.state
     carries = ", ".join(storage.locals[mx.carry(s)] for s in state)
-    zeros = ", ".join(["0.0"] * len(state))
+    x = storage.array("x")
+    zeros = ", ".join(ctx.dialect.zero_carry(f"({ctx.name('B')}, {ctx.size(s)})", x) for s in state)
     t_ = ctx.name("t")
     condition = [f"{t_} > 1"]
     if strategy.start(t) != 1:
@@ -112,18 +115,21 @@ def _travelling_loop(ctx: Context, body: list[Assign], adjoints: dict[MatExpr, M
         storage.locals[statement.target] = pending[s]
     program = passes.eliminate_common(passes.prune(vjp + outputs, [o.target for o in outputs]),
                                       ctx.fresh(temporary_hint))
-    stacks = ", ".join(storage.locals[a] for a in arrive.values())
-    direct_codes = ", ".join(storage.locals[direct[s]] if s in direct else "None" for s in state)
-    join = Line(f"({stacks},), {firsts} = _join_travelling(({', '.join(pending.values())},), {firsts}, "
-                f"({direct_codes},), {ctx.index(ctx.strategy.start(t))}, {t_})", "E8: the adjoints young enough")
-    crossing = Block(f"if {firsts}", tuple(emit(ctx, program, stacked=False)),
+    joined = [ctx.name(hint) for hint in ("joins", "merge", "keep")]
+    join = [Line(f"{firsts}, {', '.join(joined)} = _join_firsts({firsts}, {ctx.index(ctx.strategy.start(t))}, {t_})",
+                 "E8: the adjoints young enough")]
+    join += [Line(f"{storage.locals[arrive[mx.carry(s)]]} = _join_stack({pending[s]}, "
+                  f"{storage.locals[direct[s]] if s in direct else 'None'}, {', '.join(joined)})") for s in state]
+    crossing = Block(f"if len({firsts}) > 0", tuple(emit(ctx, program, stacked=False)),
                      orelse=tuple(Line(f"{pending[s]} = {storage.locals[arrive[mx.carry(s)]]}") for s in state))
-    loop_body = (*[Line(f"{storage.locals[mx.carry(s)]} = {pending[s]}.sum(axis=0)") for s in state],
+    np = ctx.dialect.module
+    loop_body = (*[Line(f"{storage.locals[mx.carry(s)]} = {np}.sum({pending[s]}, axis=0)") for s in state],
                  *emit(ctx, loop, stacked=False),
-                 Block(f"if {t_} > 1", (join, crossing)))
-    start = [Line(f"{pending[s]} = numpy.zeros((0, {B}, {ctx.size(s)}))", "adjoints still travelling")
+                 Block(f"if {t_} > 1", (*join, crossing)))
+    x = storage.array("x")
+    start = [Line(f"{pending[s]} = {ctx.dialect.zeros(f'(0, {B}, {ctx.size(s)})', x)}", "adjoints still travelling")
              for s in state]
-    return [*start, Line(f"{firsts} = []", "the first state each of them reaches"),
+    return [*start, Line(f"{firsts} = numpy.zeros(0, dtype=numpy.int64)", "the first state each of them reaches"),
             Block(f"for {t_} in range({ctx.name('T')}, 0, -1)", loop_body)]
 
 

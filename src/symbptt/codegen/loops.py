@@ -22,6 +22,7 @@ import sympy as sp
 
 from symbptt import strategies
 from symbptt.codegen import ir, passes
+from symbptt.codegen.dialects import NUMPY, Dialect
 from symbptt.codegen.ir import Assign, Block, Line
 from symbptt.codegen.printing import IndexPrinter, RowPrinter
 from symbptt.codegen.storage import Storage
@@ -37,6 +38,7 @@ class Context:
     step: ReverseStep
     strategy: strategies.Strategy
     storage: Storage
+    dialect: Dialect = NUMPY
 
     def name(self, hint: str) -> str:
         return self.storage.names.of(hint, hint)
@@ -46,7 +48,8 @@ class Context:
 
     def printer(self, stacked: bool) -> RowPrinter:
         sizes = {mx.B: self.name("B"), mx.T: self.name("T")}
-        return RowPrinter(self.storage.stacked_name if stacked else self.storage.step_name, stacked, sizes)
+        return RowPrinter(self.storage.stacked_name if stacked else self.storage.step_name, stacked, sizes,
+                          self.dialect)
 
     def index(self, expr: sp.Expr) -> str:
         """An integer expression of t, T and the strategy's lengths, in plain Python."""
@@ -102,7 +105,7 @@ def emit(ctx: Context, statements: Sequence[Assign], stacked: bool) -> list[ir.N
             out.append(Line(f"{name} {statement.op} {printer.reduction(statement.expr)}", comment))
             continue
         name = ctx.storage.stacked_name(target) if stacked else ctx.storage.step_name(target)
-        if stacked and statement.op == "=" and isinstance(statement.expr, sp.MatAdd):
+        if stacked and statement.op == "=" and isinstance(statement.expr, sp.MatAdd) and ctx.dialect.mutable:
             out += _sum_in_place(printer, name, statement.expr, comment)
         else:
             out.append(Line(f"{name} {statement.op} {printer.doprint(statement.expr)}", comment))
@@ -128,14 +131,15 @@ def _sum_in_place(printer: RowPrinter, name: str, expr: sp.MatAdd, comment: str)
 
 def forward(ctx: Context) -> list[ir.Node]:
     """E1 (E10): the cell's step equations, t = 1..T, state-independent products hoisted."""
-    cell, storage = ctx.step.cell, ctx.storage
+    cell, storage, mutable = ctx.step.cell, ctx.storage, ctx.dialect.mutable
     nodes = [node for node, _ in cell.steps]
     storage.first.update({s.name: 1 for s in cell.state})
     storage.first.update({n.name: 0 for n in nodes if n not in cell.state})
 
-    def buffer(statement: Assign, n: int) -> Seq:
-        """The first hoisted part goes into the node's own buffer; further ones into buffers of their own."""
-        if n == 0:
+    def buffer(statement: Assign, n: int, whole: bool) -> Seq:
+        """The first hoisted part goes into the node's own buffer (if it may be written in place, or is the
+        whole node); further ones into buffers of their own."""
+        if n == 0 and (mutable or whole):
             return statement.target
         extra = Seq(f"pre_{statement.target.name}", t, *statement.target.shape)
         storage.first[extra.name] = 0
@@ -144,19 +148,29 @@ def forward(ctx: Context) -> list[ir.Node]:
     before, loop = passes.hoist([Assign(node, value) for node, value in cell.steps],
                                 set(cell.previous_state) | set(nodes), buffer)
     hoisted = {s.target for s in before}
+    looped = [node for node in nodes if node in {s.target for s in loop}]
     T, B = ctx.name("T"), ctx.name("B")
     out: list[ir.Node] = [ir.Blank(), ir.Blank("forward: the cell's step equations, t = 1..T")]
-    for node in nodes:
-        if node in cell.state or node not in hoisted:  # a hoisted part's buffer is made by its statement
-            out.append(Line(f"{storage.array(node.name)} = numpy.empty(({T} + {storage.first[node.name]}, "
-                            f"{B}, {ctx.size(node)}))"))
-    for s in cell.state:
-        out.append(Line(f"{storage.array(s.name)}[0] = {ctx.name(s.name + '0')}"))
-    for extra in (s.target for s in before if s.target not in nodes):
-        out.append(Line(f"{storage.array(extra.name)} = numpy.empty(({T}, {B}, {ctx.size(extra)}))"))
+    if mutable:
+        for node in nodes:
+            if node in cell.state or node not in hoisted:  # a hoisted part's buffer is made by its statement
+                out.append(Line(f"{storage.array(node.name)} = numpy.empty(({T} + {storage.first[node.name]}, "
+                                f"{B}, {ctx.size(node)}))"))
+        for s in cell.state:
+            out.append(Line(f"{storage.array(s.name)}[0] = {ctx.name(s.name + '0')}"))
+        for extra in (s.target for s in before if s.target not in nodes):
+            out.append(Line(f"{storage.array(extra.name)} = numpy.empty(({T}, {B}, {ctx.size(extra)}))"))
+    else:  # a list per node the loop makes, stacked after it
+        out += [Line(f"{storage.array(node.name)} = [{ctx.name(node.name + '0') if node in cell.state else ''}]")
+                for node in looped]
     out += emit(ctx, before, stacked=True)
-    out.append(Block(f"for {ctx.name('t')} in range(1, {T} + 1)", tuple(emit(ctx, loop, stacked=False))))
-    return out
+    if mutable:
+        out.append(Block(f"for {ctx.name('t')} in range(1, {T} + 1)", tuple(emit(ctx, loop, stacked=False))))
+        return out
+    printer = ctx.printer(stacked=False)
+    appends = tuple(Line(f"{storage.array(s.target.name)}.append({printer.doprint(s.expr)})") for s in loop)
+    out.append(Block(f"for {ctx.name('t')} in range(1, {T} + 1)", appends))
+    return out + [Line(f"{storage.array(n.name)} = xp.stack({storage.array(n.name)})") for n in looped]
 
 
 def readout(ctx: Context) -> tuple[list[ir.Node], dict[MatExpr, MatExpr]]:

@@ -45,12 +45,13 @@ def is_trivial(expr: Any) -> bool:
 # ------------------------------------------------------------------ hoisting
 
 
-def hoist(statements: Sequence[Assign], carried: Collection[MatExpr], buffer: Callable[[Assign, int], Seq]
+def hoist(statements: Sequence[Assign], carried: Collection[MatExpr], buffer: Callable[[Assign, int, bool], Seq]
           ) -> tuple[list[Assign], list[Assign]]:
     """Split out, for all t at once, every matrix product that does not depend on ``carried``.
 
     Returns the stacked statements to run before the loop and the loop's statements;
-    ``buffer(statement, n)`` names the n-th hoisted part of a statement. A sum's
+    ``buffer(statement, n, whole)`` names the n-th hoisted part of a statement
+    (``whole``: the part is the statement's entire value). A sum's
     independent terms are hoisted together (``W_hx x_t + b_h``). Only products
     are worth it: one large product over all t beats T small ones, while an
     elementwise part would only cost a stacked buffer.
@@ -64,7 +65,7 @@ def hoist(statements: Sequence[Assign], carried: Collection[MatExpr], buffer: Ca
 
     def temporary(expr: MatExpr, statement: Assign) -> Seq:
         if expr not in made:
-            made[expr] = buffer(statement, per_statement[statement])
+            made[expr] = buffer(statement, per_statement[statement], expr == statement.expr)
             per_statement[statement] += 1
             before.append(Assign(made[expr], expr))
         return made[expr]

@@ -17,6 +17,7 @@ import sympy as sp
 from sympy.printing.numpy import NumPyPrinter
 from sympy.printing.pycode import PythonCodePrinter
 
+from symbptt.codegen.dialects import NUMPY, Dialect
 from symbptt.errors import NotSupportedError
 from symbptt.model import losses
 from symbptt.model import matrices as mx
@@ -30,10 +31,21 @@ class Verbatim(sp.Symbol):
 
 
 class BpttNumPyPrinter(NumPyPrinter):
-    """NumPyPrinter that knows sigmoid, relu, Heaviside(z, 0) and already printed operands."""
+    """NumPyPrinter that knows sigmoid, relu, Heaviside(z, 0) and already printed operands.
 
-    def __init__(self) -> None:
+    ``dialect`` names the array namespace (``numpy``, or ``xp`` for the array
+    API) and the functions it calls through helpers instead (Numba's ``_tanh``).
+    """
+
+    def __init__(self, dialect: Dialect = NUMPY) -> None:
         super().__init__({"fully_qualified_modules": True, "inline": True, "allow_unknown_functions": False})
+        self.dialect = dialect
+        self._module = dialect.module
+        renamed = {k: v.replace("numpy.", f"{dialect.module}.") for k, v in self.known_functions.items()}
+        self.known_functions = {**renamed, **dialect.calls}
+
+    def _function(self, name: str) -> str:
+        return self.known_functions[name]
 
     def _print_Verbatim(self, expr: Verbatim) -> str:
         return expr.name
@@ -41,20 +53,21 @@ class BpttNumPyPrinter(NumPyPrinter):
     def _print_sigmoid(self, expr: sp.Function) -> str:
         # σ(z) = (1 + tanh(z/2)) / 2: one transcendental, no overflow for large |z|
         z = self._print(expr.args[0])
-        return f"(0.5 + 0.5 * numpy.tanh(0.5 * ({z})))"
+        return f"(0.5 + 0.5 * {self._function('tanh')}(0.5 * ({z})))"
 
     def _print_softplus(self, expr: sp.Function) -> str:
         # log(1 + e^z) as logaddexp(0, z): no overflow for large z
-        return f"numpy.logaddexp(0, {self._print(expr.args[0])})"
+        return self.dialect.forms["softplus"].format(self._print(expr.args[0]))
 
     def _print_relu(self, expr: sp.Function) -> str:
-        return f"numpy.maximum({self._print(expr.args[0])}, 0)"
+        return self.dialect.forms["relu"].format(self._print(expr.args[0]))
 
     def _print_Heaviside(self, expr: sp.Heaviside) -> str:
         value = expr.args[1] if len(expr.args) > 1 else sp.S.Half
-        if value == 0:  # H(z, 0): relu'(0) = 0 (the contract)
-            return f"({self._print(expr.args[0])} > 0)"
-        return f"numpy.heaviside({self._print(expr.args[0])}, {self._print(value)})"
+        if value != 0:  # every derived Heaviside is H(z, 0): relu'(0) = 0 (the contract)
+            msg = f"cannot compile {expr}: only Heaviside(z, 0), relu's derivative, is compiled"
+            raise NotSupportedError(msg)
+        return self.dialect.forms["step"].format(self._print(expr.args[0]))
 
 
 class IndexPrinter(PythonCodePrinter):
@@ -105,12 +118,13 @@ class Code:
 class RowPrinter:
     """Matrix expressions as NumPy code with the batch (and time) on leading axes."""
 
-    def __init__(self, name: Callable[[MatExpr], str], stacked: bool, scalars: dict[sp.Symbol, str] | None = None
-                 ) -> None:
+    def __init__(self, name: Callable[[MatExpr], str], stacked: bool, scalars: dict[sp.Symbol, str] | None = None,
+                 dialect: Dialect = NUMPY) -> None:
         self.name = name  # a leaf's code in this context
         self.scalars = {s: Verbatim(n) for s, n in (scalars or {}).items()}  # sizes such as B, T by their names
         self.stacked = stacked  # leading axes may be (T, B): sums over samples flatten them
-        self.scalar = BpttNumPyPrinter()
+        self.scalar = BpttNumPyPrinter(dialect)
+        self.np, self.dialect = dialect.module, dialect
 
     def doprint(self, expr: MatExpr) -> str:
         return self.code(expr).text
@@ -204,7 +218,7 @@ class RowPrinter:
                 return Code(f"_flat({left.text}).T @ _flat({right.text})", "param", MUL)
             return Code(f"{left.at(ATOM)}.T @ {right.at(ATOM)}", "param", MUL)
         if kinds == ("row", "col"):  # uᵀ v per sample
-            return Code(f"numpy.sum({left.at(MUL)} * {right.at(ATOM)}, axis=-1, keepdims=True)", "scal", ATOM)
+            return Code(f"_rowsum({left.at(MUL)} * {right.at(ATOM)})", "scal", ATOM)
         if "scal" in kinds or "const" in kinds or left_expr.shape[1] == 1:
             kind = _batched_kind([left, right]) if kinds != ("param", "scal") else "col"
             return Code(f"{left.at(MUL)} * {right.at(ATOM)}", kind, MUL)
@@ -215,15 +229,17 @@ class RowPrinter:
         """v @ M; over all t at once, as one large product (NumPy would loop over t)."""
         if self.stacked:
             return Code(f"_matmul({stack.text}, {matrix.text})", kind, ATOM, product=(stack.text, matrix.text))
+        if self.dialect.typed:  # Numba's @ takes 2-D operands only; a stack of travelling adjoints is 3-D
+            return Code(f"_matmul({stack.text}, {matrix.text})", kind, ATOM)
         return Code(f"{stack.at(MUL)} @ {matrix.at(ATOM)}", kind, MUL)
 
     def reduction(self, expr: MatExpr) -> str:
         """The code of a parameter's contribution: per-sample columns are summed over the samples."""
         code = self.code(expr)
         if code.kind == "col":
-            return f"_flat({code.text}).sum(axis=0)" if self.stacked else f"{code.at(ATOM)}.sum(axis=0)"
+            return f"{self.np}.sum({f'_flat({code.text})' if self.stacked else code.text}, axis=0)"
         if code.kind == "scal":
-            return f"numpy.sum({code.text})"
+            return f"{self.np}.sum({code.text})"
         return code.text
 
 

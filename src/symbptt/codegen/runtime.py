@@ -3,7 +3,10 @@
 Every function here is copied verbatim (by ``inspect.getsource``) into each
 generated module, so a module written by ``symbptt code`` needs only NumPy and
 runs exactly the code the package runs. Keep them self-contained: no imports
-but ``numpy``, no package globals.
+but ``numpy``, no package globals. Those ``core`` calls are also written in
+the subset of NumPy that Numba compiles (no ``keepdims``, no ``out=`` but by
+assignment, contiguous reshapes): the Numba module compiles these very
+functions, and :mod:`runtime_numba` replaces only what Numba cannot run.
 """
 
 from __future__ import annotations
@@ -15,15 +18,22 @@ from symbptt.strategies import sample_xi
 
 def _flat(a):
     """Samples (and time steps) on one axis: (..., n) -> (N, n), for sums over them."""
-    return a.reshape(-1, a.shape[-1])
+    return numpy.ascontiguousarray(a).reshape(-1, a.shape[-1])
 
 
 def _matmul(a, w, out=None):
-    """a @ w for a stack a (..., k) as one large product, optionally into ``out`` (no temporary)."""
+    """a @ w for a stack a (..., k) as one large product, optionally into ``out``."""
+    product = _flat(a) @ w
     if out is None:
-        return (_flat(a) @ w).reshape(*a.shape[:-1], w.shape[-1])
-    numpy.matmul(_flat(a), w, out=_flat(out))
+        return product.reshape(a.shape[:-1] + (w.shape[-1],))
+    out[...] = product.reshape(out.shape)
     return out
+
+
+def _rowsum(a):
+    """The sum over the last axis, kept as an axis of length 1 (uᵀv per sample)."""
+    s = a.sum(axis=a.ndim - 1)
+    return s.reshape(s.shape + (1,))
 
 
 def _logsumexp(a):
@@ -36,6 +46,41 @@ def _softmax(a):
     """exp(a) / Σ_i exp(a_i) over the last axis; stable for large a."""
     e = numpy.exp(a - a.max(axis=-1, keepdims=True))
     return e / e.sum(axis=-1, keepdims=True)
+
+
+def _mask(flags, like):
+    """1.0 where a flag is set, else 0.0, as an array (T, 1, 1) beside ``like``."""
+    out = numpy.zeros((len(flags), 1, 1))
+    for i in range(len(flags)):
+        if flags[i]:
+            out[i] = 1.0
+    return out
+
+
+def _join_firsts(firsts, first, t):
+    """The first states of the adjoints that cross s_(t-1) -> s_t, youngest first.
+
+    l_t's adjoint, whose first state is ``first``, joins the travelling ones if
+    it reaches s_(t-1) (``joins``): merged into the youngest when they share
+    their first state (``merge``), since from here on they travel together.
+    Those whose first state is s_t stop here: ``keep`` of them go on.
+    """
+    joins = first <= t - 1
+    merge = joins and len(firsts) > 0 and firsts[0] == first
+    if joins and not merge:
+        firsts = numpy.concatenate((numpy.array([first]), firsts))
+    keep = len(firsts)
+    while keep > 0 and firsts[keep - 1] > t - 1:
+        keep -= 1
+    return firsts[:keep], joins, merge, keep
+
+
+def _join_stack(stack, direct, joins, merge, keep):
+    """One state component's travelling adjoints after :func:`_join_firsts` (``direct``: l_t's, or None)."""
+    if joins:
+        one = numpy.zeros((1,) + stack.shape[1:]) if direct is None else numpy.expand_dims(direct, 0)
+        stack = numpy.concatenate((stack[:1] + one, stack[1:])) if merge else numpy.concatenate((one, stack))
+    return stack[:keep]
 
 
 def one_hot(ids, q):
@@ -76,4 +121,7 @@ def as_batch(X, Y, h0, c0):
     return X, Y, h0, c0
 
 
-HELPERS = (_flat, _matmul, _logsumexp, _softmax, one_hot, sample_xi, as_batch, _join_travelling)
+# what core calls (each compiles under Numba as written), and what only the Python wrapper calls
+CORE_HELPERS = (_flat, _matmul, _rowsum, _logsumexp, _softmax, _mask, _join_firsts, _join_stack)
+WRAPPER_HELPERS = (one_hot, sample_xi, as_batch)
+HELPERS = CORE_HELPERS + WRAPPER_HELPERS

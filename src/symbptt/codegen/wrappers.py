@@ -1,0 +1,61 @@
+"""``grad(params, X, Y, h0=None, c0=None, xi=None)``: the contract's entry point around ``core``, per dialect.
+
+The wrapper does what the contract says and the derivation does not: one
+sample written without its batch axis, missing initial states as zeros, class
+ids as one-hot rows, ``xi`` sampled from ``pi`` when not given. The Numba
+wrapper also hands ``core`` C-contiguous float64 arrays only, so one compiled
+signature serves every call.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from symbptt import strategies
+from symbptt.codegen.dialects import Dialect
+from symbptt.derive.reverse import ReverseStep
+
+
+def grad_function(step: ReverseStep, strategy: strategies.Strategy, dialect: Dialect,
+                  sizes: dict[str, tuple[Any, int]]) -> list[str]:
+    """The source lines of ``grad`` for ``dialect``; ``sizes`` maps dim_h to (a parameter, an axis) that has it."""
+    cell = step.cell
+    keywords = "".join(f", {name}={name.upper()}" for name in strategy.values())
+    xp = dialect.module == "xp"
+    lines = [f"def grad(params, X, Y, h0=None, c0=None, xi=None{keywords}):",
+             '    """The loss and ∂L/∂W for every parameter, as a dict by the contract\'s names."""']
+    if xp:
+        lines += ["    xp = array_namespace(X)",
+                  "    if X.ndim == 2:  # one sample: give it a batch axis of 1",
+                  "        X, Y = X[:, None], Y[:, None]",
+                  "        h0 = None if h0 is None else xp.reshape(h0, (1, -1))",
+                  "        c0 = None if c0 is None else xp.reshape(c0, (1, -1))"]
+    else:
+        lines += ["    X = numpy.asarray(X, dtype=numpy.float64)",
+                  "    X, Y, h0, c0 = as_batch(X, numpy.asarray(Y), h0, c0)"]
+    lines.append("    T, B = X.shape[0], X.shape[1]")
+    W, axis = sizes["dim_h"]
+    for s in cell.state:
+        zeros = (f"xp.zeros((B, params[{W.name!r}].shape[{axis}]), dtype=xp.float64, device=device(X))" if xp
+                 else f"numpy.zeros((B, params[{W.name!r}].shape[{axis}]))")
+        given = f"{s.name}0" if xp else f"numpy.asarray({s.name}0, dtype=numpy.float64)"
+        lines.append(f"    {s.name}0 = {zeros} if {s.name}0 is None else {given}")
+    if step.loss.target == "class":
+        Wq, q_axis = sizes["dim_q"]
+        q = f"params[{Wq.name!r}].shape[{q_axis}]"
+        lines.append(f"    Y = one_hot_xp(Y, {q}, X)" if xp else f"    Y = one_hot(Y, {q})")
+    elif not xp:
+        lines.append("    Y = Y.astype(numpy.float64, copy=False)")
+    arrays = [f"params[{p.name!r}]" for p in cell.params] + ["X", "Y"] + [f"{s.name}0" for s in cell.state]
+    if isinstance(strategy, strategies.Randomized):
+        sampled = "xp.asarray(sample_xi(pi, T, seed), device=device(X))" if xp else "sample_xi(pi, T, seed)"
+        given = "xi" if xp else "numpy.asarray(xi, dtype=numpy.float64)"
+        lines.append(f"    xi = {sampled} if xi is None else {given}")
+    if dialect.typed:  # one compiled signature: C-contiguous float64 everywhere
+        arrays = [f"numpy.ascontiguousarray({a}, dtype=numpy.float64)" for a in arrays]
+    arguments = arrays + [name for name, _ in strategy.symbols]
+    if isinstance(strategy, strategies.Randomized):
+        arguments.append("numpy.ascontiguousarray(xi, dtype=numpy.float64)" if dialect.typed else "xi")
+    return [*lines,
+            f"    loss, *grads = core({', '.join(arguments)})",
+            '    return {"loss": float(loss), **dict(zip(PARAMS, grads))}']
