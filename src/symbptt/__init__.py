@@ -20,7 +20,7 @@ Each module imports only from the modules listed before it (``LAYERS`` in
 from __future__ import annotations
 
 from symbptt._version import __version__
-from symbptt.api import Gradient, NonFiniteWarning, ScalarGradient, compile_gradient, compile_scalar_gradient
+from symbptt.api import Gradient, NonFiniteWarning, compile_gradient
 from symbptt.checks import assert_gradients_close, central_difference, check_gradient
 from symbptt.clipping import clip_norm, clip_value
 from symbptt.derive.forward import explicit, symbolic
@@ -30,6 +30,7 @@ from symbptt.errors import NotSupportedError, ProofError, SymbpttError
 from symbptt.model.formula import cell_from_formulas, cell_from_text
 from symbptt.model.graph import UnrolledGraph, unroll
 from symbptt.model.scalar import ScalarModel, make_model
+from symbptt.scalar_api import ScalarGradient, compile_scalar_gradient
 from symbptt.strategies import STRATEGIES, Strategy
 
 __all__ = [

@@ -9,37 +9,31 @@ naming the array, never a NumPy traceback or a silently wrong number.
 
 from __future__ import annotations
 
-import functools
 import warnings
 from collections.abc import Mapping
 from typing import Any, TypeAlias
 
 import numpy as np
 
-from symbptt import arguments, strategies
-from symbptt.codegen import module, program
-from symbptt.derive import reverse
-from symbptt.model import cells, losses, scalar
+from symbptt import arguments, backends, strategies
+from symbptt.codegen import module
+from symbptt.codegen.dialects import DIALECTS
+from symbptt.model import cells, losses
 
 Arrays: TypeAlias = Mapping[str, Any]
-
-
-@functools.cache
-def _compiled(cell: str | cells.Cell, activation: str, loss: str, strategy_name: str
-              ) -> tuple[reverse.ReverseStep, dict[str, Any]]:
-    """Derive and compile once per kind of strategy: the reverse step and the module's namespace."""
-    kind = strategies.kind_of(strategy_name)
-    step = reverse.derive_step(cells.make_cell(cell, activation), losses.make_loss(loss))
-    source = module.module_source(step, kind())
-    return step, module.exec_module(source, f"symbptt_{step.cell.name}_{activation}_{loss}_{kind.name}")
 
 
 class Gradient:
     """A compiled ∂L/∂W: ``grad(params, X, Y, h0=None, c0=None, xi=None) -> {name: array, "loss": float}``."""
 
-    def __init__(self, cell: str | cells.Cell, activation: str, loss: str, strategy: strategies.Strategy) -> None:
-        self.step, namespace = _compiled(cell, activation, loss, strategy.name)
-        self._grad = namespace["grad"]
+    def __init__(self, cell: str | cells.Cell, activation: str, loss: str, strategy: strategies.Strategy,
+                 backend: str = "auto") -> None:
+        self.step = backends.derived(cell, activation, loss)
+        self._model = (cell, activation, loss, strategy.name)
+        self.backend = backend
+        self.compile_seconds: dict[str, float] = {}  # per backend compiled so far: Numba's is seconds, the rest ~0
+        if backend != "auto":
+            self._module(backend)  # compiled now, so that its cost is not the first call's
         self.cell, self.activation, self.loss = self.step.cell.name, activation, loss
         self.chosen = strategy
         self.param_names = tuple(p.name for p in self.step.cell.params)
@@ -66,12 +60,19 @@ class Gradient:
 
     @property
     def source(self) -> str:
-        """The generated module, standalone (only NumPy), with this gradient's arguments written in."""
+        """The generated NumPy module, standalone (only NumPy), with this gradient's arguments written in."""
         return module.module_source(self.step, self.chosen)
 
-    def module_source(self) -> str:
-        """The standalone module (``symbptt code``): the same as :attr:`source`."""
-        return self.source
+    def module_source(self, backend: str = "numpy") -> str:
+        """The standalone module of a backend (``symbptt code --backend``), this gradient's arguments written in."""
+        dialect = DIALECTS[backends.check_backend(backend if backend != "auto" else "numpy")]
+        return module.module_source(self.step, self.chosen, dialect)
+
+    def _module(self, backend: str) -> Any:
+        """The ``grad`` of a backend's module, compiled at the first request."""
+        namespace, seconds = backends.namespace(*self._model, backend)
+        self.compile_seconds.setdefault(backend, seconds)
+        return namespace["grad"]
 
     def __repr__(self) -> str:
         return (f"<symbptt gradient {self.cell} activation={self.activation!r} loss={self.loss!r} "
@@ -79,6 +80,11 @@ class Gradient:
 
     def __call__(self, params: Arrays, X: Any, Y: Any, h0: Any = None, c0: Any = None,
                  xi: Any = None) -> dict[str, Any]:
+        originals = (params, X, Y, h0, c0, xi)
+        given = [X, Y, h0, c0, xi, *(params.values() if isinstance(params, Mapping) else ())]
+        arrays_foreign = any(backends.foreign(a) for a in given)
+        if arrays_foreign:
+            _check_float64(params, X, Y, h0, c0, xi)
         params = self._check_params(params)
         X = arguments.float_array(X, "X")
         if X.ndim not in (2, 3):
@@ -103,10 +109,16 @@ class Gradient:
                 initial[name] = arguments.shape(state, name, (B, sizes["h"]) if X.ndim == 3 else (sizes["h"],),
                                              ("B", "h") if X.ndim == 3 else ("h",), origins)
         xi = self._check_xi(xi, T)
+        chosen = backends.choose(self._model, self.backend, arrays_foreign, B, sizes["h"])
+        grad = self._module(chosen)
+        if chosen == "array_api" and arrays_foreign:  # checked on NumPy views; computed on the caller's arrays
+            params = {n: originals[0][n] for n in self.param_names}
+            X, Y, initial["h0"], initial["c0"], xi = originals[1:]
+
         def run(steps: int) -> dict[str, Any]:
             with np.errstate(all="ignore"):  # one warning below names the step, not NumPy's per operation
-                return self._grad(params, X[:steps], Y[:steps], initial["h0"], initial["c0"],
-                                  None if xi is None else xi[:steps], **self.chosen.values())
+                return grad(params, X[:steps], Y[:steps], initial["h0"], initial["c0"],
+                            None if xi is None else xi[:steps], **self.chosen.values())
 
         out = run(T)
         if not _finite(out):  # the first step where it appears: the shortest prefix that is not finite
@@ -188,7 +200,19 @@ class NonFiniteWarning(RuntimeWarning):
 
 
 def _finite(out: Mapping[str, Any]) -> bool:
-    return all(np.isfinite(v).all() for v in out.values())
+    return all(np.isfinite(np.asarray(v)).all() for v in out.values())
+
+
+def _check_float64(params: Any, *arrays: Any) -> None:
+    """Arrays of another library are computed on as given: they must be float64 already (Y may hold class ids)."""
+    named = dict(zip(("X", "Y", "h0", "c0", "xi"), arrays, strict=True))
+    named |= dict(params) if isinstance(params, Mapping) else {}
+    for name, value in named.items():
+        dtype = str(getattr(value, "dtype", ""))
+        if backends.foreign(value) and "float" in dtype and not dtype.endswith("float64"):
+            msg = (f"{name} is a {type(value).__module__.split('.')[0]} array of {dtype}; arrays of other libraries "
+                   "are computed on as given and must be float64 (JAX: jax.config.update('jax_enable_x64', True))")
+            raise ValueError(msg)
 
 
 def _storage_shape(W: Any) -> tuple[Any, ...]:
@@ -198,7 +222,7 @@ def _storage_shape(W: Any) -> tuple[Any, ...]:
 
 def compile_gradient(cell: str | cells.Cell, *, activation: str = "tanh", loss: str = "squared", strategy: str = "full",
                      tau: int | None = None, pi: Any = None, seed: int | None = None, k1: int | None = None,
-                     k2: int | None = None) -> Gradient:
+                     k2: int | None = None, backend: str = "auto") -> Gradient:
     """Derive ∂L/∂W of ``cell`` symbolically and compile it to NumPy (the contract's entry point).
 
     Args:
@@ -208,6 +232,9 @@ def compile_gradient(cell: str | cells.Cell, *, activation: str = "tanh", loss: 
         strategy: ``full``; ``window`` (``tau`` steps); ``chunked`` (pieces of ``tau``);
             ``randomized`` (``xi`` at call time, or sampled from ``pi`` with ``seed``);
             ``tbptt`` (``k1``, ``k2``); ``last`` (the last ``tau`` steps).
+        backend: ``auto`` (default: Numba for narrow problems when installed, NumPy otherwise, the array
+            API module for PyTorch, JAX or CuPy arrays), ``numpy``, ``numba`` or ``array_api``
+            (:mod:`symbptt.backends`).
 
     Returns:
         ``grad(params, X, Y, h0=None, c0=None, xi=None)`` returning every parameter's
@@ -216,61 +243,7 @@ def compile_gradient(cell: str | cells.Cell, *, activation: str = "tanh", loss: 
     cells.make_cell(cell, activation)  # the names are checked before any work
     losses.make_loss(loss)
     chosen = strategies.make(strategy, tau=tau, k1=k1, k2=k2, pi=pi, seed=seed)
-    return Gradient(cell, activation, loss, chosen)
+    return Gradient(cell, activation, loss, chosen, backends.check_backend(backend))
 
 
-# ------------------------------------------------------------------ the scalar programs
-
-
-class ScalarGradient:
-    """A compiled ∂L/∂θ for a scalar cell over T steps: ``grad(params, x, y, h0=0, xi=None)``.
-
-    ``x`` and ``y`` have shape ``(T,)`` or ``(T, B)``; the result maps every
-    parameter name (and ``"loss"``) to a float, averaged over the batch as the
-    contract's ``L = 1/(B·T) Σ_b Σ_t l``.
-    """
-
-    def __init__(self, built: program.Program) -> None:
-        self.program = built
-        model, strategy = built.model, built.strategy
-        self.name = f"grad_{model.name}_{model.activation or 'linear'}_T{built.T}_{strategy.name}"
-        self.source = program.program_source(built, self.name)
-        self._function = module.compile_source(self.source, self.name)
-        self.param_names = tuple(str(p) for p in built.model.params)
-
-    def __call__(self, params: Arrays, x: Any, y: Any, h0: Any = 0.0, xi: Any = None) -> dict[str, float]:
-        T, strategy = self.program.T, self.program.strategy
-        missing = sorted(set(self.param_names) - set(params))
-        extra = sorted(set(params) - set(self.param_names))
-        if missing or extra:
-            msg = f"parameters must be exactly {', '.join(self.param_names)}; missing {missing}, unexpected {extra}"
-            raise ValueError(msg)
-        values = [arguments.float_array(params[n], n) for n in self.param_names]
-        x_arr, y_arr = arguments.float_array(x, "x"), arguments.float_array(y, "y")
-        for name, arr in (("x", x_arr), ("y", y_arr)):
-            if arr.ndim not in (1, 2) or arr.shape[0] != T:
-                msg = f"{name} must have shape (T,) or (T, B) with T = {T}, got {arr.shape}"
-                raise ValueError(msg)
-        if isinstance(strategy, strategies.Randomized):
-            if xi is None:
-                if strategy.pi is None:
-                    msg = "strategy 'randomized' needs xi (length T) or a keep-probability pi"
-                    raise ValueError(msg)
-                xi = strategies.draw_xi(strategy.pi, T, strategy.seed)
-            xi = arguments.float_array(xi, "xi")
-            if xi.shape != (T,) or (xi < 0).any():
-                msg = f"xi must have shape ({T},) with entries >= 0, got shape {xi.shape}"
-                raise ValueError(msg)
-        results = self._function(*values, x_arr, y_arr, arguments.float_array(h0, "h0"), xi)
-        return {name: float(v) for name, v in zip(("loss", *self.param_names), results, strict=True)}
-
-
-def compile_scalar_gradient(model_name: str = "elman", T: int = 10, *, activation: str = "tanh",
-                            strategy: str = "full", tau: int | None = None, pi: Any = None, seed: int | None = None,
-                            k1: int | None = None, k2: int | None = None) -> ScalarGradient:
-    """Derive and compile ∂L/∂θ of a scalar cell over ``T`` steps under a strategy (a straight-line program)."""
-    chosen = strategies.make(strategy, tau=tau, k1=k1, k2=k2, pi=pi, seed=seed)
-    return ScalarGradient(program.build(scalar.make_model(model_name, activation), T, chosen))
-
-
-__all__ = ["Gradient", "ScalarGradient", "compile_gradient", "compile_scalar_gradient"]
+__all__ = ["Gradient", "NonFiniteWarning", "compile_gradient"]

@@ -4,8 +4,7 @@
   ``out=``, slices filled): the fastest form on NumPy arrays;
 - ``numba``: the same code for Numba's compiler, which wants one type per
   variable (a carry starts as an array of zeros, not the number 0), no ``del``,
-  and tanh, exp and log of wide arrays sent to NumPy's vectorized loops
-  (Numba's own call the scalar libm, six times slower on 2048 numbers);
+  and 2-D operands for ``@``;
 - ``array_api``: written against the array API standard through ``xp``, so
   PyTorch, JAX and CuPy arrays run it; nothing is written in place (JAX's
   arrays are immutable): the forward loop appends to lists it then stacks.
@@ -48,8 +47,7 @@ class Dialect:
 _NUMPY_FORMS = {"relu": "numpy.maximum({}, 0)", "step": "({} > 0)", "softplus": "numpy.logaddexp(0, {})"}
 
 NUMPY = Dialect("numpy", "numpy", forms=_NUMPY_FORMS)
-NUMBA = Dialect("numba", "numpy", typed=True, releases=False,
-                calls={"tanh": "_tanh", "exp": "_exp", "log": "_log"}, forms=_NUMPY_FORMS)
+NUMBA = Dialect("numba", "numpy", typed=True, releases=False, forms=_NUMPY_FORMS)
 ARRAY_API = Dialect("array_api", "xp", mutable=False,
                     forms={"relu": "_relu({})", "step": "_step({})", "softplus": "_softplus({})"})
 

@@ -95,7 +95,7 @@ def helpers_source(dialect: Dialect = NUMPY) -> str:
 PREAMBLE = {
     NUMPY: ("Needs only NumPy.", ["import numpy"]),
     NUMBA: ("Needs NumPy and Numba: ``core`` is compiled on first use, and cached beside this file.",
-            ["import numba", "import numpy", "", f"WIDE = {runtime_numba.WIDE}"]),
+            ["import numba", "import numpy"]),
     ARRAY_API: ("Written against the array API standard: NumPy, PyTorch, JAX (float64) or CuPy arrays in, the same\n"
                 "library's arrays out (no autograd: the gradient is this code). Needs array-api-compat.",
                 ["import numpy", "from array_api_compat import array_namespace, device"]),

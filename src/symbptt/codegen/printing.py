@@ -41,7 +41,8 @@ class BpttNumPyPrinter(NumPyPrinter):
         super().__init__({"fully_qualified_modules": True, "inline": True, "allow_unknown_functions": False})
         self.dialect = dialect
         self._module = dialect.module
-        renamed = {k: v.replace("numpy.", f"{dialect.module}.") for k, v in self.known_functions.items()}
+        known: dict[str, str] = self.known_functions  # type: ignore[has-type]
+        renamed = {k: v.replace("numpy.", f"{dialect.module}.") for k, v in known.items()}
         self.known_functions = {**renamed, **dialect.calls}
 
     def _function(self, name: str) -> str:

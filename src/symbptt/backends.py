@@ -1,0 +1,112 @@
+"""The backends a compiled gradient runs on, and which one a call takes.
+
+- ``numpy``: the generated NumPy module (in place), always there;
+- ``numba``: the same schedule compiled by Numba (``pip install 'symbptt[numba]'``),
+  compiled once per model and cached on disk across processes;
+- ``array_api``: the module written against the array API standard, for
+  PyTorch, JAX and CuPy arrays (``pip install 'symbptt[array-api]'``);
+- ``auto`` (the default): arrays of another library go to ``array_api``;
+  NumPy arrays go to ``numba`` when the problem is narrow (``B·h`` at most
+  :data:`NARROW`, where the per-operation cost of NumPy dominates) and the
+  model's Numba code is compiled already (in this process, or cached on disk
+  by an earlier ``backend="numba"``): auto never makes a call wait the 15-25 s
+  of a first compilation. Else ``numpy``. Numba's tanh and exp are the scalar
+  libm, several times slower than NumPy's vectorized loops on wide arrays,
+  which is where the NumPy module wins (``benchmarks/compiled_vs_handwritten.py``).
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import logging
+from typing import Any
+
+import numpy as np
+
+from symbptt import strategies
+from symbptt.codegen import jit, module
+from symbptt.codegen.dialects import ARRAY_API, NUMBA, NUMPY
+from symbptt.derive import reverse
+from symbptt.errors import NotSupportedError
+from symbptt.model import cells, losses
+
+BACKENDS = ("auto", "numpy", "numba", "array_api")
+NARROW = 128  # B·h up to which the Numba module beats the NumPy one, measured at h = 16..256 (README)
+log = logging.getLogger("symbptt")
+
+
+def check_backend(backend: Any) -> str:
+    """``backend``, or a one-line refusal listing the backends."""
+    if not isinstance(backend, str) or backend.replace("-", "_") not in BACKENDS:
+        msg = f"backend must be one of {', '.join(BACKENDS)}; got {backend!r}"
+        raise ValueError(msg)
+    name = backend.replace("-", "_")
+    if name == "numba":
+        jit.numba_module()
+    if name == "array_api":
+        array_api_compat()
+    return name
+
+
+def numba_installed() -> bool:
+    return importlib.util.find_spec("numba") is not None
+
+
+def array_api_compat() -> Any:
+    """array_api_compat, or a one-line error that says how to install it."""
+    try:
+        import array_api_compat as compat  # noqa: PLC0415  (optional)
+    except ImportError:
+        msg = ("arrays of other libraries need array-api-compat, which is not installed: "
+               "pip install 'symbptt[array-api]'")
+        raise NotSupportedError(msg) from None
+    return compat
+
+
+def foreign(value: Any) -> bool:
+    """An array of another library (PyTorch, JAX, CuPy): it speaks DLPack and is not NumPy's."""
+    return hasattr(value, "__dlpack__") and not isinstance(value, np.ndarray)
+
+
+def choose(model: tuple[Any, ...], backend: str, arrays_foreign: bool, B: int, h: int) -> str:
+    """The backend a call of ``model`` (cell, activation, loss, strategy) runs on."""
+    if arrays_foreign and backend in ("auto", "array_api"):
+        return "array_api"
+    if backend != "auto":
+        return backend
+    return "numba" if B * h <= NARROW and numba_ready(*model) else "numpy"
+
+
+@functools.cache
+def _numba_source(cell: str | cells.Cell, activation: str, loss: str, strategy_name: str) -> str:
+    return module.module_source(derived(cell, activation, loss), strategies.kind_of(strategy_name)(), NUMBA)
+
+
+def numba_ready(cell: str | cells.Cell, activation: str, loss: str, strategy_name: str) -> bool:
+    """Numba is installed and this model's code is compiled (in this process or on disk)."""
+    return numba_installed() and jit.compiled(_numba_source(cell, activation, loss, strategy_name))
+
+
+@functools.cache
+def derived(cell: str | cells.Cell, activation: str, loss: str) -> reverse.ReverseStep:
+    """The reverse step of a model: derived once per process."""
+    return reverse.derive_step(cells.make_cell(cell, activation), losses.make_loss(loss))
+
+
+@functools.cache
+def namespace(cell: str | cells.Cell, activation: str, loss: str, strategy_name: str, backend: str
+              ) -> tuple[dict[str, Any], float]:
+    """The generated module of a backend for a kind of strategy, and the seconds its compilation took."""
+    step = derived(cell, activation, loss)
+    kind = strategies.kind_of(strategy_name)
+    name = f"symbptt_{step.cell.name}_{activation}_{loss}_{kind.name}_{backend}"
+    if backend == "numba":
+        loaded = jit.load(_numba_source(cell, activation, loss, strategy_name))
+        seconds = jit.compile_core(loaded, step, kind())
+        log.info("compiled the numba backend of %s in %.1f s (cached in %s)", name, seconds, jit.cache_folder())
+        return vars(loaded), seconds
+    if backend == "array_api":
+        array_api_compat()
+        return module.exec_module(module.module_source(step, kind(), ARRAY_API), name), 0.0
+    return module.exec_module(module.module_source(step, kind(), NUMPY), name), 0.0
