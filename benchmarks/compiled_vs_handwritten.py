@@ -1,11 +1,14 @@
-"""The compiled gradient against hand-written batched NumPy BPTT, measured in the same run.
+"""The compiled gradient's backends against hand-written batched NumPy BPTT, measured in the same run.
 
     OPENBLAS_NUM_THREADS=1 python benchmarks/compiled_vs_handwritten.py [--repeats 30]
 
-For each size it first checks that both give the same numbers, then times
-them interleaved (median of the repeats) and measures the peak memory of one
-call with tracemalloc (NumPy reports its buffers to it). Ratios are
-symbptt / hand-written: below 1 means symbptt is faster or smaller. Finally
+For each size it first checks that every variant gives the same numbers, then
+times them interleaved (median of the repeats): symbptt's NumPy backend, its
+Numba backend (compiled first; the compile time is printed on its own), the
+default ``auto``, and, when installed, JAX's ``jit(value_and_grad)`` over
+``lax.scan`` and PyTorch's ``backward`` (elman only; ``benchmarks/frameworks.py``).
+Ratios are against the hand-written NumPy: below 1 is faster. Memory is the peak
+of one call of the NumPy backend and of the baseline, by tracemalloc. Finally
 it times derivation + compilation of every cell × loss × strategy from scratch.
 """
 
@@ -24,11 +27,12 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before NumPy loads BLAS: s
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
+import frameworks  # noqa: E402
 import handwritten  # noqa: E402
 
 import symbptt  # noqa: E402
 from symbptt import api as gradient  # noqa: E402
-from symbptt import strategies  # noqa: E402
+from symbptt import backends, strategies  # noqa: E402
 from symbptt.codegen import module  # noqa: E402
 from symbptt.model import losses  # noqa: E402
 
@@ -69,24 +73,33 @@ def peak_bytes(function, *args) -> int:
     return peak
 
 
-def compare(cell: str, size: tuple[int, ...], repeats: int) -> tuple[float, float, float, float, float]:
-    grad = symbptt.compile_gradient(cell)
-    params, X, Y, states = problem(grad, *size)
+def compare(cell: str, size: tuple[int, ...], repeats: int) -> dict[str, float]:
+    """Median seconds per variant (and "MiB ...", "checks", "compile numba"), the same numbers checked first."""
+    variants = {backend: symbptt.compile_gradient(cell, backend=backend) for backend in ("numpy", "numba", "auto")}
+    out = {"compile numba": variants["numba"].compile_seconds["numba"]}
+    params, X, Y, states = problem(variants["numpy"], *size)
     baseline = handwritten.lstm if cell == "lstm" else handwritten.elman_tanh
-    ours = grad(params, X, Y, *states)
+    runs = {"hand": baseline, **variants}
+    if cell == "elman":
+        runs |= {name: f for name, f in (("jax", frameworks.jax_elman()), ("torch", frameworks.torch_elman()))
+                 if f is not None}
     theirs = baseline(params, X, Y, *states)
-    for name, value in theirs.items():
-        if not np.allclose(ours[name], value, rtol=1e-9, atol=1e-12):
-            msg = f"{cell} {size}: symbptt and the hand-written baseline disagree on {name}"
-            raise AssertionError(msg)
-    mine, base, bare = [], [], []
-    for _ in range(repeats):  # interleaved, so all three see the same machine
-        mine.append(timed(grad, params, X, Y, *states))
-        base.append(timed(baseline, params, X, Y, *states))
-        bare.append(timed(grad._grad, params, X, Y, *states))  # the generated code without the API's checks
-    t_ours, t_base = statistics.median(mine), statistics.median(base)
-    m_ours, m_base = peak_bytes(grad, params, X, Y, *states), peak_bytes(baseline, params, X, Y, *states)
-    return t_ours, t_base, m_ours / 2**20, m_base / 2**20, t_ours - statistics.median(bare)
+    for name, run in runs.items():
+        ours = run(params, X, Y, *states)
+        for key, value in theirs.items():
+            if not np.allclose(ours[key], value, rtol=1e-9, atol=1e-12):
+                msg = f"{cell} {size}: {name} and the hand-written baseline disagree on {key}"
+                raise AssertionError(msg)
+    bare = variants["numpy"]._module("numpy")
+    times: dict[str, list[float]] = {name: [] for name in [*runs, "bare"]}
+    for _ in range(repeats):  # interleaved, so every variant sees the same machine
+        for name, run in [*runs.items(), ("bare", bare)]:
+            times[name].append(timed(run, params, X, Y, *states))
+    out |= {name: statistics.median(t) for name, t in times.items()}
+    out["checks"] = out["numpy"] - out.pop("bare")  # the API's validation, per call
+    out["MiB numpy"] = peak_bytes(variants["numpy"], params, X, Y, *states) / 2**20
+    out["MiB hand"] = peak_bytes(baseline, params, X, Y, *states) / 2**20
+    return out
 
 
 def derivation_seconds() -> dict[str, float]:
@@ -97,9 +110,10 @@ def derivation_seconds() -> dict[str, float]:
     for cell, activation in configs:
         for loss in losses.LOSSES:
             for strategy in strategies.STRATEGIES:
-                gradient._compiled.cache_clear()
+                backends.derived.cache_clear()
+                backends.namespace.cache_clear()
                 module.core_source.cache_clear()
-                seconds = timed(gradient._compiled, cell, activation, loss, strategy)
+                seconds = timed(backends.namespace, cell, activation, loss, strategy, "numpy")
                 key = cell if cell != "elman" else f"elman-{activation}"
                 out[key] = max(out.get(key, 0.0), seconds)
     return out
@@ -111,12 +125,15 @@ def main() -> None:
     args = parser.parse_args()
     print(f"OPENBLAS_NUM_THREADS={os.environ['OPENBLAS_NUM_THREADS']}, numpy {np.__version__}, "
           f"median of {args.repeats} interleaved runs")
-    print(f"{'cell':6} {'(d, h, q, T, B)':>22} {'symbptt ms':>11} {'hand ms':>9} {'time ratio':>10} "
-          f"{'symbptt MiB':>12} {'hand MiB':>9} {'memory ratio':>12} {'checks µs':>10}")
+    columns = ("numpy", "numba", "auto", "jax", "torch")
+    print("| cell | (d, h, q, T, B) | hand-written ms | " + " | ".join(f"{c} ×" for c in columns)
+          + " | numpy MiB × | checks µs | numba compile s |")
+    print("|---|---|" + "---:|" * (len(columns) + 4))
     for cell, size in SIZES:
-        t_ours, t_base, m_ours, m_base, checks = compare(cell, size, args.repeats)
-        print(f"{cell:6} {size!s:>22} {t_ours * 1e3:11.2f} {t_base * 1e3:9.2f} {t_ours / t_base:10.2f} "
-              f"{m_ours:12.2f} {m_base:9.2f} {m_ours / m_base:12.2f} {checks * 1e6:10.0f}")
+        r = compare(cell, size, args.repeats)
+        ratios = " | ".join(f"{r[c] / r['hand']:.2f}" if c in r else "–" for c in columns)
+        print(f"| {cell} | {size} | {r['hand'] * 1e3:.2f} | {ratios} | {r['MiB numpy'] / r['MiB hand']:.2f} | "
+              f"{r['checks'] * 1e6:.0f} | {r['compile numba']:.1f} |", flush=True)
     print("\nderivation + compilation, from scratch, slowest loss x strategy per cell:")
     for key, seconds in derivation_seconds().items():
         print(f"  {key:16} {seconds * 1e3:7.1f} ms")

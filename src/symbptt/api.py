@@ -65,8 +65,11 @@ class Gradient:
 
     def module_source(self, backend: str = "numpy") -> str:
         """The standalone module of a backend (``symbptt code --backend``), this gradient's arguments written in."""
-        dialect = DIALECTS[backends.check_backend(backend if backend != "auto" else "numpy")]
-        return module.module_source(self.step, self.chosen, dialect)
+        name = backend.replace("-", "_") if isinstance(backend, str) else backend
+        if name not in DIALECTS:
+            msg = f"backend of a module must be one of {', '.join(DIALECTS)}; got {backend!r}"
+            raise ValueError(msg)
+        return module.module_source(self.step, self.chosen, DIALECTS[name])
 
     def _module(self, backend: str) -> Any:
         """The ``grad`` of a backend's module, compiled at the first request."""

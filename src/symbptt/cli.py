@@ -17,6 +17,7 @@ import numpy as np
 
 from symbptt import analyze, api, clipping, documents, files, flags, strategies
 from symbptt._version import __version__
+from symbptt.codegen import jit
 from symbptt.derive import forward as derive
 from symbptt.derive import reverse as adjoints
 from symbptt.errors import SymbpttError
@@ -70,13 +71,20 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--clip-value", type=flags.threshold, metavar="C",
                    help="clip every entry to [-C, C] (after --clip-norm)")
     r.add_argument("--out", type=flags.output, required=True, metavar="GRADS.npz", help="the gradients and the loss")
+    r.add_argument("--backend", choices=("auto", "numpy", "numba"), default="auto",
+                   help="auto (default): Numba for narrow problems once compiled, else NumPy; numba compiles "
+                        "(15-25 s the first time, cached on disk)")
     r.set_defaults(run=_grad)
 
-    c = verbs.add_parser("code", help="a standalone NumPy module of a compiled gradient",
-                         description="The generated module: NumPy only, readable, with the strategy's arguments "
-                                     "written in; grad(params, X, Y, h0=None, c0=None, xi=None).",
+    c = verbs.add_parser("code", help="a standalone module of a compiled gradient (NumPy, Numba or array API)",
+                         description="The generated module, readable, with the strategy's arguments written in; "
+                                     "grad(params, X, Y, h0=None, c0=None, xi=None). --backend numpy needs only "
+                                     "NumPy; numba adds Numba; array-api runs on PyTorch, JAX or CuPy arrays "
+                                     "through array-api-compat.",
                          epilog="example: symbptt code --cell gru --strategy tbptt --k1 4 --k2 8 > gru_grad.py")
     _add_compile_options(c)
+    c.add_argument("--backend", choices=("numpy", "numba", "array-api"), default="numpy",
+                   help="the module's dialect (default: numpy)")
     c.add_argument("--out", type=flags.output, help="write the module here (default: standard output)")
     c.set_defaults(run=_code)
 
@@ -147,8 +155,9 @@ def _compile(args: argparse.Namespace) -> api.Gradient:
         strategies.make(args.strategy, tau=args.tau, pi=args.pi, seed=args.seed, k1=args.k1, k2=args.k2)
     except ValueError as exc:
         raise flags.UsageError(str(exc)) from None
-    return api.compile_gradient(cell, activation=args.activation, loss=args.loss,
-                               strategy=args.strategy, tau=args.tau, pi=args.pi, seed=args.seed, k1=args.k1, k2=args.k2)
+    backend = args.backend if args.run is _grad else "numpy"  # code prints a module, compiles nothing
+    return api.compile_gradient(cell, activation=args.activation, loss=args.loss, strategy=args.strategy,
+                                tau=args.tau, pi=args.pi, seed=args.seed, k1=args.k1, k2=args.k2, backend=backend)
 
 
 def _derive(args: argparse.Namespace) -> int:
@@ -197,7 +206,12 @@ INPUT_ARRAYS = ("X", "Y", "h0", "c0", "xi")
 
 
 def _grad(args: argparse.Namespace) -> int:
+    if args.backend == "numba":
+        print(f"symbptt: compiling the numba backend (15-25 s the first time; cached in {jit.cache_folder()})",
+              file=sys.stderr)
     grad = _compile(args)
+    if args.backend == "numba":
+        print(f"symbptt: numba backend ready in {grad.compile_seconds['numba']:.1f} s", file=sys.stderr)
     arrays = files.read_npz(args.input)
     allowed = (*grad.param_names, *INPUT_ARRAYS)
     unexpected = sorted(set(arrays) - set(allowed))
@@ -221,7 +235,7 @@ def _grad(args: argparse.Namespace) -> int:
 
 
 def _code(args: argparse.Namespace) -> int:
-    source = _compile(args).module_source()
+    source = _compile(args).module_source(args.backend)
     if args.out is None:
         sys.stdout.write(source)
     else:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import functools
+import time
 from collections.abc import Mapping
 from typing import Any, TypeAlias
 
+import numpy as np
+
 from symbptt import arguments, strategies
-from symbptt.codegen import module, program
+from symbptt.codegen import jit, module, program
+from symbptt.codegen.dialects import MATH
 from symbptt.model import scalar
 
 Arrays: TypeAlias = Mapping[str, Any]
@@ -17,16 +22,44 @@ class ScalarGradient:
 
     ``x`` and ``y`` have shape ``(T,)`` or ``(T, B)``; the result maps every
     parameter name (and ``"loss"``) to a float, averaged over the batch as the
-    contract's ``L = 1/(B·T) Σ_b Σ_t l``.
+    contract's ``L = 1/(B·T) Σ_b Σ_t l``. With ``backend="numba"`` the float
+    program is compiled by Numba (each sample in turn; ``compile_seconds``).
     """
 
-    def __init__(self, built: program.Program) -> None:
+    def __init__(self, built: program.Program, backend: str = "numpy") -> None:
         self.program = built
         model, strategy = built.model, built.strategy
         self.name = f"grad_{model.name}_{model.activation or 'linear'}_T{built.T}_{strategy.name}"
         self.source = program.program_source(built, self.name)
         self._function = module.compile_source(self.source, self.name)
         self.param_names = tuple(str(p) for p in built.model.params)
+        self.backend = backend
+        self.compile_seconds = 0.0
+        if backend == "numba":
+            self._jitted = self._compiled_floats()
+
+    @functools.cached_property
+    def float_source(self) -> str:
+        """The program on Python floats (one sample), as a module."""
+        return "import math\n\n\n" + program.program_source(self.program, self.name, MATH)
+
+    @functools.cached_property
+    def _one_sample(self) -> Any:
+        """The float program, for one sample: printed at the first such call."""
+        return module.compile_source(self.float_source, self.name)
+
+    def _compiled_floats(self) -> Any:
+        """The float program compiled by Numba for its one signature, cached on disk across processes."""
+        numba = jit.numba_module()
+        source = self.float_source.replace("import math\n", "import math\nimport numba\n", 1).replace(
+            f"def {self.name}(", f"@numba.njit(cache=True)\ndef {self.name}(", 1)
+        loaded = getattr(jit.load(source), self.name)
+        vector = numba.types.Array(numba.float64, 1, "C")
+        xi = vector if isinstance(self.program.strategy, strategies.Randomized) else numba.types.none
+        start = time.perf_counter()
+        loaded.compile((*[numba.float64] * len(self.param_names), vector, vector, numba.float64, xi))
+        self.compile_seconds = time.perf_counter() - start
+        return loaded
 
     def __call__(self, params: Arrays, x: Any, y: Any, h0: Any = 0.0, xi: Any = None) -> dict[str, float]:
         T, strategy = self.program.T, self.program.strategy
@@ -51,16 +84,44 @@ class ScalarGradient:
             if xi.shape != (T,) or (xi < 0).any():
                 msg = f"xi must have shape ({T},) with entries >= 0, got shape {xi.shape}"
                 raise ValueError(msg)
-        results = self._function(*values, x_arr, y_arr, arguments.float_array(h0, "h0"), xi)
+        h0_arr = arguments.float_array(h0, "h0")
+        if self.backend == "numba":
+            return self._call_jitted(values, x_arr, y_arr, h0_arr, xi)
+        if x_arr.ndim == 1 and y_arr.ndim == 1 and h0_arr.ndim == 0 and all(v.ndim == 0 for v in values):
+            floats = [float(v) for v in values]
+            results = self._one_sample(*floats, x_arr.tolist(), y_arr.tolist(), float(h0_arr),
+                                       None if xi is None else xi.tolist())
+        else:
+            results = self._function(*values, x_arr, y_arr, h0_arr, xi)
         return {name: float(v) for name, v in zip(("loss", *self.param_names), results, strict=True)}
+
+    def _call_jitted(self, values: list[Any], x: Any, y: Any, h0: Any, xi: Any) -> dict[str, float]:
+        """Each sample through the compiled float program; the contract's average over the batch."""
+        B = 1 if x.ndim == 1 else x.shape[1]
+        columns = [np.broadcast_to(a.reshape(a.shape[0], -1), (a.shape[0], B)) for a in (x, y)]
+        starts = np.broadcast_to(h0, (B,))
+        per_sample = [np.broadcast_to(v, (B,)) for v in values]
+        xi = None if xi is None else np.ascontiguousarray(xi)
+        total = np.zeros(1 + len(self.param_names))
+        for b in range(B):
+            total += self._jitted(*[float(v[b]) for v in per_sample], np.ascontiguousarray(columns[0][:, b]),
+                                  np.ascontiguousarray(columns[1][:, b]), float(starts[b]), xi)
+        return {name: float(v) / B for name, v in zip(("loss", *self.param_names), total, strict=True)}
 
 
 def compile_scalar_gradient(model_name: str = "elman", T: int = 10, *, activation: str = "tanh",
                             strategy: str = "full", tau: int | None = None, pi: Any = None, seed: int | None = None,
-                            k1: int | None = None, k2: int | None = None) -> ScalarGradient:
-    """Derive and compile ∂L/∂θ of a scalar cell over ``T`` steps under a strategy (a straight-line program)."""
+                            k1: int | None = None, k2: int | None = None, backend: str = "numpy") -> ScalarGradient:
+    """Derive and compile ∂L/∂θ of a scalar cell over ``T`` steps under a strategy (a straight-line program).
+
+    ``backend="numba"`` compiles the program (about 8 s at T = 100 and 2 minutes at T = 1000, once: cached on
+    disk), which then runs 20-35 times faster than a hand-written Python loop (benchmarks/straight_line.py).
+    """
+    if backend not in ("numpy", "numba"):
+        msg = f"backend of a scalar program must be numpy or numba; got {backend!r}"
+        raise ValueError(msg)
     chosen = strategies.make(strategy, tau=tau, k1=k1, k2=k2, pi=pi, seed=seed)
-    return ScalarGradient(program.build(scalar.make_model(model_name, activation), T, chosen))
+    return ScalarGradient(program.build(scalar.make_model(model_name, activation), T, chosen), backend)
 
 
 __all__ = ["ScalarGradient", "compile_scalar_gradient"]

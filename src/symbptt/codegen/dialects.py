@@ -51,4 +51,9 @@ NUMBA = Dialect("numba", "numpy", typed=True, releases=False, forms=_NUMPY_FORMS
 ARRAY_API = Dialect("array_api", "xp", mutable=False,
                     forms={"relu": "_relu({})", "step": "_step({})", "softplus": "_softplus({})"})
 
+# Python floats, for the scalar straight-line programs at B = 1: a float operation costs tens of ns where a
+# NumPy call on one number costs about a µs, so T·(a few) lines of it beat a hand-written loop
+MATH = Dialect("math", "math", forms={"relu": "max({}, 0.0)", "step": "float({} > 0)",
+                                      "softplus": "(max({0}, 0.0) + math.log1p(math.exp(-abs({0}))))"})
+
 DIALECTS = {d.name: d for d in (NUMPY, NUMBA, ARRAY_API)}

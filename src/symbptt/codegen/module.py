@@ -96,8 +96,8 @@ PREAMBLE = {
     NUMPY: ("Needs only NumPy.", ["import numpy"]),
     NUMBA: ("Needs NumPy and Numba: ``core`` is compiled on first use, and cached beside this file.",
             ["import numba", "import numpy"]),
-    ARRAY_API: ("Written against the array API standard: NumPy, PyTorch, JAX (float64) or CuPy arrays in, the same\n"
-                "library's arrays out (no autograd: the gradient is this code). Needs array-api-compat.",
+    ARRAY_API: ("Written against the array API standard: NumPy, PyTorch, JAX (float64) or CuPy arrays in,\n"
+                "the same library's arrays out (no autograd: the gradient is this code). Needs array-api-compat.\n",
                 ["import numpy", "from array_api_compat import array_namespace, device"]),
 }
 

@@ -17,6 +17,7 @@ from sympy.core.function import AppliedUndef
 
 from symbptt import strategies
 from symbptt.codegen import ir
+from symbptt.codegen.dialects import NUMPY, Dialect
 from symbptt.codegen.names import BUILTINS, Names
 from symbptt.codegen.printing import BpttNumPyPrinter, Verbatim
 from symbptt.derive import chain
@@ -110,19 +111,22 @@ def build(model: ScalarModel, T: int, strategy: strategies.Strategy) -> Program:
         template.direct[n] + (template.sensitivity_weight[n] * A_prev if w in hidden else 0)
         for n, w in enumerate(model.params)
     ]
+    shared, (c_template, loss_template, *b_templates), terms = _shared_parts(template, terms)
     out = [Assignment(loss_sum, sp.S.Zero, ())]
     out += [Assignment(g, sp.S.Zero, ()) for g in grad_sums.values()]
-    accumulate_loss = Acc + template.loss
+    accumulate_loss = Acc + loss_template
     for s in range(1, T + 1):
         h_s, o_s, c_s = _name("h", s), _name("o", s), _name("c", s)
-        names = ((X, _name("x", s)), (Y, _name("y", s)), (H, h_s), (H_prev, _name("h", s - 1)), (O, o_s))
+        names: tuple[tuple[sp.Symbol, sp.Symbol], ...] = (
+            (X, _name("x", s)), (Y, _name("y", s)), (H, h_s), (H_prev, _name("h", s - 1)), (O, o_s))
+        out += [Assignment(h_s, template.state, names), Assignment(o_s, template.output, names)]
+        names += tuple((symbol, _name(symbol.name, s)) for symbol, _ in shared)
+        out += [Assignment(_name(symbol.name, s), value, names) for symbol, value in shared]
         out += [
-            Assignment(h_s, template.state, names),
-            Assignment(o_s, template.output, names),
-            Assignment(c_s, template.c, names),
+            Assignment(c_s, c_template, names),
             Assignment(loss_sum, accumulate_loss, (*names, (Acc, loss_sum))),
         ]
-        for w, b_expr in zip(hidden, template.b, strict=True):
+        for w, b_expr in zip(hidden, b_templates, strict=True):
             out.append(Assignment(_name("b", s, w), b_expr, names))
             out.extend(_sensitivity(strategy, T, s, w))
         for n, w in enumerate(model.params):
@@ -131,6 +135,26 @@ def build(model: ScalarModel, T: int, strategy: strategies.Strategy) -> Program:
                 out.append(Assignment(grad_sums[w], Acc + terms[n], (*names, *extra)))
     outputs = (("loss", loss_sum), *((str(w), grad_sums[w]) for w in model.params))
     return Program(model, T, strategy, tuple(out), outputs)
+
+
+def _shared_parts(template: StepTemplate, terms: list[Expr]
+                  ) -> tuple[list[tuple[sp.Symbol, Expr]], list[Expr], list[Expr]]:
+    """One step's subexpressions used more than once (``1 − h_t²``, ``o_t − y_t``), each named once per step.
+
+    Returns the shared parts (in order, in the step's placeholders) and c_t, l_t,
+    b_t per hidden parameter and the gradient terms rewritten with them. Each
+    term's A_prev stands for its own parameter's a_{t-1}: told apart for the
+    search, so no part is shared across parameters' sensitivities.
+    """
+    own = [sp.Symbol(f"A_prev_{n}", real=True) for n in range(len(terms))]
+    apart = [term.xreplace({A_prev: a}) for term, a in zip(terms, own, strict=True)]
+    exprs = [template.c, template.loss, *template.b, *apart]
+    replacements, reduced = sp.cse(exprs, symbols=sp.numbered_symbols("shared", real=True), order="none")
+    if any(value.has(*own, Acc) for _, value in replacements):
+        return [], [template.c, template.loss, *template.b], terms
+    together = {a: A_prev for a in own}
+    head, rewritten = reduced[: 2 + len(template.b)], [r.xreplace(together) for r in reduced[2 + len(template.b):]]
+    return list(replacements), head, rewritten
 
 
 _RECURRENCE = B_ + M_ * C_ * A_prev  # E5: a_t = b_t + m_t c_t a_{t-1}
@@ -163,9 +187,12 @@ def _sensitivity(strategy: strategies.Strategy, T: int, s: int, w: sp.Symbol) ->
 # ------------------------------------------------------------------ printing
 
 
-def program_function(program: Program, name: str) -> ir.Block:
-    """``def name(params…, x, y, h_0, xi)``: one line per assignment, every name allocated."""
-    names = Names(BUILTINS | {"numpy"})
+def program_function(program: Program, name: str, dialect: Dialect = NUMPY) -> ir.Block:
+    """``def name(params…, x, y, h_0, xi)``: one line per assignment, every name allocated.
+
+    NumPy: ``x`` and ``y`` are ``(T, B)`` arrays; math: ``(T,)`` sequences of floats, one sample.
+    """
+    names = Names(BUILTINS | {"numpy", "math"})
     params = [names.of(p, str(p)) for p in program.model.params]  # the user's names first
     x, y, h_0, xi = (names.of(n, n) for n in ("x", "y", "h_0", "xi"))
     T = program.T
@@ -173,7 +200,7 @@ def program_function(program: Program, name: str) -> ir.Block:
     def named(symbol: sp.Symbol) -> Verbatim:
         return Verbatim(names.of(symbol, symbol.name))
 
-    templates = Templates(BpttNumPyPrinter())
+    templates = Templates(BpttNumPyPrinter(dialect))
 
     def code(assignment: Assignment) -> str:
         """The template's tree, printed once, with this step's names put in (the assignment's own names)."""
@@ -190,14 +217,15 @@ def program_function(program: Program, name: str) -> ir.Block:
     if isinstance(program.strategy, strategies.Randomized):
         body += [ir.Line(f"{named(_name('xi', s))} = {xi}[{s - 1}]") for s in range(2, T + 1)]
     body += [ir.Line(f"{named(a.target)} = {code(a)}") for a in program.assignments]
-    outputs = ", ".join(f"numpy.mean({named(symbol)}) / {T}" for _, symbol in program.outputs)
+    mean = "numpy.mean({}) / {}" if dialect.module == "numpy" else "{} / {}"
+    outputs = ", ".join(mean.format(named(symbol), T) for _, symbol in program.outputs)
     body.append(ir.Line(f"return ({outputs},)"))
     return ir.Block(f"def {name}({', '.join([*params, x, y, h_0, xi])})", tuple(body))
 
 
-def program_source(program: Program, name: str) -> str:
+def program_source(program: Program, name: str, dialect: Dialect = NUMPY) -> str:
     """The Python source of ``program`` as a function ``name``."""
-    return "\n".join(ir.render([program_function(program, name)])) + "\n"
+    return "\n".join(ir.render([program_function(program, name, dialect)])) + "\n"
 
 
 class Templates:

@@ -1,0 +1,111 @@
+"""The array API module on PyTorch tensors and JAX arrays: NumPy's numbers to 1e-12, their arrays back.
+
+Nothing of theirs differentiates: their autodiff entry points are made to
+fail for the duration of each call. CI installs both (``.ci/run``) and sets
+SYMBPTT_REQUIRE_BACKENDS, so there a missing library fails instead of skipping.
+"""
+
+import os
+
+import numpy as np
+import pytest
+
+from .backend_cases import CELLS, STRATEGY_ARGUMENTS, arrays, assert_close, make
+
+
+def _library(name):
+    if os.environ.get("SYMBPTT_REQUIRE_BACKENDS"):
+        return __import__(name)  # required: an ImportError fails the tests
+    return pytest.importorskip(name)
+
+
+def _no_autodiff(monkeypatch, torch=None, jax=None):
+    def refuse(*args, **kwargs):
+        msg = "autodiff was called"
+        raise AssertionError(msg)
+
+    if torch is not None:
+        monkeypatch.setattr(torch.autograd, "grad", refuse)
+        monkeypatch.setattr(torch.autograd, "backward", refuse)
+        monkeypatch.setattr(torch.Tensor, "backward", refuse)
+    if jax is not None:
+        for name in ("grad", "vjp", "jvp", "value_and_grad", "jacrev", "jacfwd"):
+            monkeypatch.setattr(jax, name, refuse)
+
+
+@pytest.fixture(scope="module")
+def torch():
+    return _library("torch")
+
+
+@pytest.fixture(scope="module")
+def jax():
+    jax = _library("jax")
+    jax.config.update("jax_enable_x64", True)
+    return jax
+
+
+def _converted(problem, to):
+    params, X, Y, initial = problem
+    return {n: to(v) for n, v in params.items()}, to(X), to(Y), [to(s) for s in initial]
+
+
+@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize("strategy", tuple(STRATEGY_ARGUMENTS))
+def test_pytorch_tensors(torch, monkeypatch, cell, strategy):
+    grad = make(cell, strategy, backend="auto")
+    problem = arrays(grad, 11)
+    expected = make(cell, strategy)(problem[0], problem[1], problem[2], *problem[3])
+    params, X, Y, initial = _converted(problem, torch.from_numpy)
+    _no_autodiff(monkeypatch, torch=torch)
+    out = grad(params, X, Y, *initial)
+    assert all(isinstance(v, torch.Tensor) and not v.requires_grad for k, v in out.items() if k != "loss")
+    assert_close({k: np.asarray(v) for k, v in out.items()}, expected)
+
+
+@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize("strategy", tuple(STRATEGY_ARGUMENTS))
+def test_jax_arrays(jax, monkeypatch, cell, strategy):
+    grad = make(cell, strategy, backend="auto")
+    problem = arrays(grad, 12)
+    expected = make(cell, strategy)(problem[0], problem[1], problem[2], *problem[3])
+    params, X, Y, initial = _converted(problem, jax.numpy.asarray)
+    _no_autodiff(monkeypatch, jax=jax)
+    out = grad(params, X, Y, *initial)
+    assert all(isinstance(v, jax.Array) for k, v in out.items() if k != "loss")
+    assert_close({k: np.asarray(v) for k, v in out.items()}, expected)
+
+
+def test_class_ids_and_one_sample_as_tensors(torch):
+    grad = make("lstm", "tbptt", "cross_entropy", backend="auto")
+    params, X, Y, _ = arrays(grad, 13, B=1, loss="cross_entropy")
+    expected = make("lstm", "tbptt", "cross_entropy")(params, X[:, 0], Y[:, 0])
+    tensors = {n: torch.from_numpy(v) for n, v in params.items()}
+    out = grad(tensors, torch.from_numpy(X[:, 0]), torch.from_numpy(Y[:, 0]))
+    assert_close({k: np.asarray(v) for k, v in out.items()}, expected)
+
+
+def test_float32_tensors_are_refused_naming_the_array(torch):
+    grad = make("elman-tanh", backend="auto")
+    params, X, Y, initial = _converted(arrays(grad, 14), torch.from_numpy)
+    with pytest.raises(ValueError, match=r"^X is a torch array of torch.float32; .* must be float64") as caught:
+        grad(params, X.float(), Y, *initial)
+    assert "\n" not in str(caught.value)
+
+
+def test_nan_in_a_tensor_is_refused_naming_the_array(torch):
+    grad = make("elman-tanh", backend="auto")
+    params, X, Y, initial = _converted(arrays(grad, 15), torch.from_numpy)
+    params["W_hh"][0, 0] = float("nan")
+    with pytest.raises(ValueError, match=r"W_hh contains NaN or infinite values"):
+        grad(params, X, Y, *initial)
+
+
+def test_randomized_xi_as_a_jax_array(jax):
+    grad = make("gru", "randomized", backend="auto")
+    problem = arrays(grad, 16)
+    xi = np.array([1.0, 2.0, 0.0, 2.0, 2.0])
+    expected = make("gru", "randomized")(problem[0], problem[1], problem[2], *problem[3], xi=xi)
+    params, X, Y, initial = _converted(problem, jax.numpy.asarray)
+    out = grad(params, X, Y, *initial, xi=jax.numpy.asarray(xi))
+    assert_close({k: np.asarray(v) for k, v in out.items()}, expected)

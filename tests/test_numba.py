@@ -1,0 +1,82 @@
+"""The Numba backend: the same numbers as the NumPy backend to 1e-12, for every cell (every strategy:
+``test_numba_strategies.py``; two files, so that CI's two workers share the compiling).
+
+Compiling one model takes 15-25 s, so each cell is checked under ``full`` and
+each strategy on elman-tanh, plus the pairs that exercise the most code (two
+states travelling under window and tbptt, the randomized carry of a gated
+cell, a formula cell's truncation). Sizes and values are Hypothesis's.
+"""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import symbptt
+
+from .backend_cases import CELLS, arrays, assert_close, make, numba_equals_numpy
+
+pytestmark = pytest.mark.slow
+
+@pytest.mark.parametrize("cell", CELLS)
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 2**32 - 1), T=st.integers(1, 9), B=st.integers(1, 3), sizes=st.tuples(
+    st.integers(1, 5), st.integers(1, 5), st.integers(1, 5)))
+def test_numba_equals_numpy_for_every_cell(numba_cache, cell, seed, T, B, sizes):
+    numba_equals_numpy(cell, "full", seed, T, B, sizes)
+
+
+def test_cross_entropy_and_one_sample_without_a_batch_axis(numba_cache):
+    numba_grad, numpy_grad = (make("lstm", "window", "cross_entropy", backend=b) for b in ("numba", "numpy"))
+    params, X, Y, initial = arrays(numpy_grad, 5, B=1, loss="cross_entropy")
+    assert_close(numba_grad(params, X[:, 0], Y[:, 0]), numpy_grad(params, X[:, 0], Y[:, 0]))
+    assert_close(numba_grad(params, X, Y, *initial), numpy_grad(params, X, Y, *initial))
+
+
+def test_auto_takes_the_compiled_numba_module_for_narrow_problems_only(numba_cache):
+    make("elman-tanh", backend="numba")  # compiled: in the cache folder from now on
+    grad = make("elman-tanh", backend="auto")
+    narrow = arrays(grad, 0, B=1, h=4)
+    grad(narrow[0], narrow[1], narrow[2], *narrow[3])
+    assert "numba" in grad.compile_seconds
+    wide = make("elman-tanh", backend="auto")
+    params, X, Y, initial = arrays(wide, 0, B=16, h=16)
+    wide(params, X, Y, *initial)
+    assert set(wide.compile_seconds) <= {"numpy", "numba"}
+
+
+def test_a_second_process_loads_the_compiled_code_from_the_cache(numba_cache):
+    make("elman-sigmoid", backend="numba")
+    script = ("import symbptt\n"
+              "g = symbptt.compile_gradient('elman', activation='sigmoid', backend='numba')\n"
+              "print(g.compile_seconds['numba'])\n")
+    run = subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, text=True,
+                         env={**os.environ, "SYMBPTT_CACHE": str(numba_cache)})
+    assert float(run.stdout) < 5.0  # loading, not compiling (15-25 s)
+
+
+def test_large_weights_overflow_the_same_way(numba_cache):
+    numba_grad, numpy_grad = make("elman-tanh", backend="numba"), make("elman-tanh")
+    params, X, Y, initial = arrays(numpy_grad, 2)
+    params = {n: 300.0 * v for n, v in params.items()}  # tanh saturates: ±1 exactly, no NaN
+    assert_close(numba_grad(params, X, Y, *initial), numpy_grad(params, X, Y, *initial))
+    assert all(np.isfinite(v).all() for v in numba_grad(params, X, Y, *initial).values())
+
+
+@pytest.mark.parametrize(("strategy", "arguments"), [("full", {}), ("window", {"tau": 2}),
+                                                     ("randomized", {"pi": 0.5, "seed": 3}), ("last", {"tau": 3})])
+def test_the_compiled_straight_line_program_equals_the_numpy_one(numba_cache, strategy, arguments):
+    jitted = symbptt.compile_scalar_gradient("elman", 8, strategy=strategy, backend="numba", **arguments)
+    plain = symbptt.compile_scalar_gradient("elman", 8, strategy=strategy, **arguments)
+    assert jitted.compile_seconds > 0
+    rng = np.random.default_rng(8)
+    params = dict(zip(plain.param_names, rng.uniform(-1, 1, 5), strict=True))
+    x, y = rng.uniform(-1, 1, (8, 3)), rng.uniform(-1, 1, (8, 3))
+    for inputs in ((x, y), (x[:, 0], y[:, 0])):
+        a, b = jitted(params, *inputs), plain(params, *inputs)
+        for name in a:
+            assert a[name] == pytest.approx(b[name], rel=1e-12, abs=1e-14)
