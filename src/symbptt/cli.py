@@ -41,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
                          epilog="examples: symbptt derive --out bptt.tex --pdf; "
                                 "symbptt derive --cell gru --loss cross_entropy --out gru.tex --pdf; "
                                 "symbptt derive --steps 6 --strategy window --tau 3")
-    _add_cell_choice(d, "generic", "the cell (default: generic, the textbook's f, g, l)")
+    flags.add_cell_choice(d, "generic", "the cell (default: generic, the textbook's f, g, l)")
     d.add_argument("--activation", choices=tuple(ops.ACTIVATIONS),
                    help="activation of the elman cell (default: tanh)")
     d.add_argument("--loss", choices=("generic", *losses.LOSSES),
@@ -65,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
                          epilog="example: symbptt grad in.npz --cell elman --strategy window --tau 5 --out g.npz")
     r.add_argument("input", type=Path, metavar="INPUT.npz",
                    help="parameters by name, X, Y, and optionally h0, c0, xi")
-    _add_compile_options(r)
+    flags.add_compile_options(r)
     r.add_argument("--clip-norm", type=flags.threshold, metavar="THETA",
                    help="scale all gradients to global norm <= THETA")
     r.add_argument("--clip-value", type=flags.threshold, metavar="C",
@@ -82,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
                                      "NumPy; numba adds Numba; array-api runs on PyTorch, JAX or CuPy arrays "
                                      "through array-api-compat.",
                          epilog="example: symbptt code --cell gru --strategy tbptt --k1 4 --k2 8 > gru_grad.py")
-    _add_compile_options(c)
+    flags.add_compile_options(c)
     c.add_argument("--backend", choices=("numpy", "numba", "array-api"), default="numpy",
                    help="the module's dialect (default: numpy)")
     c.add_argument("--out", type=flags.output, help="write the module here (default: standard output)")
@@ -93,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
                                      "outputs, losses and the parameters they share.",
                          epilog="examples: symbptt graph --steps 3 --format pdf --out graph.pdf; "
                                 "symbptt graph --cell gru | dot -Tsvg > gru.svg")
-    _add_cell_choice(g, "generic", "the cell (default: generic)")
+    flags.add_cell_choice(g, "generic", "the cell (default: generic)")
     g.add_argument("--activation", choices=tuple(ops.ACTIVATIONS), help="of the elman cell (default: tanh)")
     g.add_argument("--steps", type=flags.steps_up_to(MAX_GRAPH_STEPS), default=3, metavar="T",
                    help=f"time steps drawn, at most {MAX_GRAPH_STEPS} (default: 3)")
@@ -103,33 +103,6 @@ def build_parser() -> argparse.ArgumentParser:
     g.set_defaults(run=_graph)
     analyze.add_parser(verbs)
     return parser
-
-
-def _add_compile_options(p: argparse.ArgumentParser) -> None:
-    _add_cell_choice(p, None, "the recurrent cell")
-    p.add_argument("--activation", choices=tuple(ops.ACTIVATIONS), default="tanh",
-                   help="activation of the elman cell (default: tanh)")
-    p.add_argument("--loss", choices=losses.LOSSES, default="squared", help="default: squared")
-    p.add_argument("--strategy", choices=strategies.STRATEGIES, default="full", help="default: full")
-    p.add_argument("--tau", type=flags.length, help="window length (window), piece length (chunked) or k (last)")
-    p.add_argument("--k1", type=flags.length, help="tbptt: an update every k1 steps")
-    p.add_argument("--k2", type=flags.length, help="tbptt: each update backpropagated through k2 states")
-    p.add_argument("--pi", type=flags.probability,
-                   help="keep-probability in (0, 1] for randomized, when there is no xi")
-    p.add_argument("--seed", type=flags.seed, help="seed >= 0 for sampling xi (randomized)")
-
-
-def _add_cell_choice(p: argparse.ArgumentParser, default: str | None, help_text: str) -> None:
-    """``--cell NAME`` (or ``--model``), or ``--cell-file FILE`` with the cell written as formulas."""
-    choice = p.add_mutually_exclusive_group(required=default is None)
-    names = ("generic", *cells.cell_names()) if default else cells.cell_names()
-    # --cell everywhere; derive and graph also take --model, the name they had first
-    spellings = ("--cell", "--model") if default else ("--cell",)
-    choice.add_argument(*spellings, dest="cell", choices=names, default=default, metavar="CELL",
-                        help=f"{help_text}: {', '.join(names)}")
-    choice.add_argument("--cell-file", type=Path, metavar="FILE",
-                        help="a cell written as step equations, one `name = expression` per line "
-                             "(docs/contract.md, 'Cells written as formulas')")
 
 
 def _cell(args: argparse.Namespace) -> str | cells.Cell:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from symbptt import arguments, strategies
+from symbptt.model import cells, losses, ops
 
 
 class Parser(argparse.ArgumentParser):
@@ -73,3 +74,33 @@ length = _flag(int, lambda v: arguments.positive_int(v, "length"), "an integer >
 probability = _flag(float, arguments.probability, "a probability in (0, 1]")
 seed = _flag(int, strategies.check_seed, "an integer >= 0")
 threshold = _flag(float, lambda v: arguments.positive_number(v, "threshold"), "a finite number > 0")
+
+
+# ------------------------------------------------------------------ flags several commands share
+
+
+def add_compile_options(p: argparse.ArgumentParser) -> None:
+    add_cell_choice(p, None, "the recurrent cell")
+    p.add_argument("--activation", choices=tuple(ops.ACTIVATIONS), default="tanh",
+                   help="activation of the elman cell (default: tanh)")
+    p.add_argument("--loss", choices=losses.LOSSES, default="squared", help="default: squared")
+    p.add_argument("--strategy", choices=strategies.STRATEGIES, default="full", help="default: full")
+    p.add_argument("--tau", type=length, help="window length (window), piece length (chunked) or k (last)")
+    p.add_argument("--k1", type=length, help="tbptt: an update every k1 steps")
+    p.add_argument("--k2", type=length, help="tbptt: each update backpropagated through k2 states")
+    p.add_argument("--pi", type=probability,
+                   help="keep-probability in (0, 1] for randomized, when there is no xi")
+    p.add_argument("--seed", type=seed, help="seed >= 0 for sampling xi (randomized)")
+
+
+def add_cell_choice(p: argparse.ArgumentParser, default: str | None, help_text: str) -> None:
+    """``--cell NAME`` (or ``--model``), or ``--cell-file FILE`` with the cell written as formulas."""
+    choice = p.add_mutually_exclusive_group(required=default is None)
+    names = ("generic", *cells.cell_names()) if default else cells.cell_names()
+    # --cell everywhere; derive and graph also take --model, the name they had first
+    spellings = ("--cell", "--model") if default else ("--cell",)
+    choice.add_argument(*spellings, dest="cell", choices=names, default=default, metavar="CELL",
+                        help=f"{help_text}: {', '.join(names)}")
+    choice.add_argument("--cell-file", type=Path, metavar="FILE",
+                        help="a cell written as step equations, one `name = expression` per line "
+                             "(docs/contract.md, 'Cells written as formulas')")
