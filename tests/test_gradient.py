@@ -233,7 +233,7 @@ def test_source_is_readable():
     grad = compiled("elman")
     assert "for t in range(1, T + 1):" in grad.source
     assert "h[t] = numpy.tanh(h[t] + h[t - 1] @ W_hh.T)" in grad.source
-    assert "dL_dW_hh += delta_h.T @ h[t - 1]  # E16" in grad.source
+    assert "dL_dW_hh += _flat(block_delta_h[:n]).T @ _flat(h[t - 1:t - 1 + n])  # E16" in grad.source
     assert "dL_dh = carry_h + dL_do[t - 1] @ W_qh  # E13, E14" in grad.source
     assert repr(compiled("elman", strategy="window", tau=3)).endswith("strategy=window(tau=3)>")
 

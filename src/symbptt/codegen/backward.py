@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from symbptt.codegen import ir, passes
+from symbptt.codegen import blocks, ir, passes
 from symbptt.codegen.ir import Assign, Block, Line
 from symbptt.codegen.loops import Context, emit, temporary_hint
 from symbptt.codegen.storage import key
@@ -79,8 +79,9 @@ def _carry_loop(ctx: Context, body: list[Assign]) -> list[ir.Node]:
     crossing = Block(f"if {' and '.join(condition)}",
                      (*emit(ctx, guarded, stacked=False), Line(f"{carries} = {', '.join(values)}", "E14")),
                      orelse=(Line(f"{carries} = {zeros}"),), comment="carry ∂L/∂s_t back across s_(t-1) -> s_t")
-    loop_body = (*emit(ctx, [s for s in body if not s.guarded], stacked=False), crossing)
-    return [Line(f"{carries} = {zeros}"), Block(f"for {t_} in range({ctx.name('T')}, 0, -1)", loop_body)]
+    setup, step_nodes = blocks.accumulate(ctx, [s for s in body if not s.guarded])
+    loop_body = (*step_nodes, crossing)
+    return [*setup, Line(f"{carries} = {zeros}"), Block(f"for {t_} in range({ctx.name('T')}, 0, -1)", loop_body)]
 
 
 def _travelling_loop(ctx: Context, body: list[Assign], adjoints: dict[MatExpr, MatExpr]) -> list[ir.Node]:
@@ -123,13 +124,15 @@ def _travelling_loop(ctx: Context, body: list[Assign], adjoints: dict[MatExpr, M
     crossing = Block(f"if len({firsts}) > 0", tuple(emit(ctx, program, stacked=False)),
                      orelse=tuple(Line(f"{pending[s]} = {storage.locals[arrive[mx.carry(s)]]}") for s in state))
     np = ctx.dialect.module
+    setup, step_nodes = blocks.accumulate(ctx, loop)
     loop_body = (*[Line(f"{storage.locals[mx.carry(s)]} = {np}.sum({pending[s]}, axis=0)") for s in state],
-                 *emit(ctx, loop, stacked=False),
+                 *step_nodes,
                  Block(f"if {t_} > 1", (*join, crossing)))
     x = storage.array("x")
     start = [Line(f"{pending[s]} = {ctx.dialect.zeros(f'(0, {B}, {ctx.size(s)})', x)}", "adjoints still travelling")
              for s in state]
-    return [*start, Line(f"{firsts} = numpy.zeros(0, dtype=numpy.int64)", "the first state each of them reaches"),
+    return [*setup, *start,
+            Line(f"{firsts} = numpy.zeros(0, dtype=numpy.int64)", "the first state each of them reaches"),
             Block(f"for {t_} in range({ctx.name('T')}, 0, -1)", loop_body)]
 
 

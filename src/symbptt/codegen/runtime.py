@@ -57,6 +57,11 @@ def _mask(flags, like):
     return out
 
 
+def _block(T, width):
+    """Steps per block of the parameters' sums: all T when narrow, else about 1 MiB of buffers (width floats a step)."""
+    return max(1, min(T, 131072 // max(width, 1)))
+
+
 def _join_firsts(firsts, first, t):
     """The first states of the adjoints that cross s_(t-1) -> s_t, youngest first.
 
@@ -122,6 +127,6 @@ def as_batch(X, Y, h0, c0):
 
 
 # what core calls (each compiles under Numba as written), and what only the Python wrapper calls
-CORE_HELPERS = (_flat, _matmul, _rowsum, _logsumexp, _softmax, _mask, _join_firsts, _join_stack)
+CORE_HELPERS = (_flat, _matmul, _rowsum, _logsumexp, _softmax, _mask, _block, _join_firsts, _join_stack)
 WRAPPER_HELPERS = (one_hot, sample_xi, as_batch)
 HELPERS = CORE_HELPERS + WRAPPER_HELPERS

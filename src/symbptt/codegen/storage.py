@@ -75,6 +75,15 @@ class Storage:
         T = self.names.of("T", "T")
         return f"{array}[{start}:]" if start == first else f"{array}[{start}:{start} + {T}]"
 
+    def block_name(self, leaf: MatExpr, length: str) -> str:
+        """The leaf for the ``length`` steps from t on (t, t + 1, …), for sums over a block of steps."""
+        direct = self._direct_name(leaf)
+        if direct is not None:
+            return direct
+        hint = key(leaf)
+        start = self._index(leaf.time + self.first[hint] - 1)
+        return f"{self.array(hint)}[{start}:{start} + {length}]"
+
     def _index(self, expr: sp.Expr) -> str:
         """``t + k`` with the loop variable's allocated name."""
         offset = int(expr - mx.t)
