@@ -60,6 +60,6 @@ def torch_elman() -> Callable[..., Any] | None:
             total = total + 0.5 * (r * r).sum()
         loss = total / (X_.shape[0] * X_.shape[1])
         loss.backward()
-        return {"loss": float(loss), **{k: v.grad.numpy() for k, v in p.items()}}
+        return {"loss": loss.item(), **{k: v.grad.numpy() for k, v in p.items()}}
 
     return run

@@ -83,8 +83,10 @@ def _numba_source(cell: str | cells.Cell, activation: str, loss: str, strategy_n
     return module.module_source(derived(cell, activation, loss), strategies.kind_of(strategy_name)(), NUMBA)
 
 
+@functools.cache
 def numba_ready(cell: str | cells.Cell, activation: str, loss: str, strategy_name: str) -> bool:
-    """Numba is installed and this model's code is compiled (in this process or on disk)."""
+    """Numba is installed and this model's code was compiled (on disk) when a call first asked, or since in this
+    process: asked once per model, since looking through the cache folder costs more than a small gradient."""
     return numba_installed() and jit.compiled(_numba_source(cell, activation, loss, strategy_name))
 
 
@@ -104,6 +106,7 @@ def namespace(cell: str | cells.Cell, activation: str, loss: str, strategy_name:
     if backend == "numba":
         loaded = jit.load(_numba_source(cell, activation, loss, strategy_name))
         seconds = jit.compile_core(loaded, step, kind())
+        numba_ready.cache_clear()  # auto may take this model from now on
         log.info("compiled the numba backend of %s in %.1f s (cached in %s)", name, seconds, jit.cache_folder())
         return vars(loaded), seconds
     if backend == "array_api":

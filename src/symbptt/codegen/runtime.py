@@ -58,8 +58,8 @@ def _mask(flags, like):
 
 
 def _block(T, width):
-    """Steps per block of the parameters' sums: all T when narrow, else about 1 MiB of buffers (width floats a step)."""
-    return max(1, min(T, 131072 // max(width, 1)))
+    """Steps per block of the parameters' sums (``width`` floats a step): an eighth of T or 8, at most 1 MiB."""
+    return max(1, min(T, max(8, T // 8), 131072 // max(width, 1)))
 
 
 def _join_firsts(firsts, first, t):
