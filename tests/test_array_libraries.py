@@ -50,6 +50,11 @@ def _converted(problem, to):
     return {n: to(v) for n, v in params.items()}, to(X), to(Y), [to(s) for s in initial]
 
 
+QUICK = {("elman-tanh", "full"), ("lstm", "window"), ("formula", "randomized")}  # the rest: CI's slow run
+CASES = [pytest.param(cell, strategy, marks=() if (cell, strategy) in QUICK else pytest.mark.slow)
+         for cell in CELLS for strategy in STRATEGY_ARGUMENTS]
+
+
 def _agrees(cell, strategy, seed, convert, array_type):
     """The library's arrays in, the library's arrays out, NumPy's numbers to 1e-12."""
     grad = make(cell, strategy, backend="auto")
@@ -62,16 +67,14 @@ def _agrees(cell, strategy, seed, convert, array_type):
     return out
 
 
-@pytest.mark.parametrize("cell", CELLS)
-@pytest.mark.parametrize("strategy", tuple(STRATEGY_ARGUMENTS))
+@pytest.mark.parametrize(("cell", "strategy"), CASES)
 def test_pytorch_tensors(torch, monkeypatch, cell, strategy):
     _no_autodiff(monkeypatch, torch=torch)
     out = _agrees(cell, strategy, 11, torch.from_numpy, torch.Tensor)
     assert not any(v.requires_grad for k, v in out.items() if k != "loss")
 
 
-@pytest.mark.parametrize("cell", CELLS)
-@pytest.mark.parametrize("strategy", tuple(STRATEGY_ARGUMENTS))
+@pytest.mark.parametrize(("cell", "strategy"), CASES)
 def test_jax_arrays(jax, monkeypatch, cell, strategy):
     _no_autodiff(monkeypatch, jax=jax)
     _agrees(cell, strategy, 12, jax.numpy.asarray, jax.Array)

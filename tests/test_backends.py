@@ -114,3 +114,21 @@ def test_the_float_program_takes_relus_derivative_at_zero_as_zero():
 def test_a_scalar_program_refuses_an_unknown_backend():
     with pytest.raises(ValueError, match=r"backend of a scalar program must be numpy or numba; got 'jax'"):
         symbptt.compile_scalar_gradient("elman", 3, backend="jax")
+
+
+def test_the_command_line_takes_a_backend(tmp_path, capsys):
+    from symbptt.cli import main
+
+    grad = make("elman-tanh")
+    params, X, Y, initial = arrays(grad, 6)
+    np.savez(tmp_path / "in.npz", X=X, Y=Y, h0=initial[0], **params)
+    assert main(["grad", str(tmp_path / "in.npz"), "--cell", "elman", "--backend", "numpy",
+                 "--out", str(tmp_path / "g.npz")]) == 0
+    assert_close(dict(np.load(tmp_path / "g.npz")), grad(params, X, Y, *initial))
+    assert main(["code", "--cell", "elman", "--backend", "array-api", "--out", str(tmp_path / "m.py")]) == 0
+    assert "from array_api_compat import array_namespace, device" in (tmp_path / "m.py").read_text()
+    with pytest.raises(SystemExit) as usage:
+        main(["grad", str(tmp_path / "in.npz"), "--cell", "elman", "--backend", "jax",
+              "--out", str(tmp_path / "h.npz")])
+    assert usage.value.code == 2 and "invalid choice: 'jax'" in capsys.readouterr().err
+    assert not (tmp_path / "h.npz").exists()

@@ -20,7 +20,8 @@ LAYERS = (
     # codegen: from derived equations to source
     "codegen.names", "codegen.ir", "codegen.runtime", "codegen.runtime_numba", "codegen.runtime_xp",
     "codegen.dialects", "codegen.printing", "codegen.passes", "codegen.storage",
-    "codegen.loops", "codegen.blocks", "codegen.backward", "codegen.wrappers", "codegen.module", "codegen.jit", "codegen.program",
+    "codegen.loops", "codegen.blocks", "codegen.backward", "codegen.wrappers", "codegen.module", "codegen.jit",
+    "codegen.program",
     "notation", "latex", "documents", "clipping", "backends", "api", "scalar_api", "checks", "extend", "files",
     "analysis.truncation", "analysis.alignment", "analysis.estimators", "analysis.spectrum",
     "analysis.training", "analysis.figures", "flags", "analyze",

@@ -80,3 +80,16 @@ def test_the_compiled_straight_line_program_equals_the_numpy_one(numba_cache, st
         a, b = jitted(params, *inputs), plain(params, *inputs)
         for name in a:
             assert a[name] == pytest.approx(b[name], rel=1e-12, abs=1e-14)
+
+
+def test_the_command_line_says_it_compiles(numba_cache, tmp_path, capsys):
+    from symbptt.cli import main
+
+    grad = make("elman-tanh")
+    params, X, Y, initial = arrays(grad, 9)
+    np.savez(tmp_path / "in.npz", X=X, Y=Y, h0=initial[0], **params)
+    assert main(["grad", str(tmp_path / "in.npz"), "--cell", "elman", "--backend", "numba",
+                 "--out", str(tmp_path / "g.npz")]) == 0
+    err = capsys.readouterr().err
+    assert "symbptt: compiling the numba backend" in err and "numba backend ready in" in err
+    assert_close(dict(np.load(tmp_path / "g.npz")), grad(params, X, Y, *initial))

@@ -97,11 +97,15 @@ class ScalarGradient:
 
     def _call_jitted(self, values: list[Any], x: Any, y: Any, h0: Any, xi: Any) -> dict[str, float]:
         """Each sample through the compiled float program; the contract's average over the batch."""
+        xi = None if xi is None else np.ascontiguousarray(xi)
+        if x.ndim == 1 and y.ndim == 1 and h0.ndim == 0 and all(v.ndim == 0 for v in values):  # one sample
+            result = self._jitted(*[float(v) for v in values], np.ascontiguousarray(x), np.ascontiguousarray(y),
+                                  float(h0), xi)
+            return {name: float(v) for name, v in zip(("loss", *self.param_names), result, strict=True)}
         B = 1 if x.ndim == 1 else x.shape[1]
         columns = [np.broadcast_to(a.reshape(a.shape[0], -1), (a.shape[0], B)) for a in (x, y)]
         starts = np.broadcast_to(h0, (B,))
         per_sample = [np.broadcast_to(v, (B,)) for v in values]
-        xi = None if xi is None else np.ascontiguousarray(xi)
         total = np.zeros(1 + len(self.param_names))
         for b in range(B):
             total += self._jitted(*[float(v[b]) for v in per_sample], np.ascontiguousarray(columns[0][:, b]),
