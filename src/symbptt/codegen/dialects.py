@@ -29,8 +29,7 @@ class Dialect:
     mutable: bool = True  # buffers may be written in place
     typed: bool = False  # every variable keeps one type (Numba)
     releases: bool = True  # dead arrays are released with del
-    # a function's name -> the callable printed for it; relu, step (H(z, 0)) and softplus -> code around {}
-    calls: Mapping[str, str] = field(default_factory=dict, compare=False)
+    # relu, step (H(z, 0)) and softplus -> code around {}
     forms: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     def zeros(self, shape: str, like: str) -> str:

@@ -33,8 +33,8 @@ class Verbatim(sp.Symbol):
 class BpttNumPyPrinter(NumPyPrinter):
     """NumPyPrinter that knows sigmoid, relu, Heaviside(z, 0) and already printed operands.
 
-    ``dialect`` names the array namespace (``numpy``, or ``xp`` for the array
-    API) and the functions it calls through helpers instead (Numba's ``_tanh``).
+    ``dialect`` names the array namespace (``numpy``, ``xp`` for the array API,
+    ``math`` for floats) and how it spells relu, H(z, 0) and softplus.
     """
 
     def __init__(self, dialect: Dialect = NUMPY) -> None:
@@ -42,8 +42,7 @@ class BpttNumPyPrinter(NumPyPrinter):
         self.dialect = dialect
         self._module = dialect.module
         known: dict[str, str] = self.known_functions  # type: ignore[has-type]
-        renamed = {k: v.replace("numpy.", f"{dialect.module}.") for k, v in known.items()}
-        self.known_functions = {**renamed, **dialect.calls}
+        self.known_functions = {k: v.replace("numpy.", f"{dialect.module}.") for k, v in known.items()}
 
     def _function(self, name: str) -> str:
         return self.known_functions[name]
