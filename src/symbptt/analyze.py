@@ -169,6 +169,6 @@ def _spectrum(args: argparse.Namespace) -> int:
 
 def _clipping(args: argparse.Namespace) -> int:
     runs = training.train(args.updates, theta=args.theta, c=args.c, seed=args.seed)
-    title = ("elman-tanh, h = 16, gradient descent (step 2) on windows of 32 characters of The Time Machine; "
-             "W_hh starts at spectral radius 1.6")
+    title = (f"elman-tanh, h = {training.HIDDEN}, gradient descent (step {training.RATE:g}) on windows of "
+             f"{training.WINDOW} characters of The Time Machine; W_hh starts at spectral radius {training.RADIUS:g}")
     return _written(figures.save(figures.clipping(runs, title), args.out))

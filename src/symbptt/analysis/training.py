@@ -24,8 +24,11 @@ class Run:
     norms: list[float] = field(default_factory=list)  # the global gradient norm before clipping
 
 
-def train(steps: int = 150, *, hidden: int = 16, T: int = 32, rate: float = 3.0, theta: float = 1.0,
-          c: float = 0.1, radius: float = 1.6, seed: int = 0) -> list[Run]:
+HIDDEN, WINDOW, RATE, RADIUS = 16, 32, 3.0, 1.6  # the defaults, also named in the figure's title
+
+
+def train(steps: int = 150, *, hidden: int = HIDDEN, T: int = WINDOW, rate: float = RATE, theta: float = 1.0,
+          c: float = 0.1, radius: float = RADIUS, seed: int = 0) -> list[Run]:
     """Three runs of ``steps`` updates on windows of T characters: unclipped, clip_norm(θ), clip_value(c)."""
     steps, hidden, T = (arguments.positive_int(v, n) for v, n in ((steps, "steps"), (hidden, "hidden"), (T, "T")))
     rate = arguments.positive_number(rate, "rate")
