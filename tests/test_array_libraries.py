@@ -50,9 +50,9 @@ def _converted(problem, to):
     return {n: to(v) for n, v in params.items()}, to(X), to(Y), [to(s) for s in initial]
 
 
-QUICK = {("elman-tanh", "full"), ("lstm", "window"), ("formula", "randomized")}  # the rest: CI's slow run
-CASES = [pytest.param(cell, strategy, marks=() if (cell, strategy) in QUICK else pytest.mark.slow)
-         for cell in CELLS for strategy in STRATEGY_ARGUMENTS]
+# importing PyTorch and JAX alone takes seconds of the quick loop's minute: all of this runs in CI's slow run
+pytestmark = pytest.mark.slow
+CASES = [(cell, strategy) for cell in CELLS for strategy in STRATEGY_ARGUMENTS]
 
 
 def _agrees(cell, strategy, seed, convert, array_type):
