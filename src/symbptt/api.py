@@ -61,7 +61,7 @@ class Gradient:
     @property
     def source(self) -> str:
         """The generated NumPy module, standalone (only NumPy), with this gradient's arguments written in."""
-        return module.module_source(self.step, self.chosen)
+        return self.module_source("numpy")
 
     def module_source(self, backend: str = "numpy") -> str:
         """The standalone module of a backend (``symbptt code --backend``), this gradient's arguments written in."""

@@ -85,23 +85,22 @@ class ScalarGradient:
                 msg = f"xi must have shape ({T},) with entries >= 0, got shape {xi.shape}"
                 raise ValueError(msg)
         h0_arr = arguments.float_array(h0, "h0")
+        one_sample = x_arr.ndim == 1 and y_arr.ndim == 1 and h0_arr.ndim == 0 and all(v.ndim == 0 for v in values)
         if self.backend == "numba":
-            return self._call_jitted(values, x_arr, y_arr, h0_arr, xi)
-        if x_arr.ndim == 1 and y_arr.ndim == 1 and h0_arr.ndim == 0 and all(v.ndim == 0 for v in values):
-            floats = [float(v) for v in values]
-            results = self._one_sample(*floats, x_arr.tolist(), y_arr.tolist(), float(h0_arr),
+            results = self._call_jitted(values, x_arr, y_arr, h0_arr, xi, one_sample)
+        elif one_sample:
+            results = self._one_sample(*[float(v) for v in values], x_arr.tolist(), y_arr.tolist(), float(h0_arr),
                                        None if xi is None else xi.tolist())
         else:
             results = self._function(*values, x_arr, y_arr, h0_arr, xi)
         return {name: float(v) for name, v in zip(("loss", *self.param_names), results, strict=True)}
 
-    def _call_jitted(self, values: list[Any], x: Any, y: Any, h0: Any, xi: Any) -> dict[str, float]:
+    def _call_jitted(self, values: list[Any], x: Any, y: Any, h0: Any, xi: Any, one_sample: bool) -> Any:
         """Each sample through the compiled float program; the contract's average over the batch."""
         xi = None if xi is None else np.ascontiguousarray(xi)
-        if x.ndim == 1 and y.ndim == 1 and h0.ndim == 0 and all(v.ndim == 0 for v in values):  # one sample
-            result = self._jitted(*[float(v) for v in values], np.ascontiguousarray(x), np.ascontiguousarray(y),
-                                  float(h0), xi)
-            return {name: float(v) for name, v in zip(("loss", *self.param_names), result, strict=True)}
+        if one_sample:  # no broadcasting: it costs more than the compiled program at small T
+            return self._jitted(*[float(v) for v in values], np.ascontiguousarray(x), np.ascontiguousarray(y),
+                                float(h0), xi)
         B = 1 if x.ndim == 1 else x.shape[1]
         columns = [np.broadcast_to(a.reshape(a.shape[0], -1), (a.shape[0], B)) for a in (x, y)]
         starts = np.broadcast_to(h0, (B,))
@@ -110,7 +109,7 @@ class ScalarGradient:
         for b in range(B):
             total += self._jitted(*[float(v[b]) for v in per_sample], np.ascontiguousarray(columns[0][:, b]),
                                   np.ascontiguousarray(columns[1][:, b]), float(starts[b]), xi)
-        return {name: float(v) / B for name, v in zip(("loss", *self.param_names), total, strict=True)}
+        return total / B
 
 
 def compile_scalar_gradient(model_name: str = "elman", T: int = 10, *, activation: str = "tanh",

@@ -9,8 +9,8 @@ buffer of K steps, and every K steps one product adds the block
 (``_flat(δ[:n]).T @ _flat(x[t-1:t-1+n])``). K is read at run time (``_block``:
 T/8 steps or 8, at most 1 MiB of buffers): eight times fewer products, and
 buffers of an eighth of the states the forward pass keeps, so the peak memory
-stays within 1.2× of a hand-written BPTT's. Arrays written in place are needed: the array API
-dialect (JAX) adds step by step.
+stays within 1.2× of a hand-written BPTT's. Arrays written in place are
+needed: the array API dialect (JAX) adds step by step.
 """
 
 from __future__ import annotations

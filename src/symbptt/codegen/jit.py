@@ -68,9 +68,9 @@ def load(source: str) -> ModuleType:
         partial = path.with_suffix(f".{os.getpid()}.tmp")
         partial.write_text(source)
         partial.replace(path)  # atomic: a concurrent process never imports half a file
-    spec = importlib.util.spec_from_file_location(name, path)
     if name in sys.modules:  # the same source, already loaded in this process
         return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         msg = f"cannot import the generated module {path}"
         raise NotSupportedError(msg)

@@ -32,7 +32,7 @@ from symbptt.model import matrices as mx
 
 HELPERS = {NUMPY: runtime.HELPERS, NUMBA: runtime.HELPERS + runtime_numba.HELPERS,
            ARRAY_API: runtime_xp.HELPERS + (runtime._join_firsts, runtime.sample_xi)}
-MODULE_NAMES = frozenset({"numpy", "numba", "xp", "array_namespace", "device", "core", "grad", "WIDE",
+MODULE_NAMES = frozenset({"numpy", "numba", "xp", "array_namespace", "device", "core", "grad",
                           *(f.__name__ for helpers in HELPERS.values() for f in helpers)})
 
 

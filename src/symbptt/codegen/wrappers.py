@@ -36,8 +36,7 @@ def grad_function(step: ReverseStep, strategy: strategies.Strategy, dialect: Dia
     lines.append("    T, B = X.shape[0], X.shape[1]")
     W, axis = sizes["dim_h"]
     for s in cell.state:
-        zeros = (f"xp.zeros((B, params[{W.name!r}].shape[{axis}]), dtype=xp.float64, device=device(X))" if xp
-                 else f"numpy.zeros((B, params[{W.name!r}].shape[{axis}]))")
+        zeros = dialect.zeros(f"(B, params[{W.name!r}].shape[{axis}])", "X")
         given = f"{s.name}0" if xp else f"numpy.asarray({s.name}0, dtype=numpy.float64)"
         lines.append(f"    {s.name}0 = {zeros} if {s.name}0 is None else {given}")
     if step.loss.target == "class":
