@@ -44,7 +44,7 @@ def test_auto_takes_the_compiled_numba_module_for_narrow_problems_only(numba_cac
     grad(narrow[0], narrow[1], narrow[2], *narrow[3])
     assert "numba" in grad.compile_seconds
     wide = make("elman-tanh", backend="auto")
-    params, X, Y, initial = arrays(wide, 0, B=16, h=16)
+    params, X, Y, initial = arrays(wide, 0, B=2, h=80)  # h = 80 > backends.NARROW
     wide(params, X, Y, *initial)
     assert set(wide.compile_seconds) <= {"numpy", "numba"}
 
@@ -93,3 +93,55 @@ def test_the_command_line_says_it_compiles(numba_cache, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "symbptt: compiling the numba backend" in err and "numba backend ready in" in err
     assert_close(dict(np.load(tmp_path / "g.npz")), grad(params, X, Y, *initial))
+
+
+EDGES = np.array([0.0, -0.0, 1e-300, -1e-300, 5e-324, 1e-8, -1e-8, 0.625, -0.625, np.nextafter(0.625, 0), 19.06, 20.0,
+                  -20.0, 354.0, 709.78, 709.79, 710.0, -708.5, -745.1, -745.2, -1e4, 1e4, 1e308, -1e308,
+                  np.inf, -np.inf, np.nan])
+
+
+@pytest.fixture(scope="module")
+def kernels(tmp_path_factory):
+    """The Numba module's helpers alone, compiled (tanh and exp written so that LLVM vectorizes them)."""
+    pytest.importorskip("numba")
+    from symbptt.codegen import jit, module
+    from symbptt.codegen.dialects import NUMBA
+
+    imports = "\n".join(module.PREAMBLE[NUMBA][1])
+    with pytest.MonkeyPatch.context() as patch:  # compiled in a few seconds: no cache kept
+        patch.setenv("SYMBPTT_CACHE", str(tmp_path_factory.mktemp("kernels")))
+        return jit.load(f"{imports}\n\n{module.helpers_source(NUMBA)}")
+
+
+def assert_same_function(ours, numpys):
+    """Within 2 ulp where the result is a normal number; exactly the same 0, ±inf, NaN, and the sign of a zero."""
+    special = ~np.isfinite(numpys) | (numpys == 0)
+    np.testing.assert_array_equal(ours[special], numpys[special])
+    zero = numpys == 0
+    assert np.array_equal(np.signbit(ours[zero]), np.signbit(numpys[zero]))
+    normal = ~special & (np.abs(numpys) >= np.finfo(float).tiny)
+    assert np.all(np.abs(ours[normal] - numpys[normal]) <= 2 * np.spacing(np.abs(numpys[normal])))
+    subnormal = ~special & ~normal  # e^x below 2.2e-308: relative precision is lost there, in NumPy too
+    assert np.all(np.abs(ours[subnormal] - numpys[subnormal]) <= 4 * np.finfo(float).smallest_subnormal)
+
+
+@pytest.mark.parametrize("name", ["tanh", "exp"])
+def test_the_vectorized_tanh_and_exp_equal_numpys_over_the_whole_range(kernels, name):
+    rng = np.random.default_rng(0)
+    ours, numpys = getattr(kernels, f"_{name}"), getattr(np, name)
+    samples = [EDGES, rng.standard_normal(10_000) * 3, rng.uniform(-800, 800, 10_000), rng.uniform(-1e-3, 1e-3, 1000),
+               np.linspace(0.62, 0.63, 1001), rng.standard_normal((4, 3, 5)), rng.standard_normal((6, 5)).T]
+    with np.errstate(over="ignore", invalid="ignore"):
+        for x in samples:
+            got = ours(x)
+            assert got.shape == x.shape
+            assert_same_function(got, numpys(x))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.floats(width=64), min_size=1, max_size=40))
+def test_the_vectorized_tanh_and_exp_for_any_floats(kernels, values):
+    x = np.array(values)
+    with np.errstate(over="ignore", invalid="ignore"):
+        assert_same_function(kernels._tanh(x), np.tanh(x))
+        assert_same_function(kernels._exp(x), np.exp(x))

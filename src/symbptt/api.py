@@ -112,7 +112,7 @@ class Gradient:
                 initial[name] = arguments.shape(state, name, (B, sizes["h"]) if X.ndim == 3 else (sizes["h"],),
                                              ("B", "h") if X.ndim == 3 else ("h",), origins)
         xi = self._check_xi(xi, T)
-        chosen = backends.choose(self._model, self.backend, arrays_foreign, B, sizes["h"])
+        chosen = backends.choose(self._model, self.backend, arrays_foreign, sizes["h"])
         grad = self._module(chosen)
         if chosen == "array_api" and arrays_foreign:  # checked on NumPy views; computed on the caller's arrays
             params = {n: originals[0][n] for n in self.param_names}

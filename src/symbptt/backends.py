@@ -6,13 +6,13 @@
 - ``array_api``: the module written against the array API standard, for
   PyTorch, JAX and CuPy arrays (``pip install 'symbptt[array-api]'``);
 - ``auto`` (the default): arrays of another library go to ``array_api``;
-  NumPy arrays go to ``numba`` when the problem is narrow (``B·h`` at most
-  :data:`NARROW`, where the per-operation cost of NumPy dominates) and the
+  NumPy arrays go to ``numba`` when the hidden size ``h`` is at most
+  :data:`NARROW` (where the per-operation cost of NumPy counts) and the
   model's Numba code is compiled already (in this process, or cached on disk
   by an earlier ``backend="numba"``): auto never makes a call wait the 15-25 s
-  of a first compilation. Else ``numpy``. Numba's tanh and exp are the scalar
-  libm, several times slower than NumPy's vectorized loops on wide arrays,
-  which is where the NumPy module wins (``benchmarks/compiled_vs_handwritten.py``).
+  of a first compilation. Else ``numpy``. On wide arrays both spend their
+  time in the same BLAS products, and the NumPy module is 3-5% faster
+  there (``benchmarks/compiled_vs_handwritten.py``).
 """
 
 from __future__ import annotations
@@ -32,7 +32,8 @@ from symbptt.errors import NotSupportedError
 from symbptt.model import cells, losses
 
 BACKENDS = ("auto", "numpy", "numba", "array_api")
-NARROW = 128  # B·h up to which the Numba module beats the NumPy one, measured at h = 16..256 (README)
+NARROW = 64  # h up to which the Numba module beats the NumPy one (README): 0.85-0.89× at h = 64, B = 32; at
+# h = 256, where the h × h products dominate, the NumPy one is 3-5% faster (B = 8 and 32)
 log = logging.getLogger("symbptt")
 
 
@@ -69,13 +70,13 @@ def foreign(value: Any) -> bool:
     return hasattr(value, "__dlpack__") and not isinstance(value, np.ndarray)
 
 
-def choose(model: tuple[Any, ...], backend: str, arrays_foreign: bool, B: int, h: int) -> str:
+def choose(model: tuple[Any, ...], backend: str, arrays_foreign: bool, h: int) -> str:
     """The backend a call of ``model`` (cell, activation, loss, strategy) runs on."""
     if arrays_foreign and backend in ("auto", "array_api"):
         return "array_api"
     if backend != "auto":
         return backend
-    return "numba" if B * h <= NARROW and numba_ready(*model) else "numpy"
+    return "numba" if h <= NARROW and numba_ready(*model) else "numpy"
 
 
 @functools.cache

@@ -31,6 +31,8 @@ class Dialect:
     releases: bool = True  # dead arrays are released with del
     # relu, step (H(z, 0)) and softplus -> code around {}
     forms: Mapping[str, str] = field(default_factory=dict, compare=False)
+    # functions called by another name than the namespace's (Numba's tanh and exp: see runtime_numba)
+    functions: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     def zeros(self, shape: str, like: str) -> str:
         """Code for an array of zeros of ``shape``, float64, on the device of the array ``like``."""
@@ -46,7 +48,8 @@ class Dialect:
 _NUMPY_FORMS = {"relu": "numpy.maximum({}, 0)", "step": "({} > 0)", "softplus": "numpy.logaddexp(0, {})"}
 
 NUMPY = Dialect("numpy", "numpy", forms=_NUMPY_FORMS)
-NUMBA = Dialect("numba", "numpy", typed=True, releases=False, forms=_NUMPY_FORMS)
+NUMBA = Dialect("numba", "numpy", typed=True, releases=False, forms=_NUMPY_FORMS,
+               functions={"tanh": "_tanh", "exp": "_exp"})
 ARRAY_API = Dialect("array_api", "xp", mutable=False,
                     forms={"relu": "_relu({})", "step": "_step({})", "softplus": "_softplus({})"})
 

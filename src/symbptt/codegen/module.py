@@ -87,15 +87,19 @@ def helpers_source(dialect: Dialect = NUMPY) -> str:
     """The dialect's runtime helpers, verbatim; under Numba, those ``core`` calls compiled (a later one of the
     same name replaces an earlier: Numba's own ``_logsumexp`` replaces NumPy's)."""
     chosen = {f.__name__: f for f in HELPERS[dialect]}
-    jitted = {f.__name__ for f in (*runtime.CORE_HELPERS, *runtime_numba.HELPERS)} if dialect.typed else set()
-    return "\n\n".join(("@numba.njit(cache=True)\n" if name in jitted else "") + inspect.getsource(f)
-                        for name, f in chosen.items())
+    if not dialect.typed:
+        return "\n\n".join(inspect.getsource(f) for f in chosen.values())
+    jitted = {f.__name__ for f in (*runtime.CORE_HELPERS, *runtime_numba.HELPERS)}
+    decorators = {name: "@numba.njit(cache=True)" for name in jitted} | runtime_numba.DECORATORS
+    constants = [f"{name} = {getattr(runtime_numba, name)!r}" for name in runtime_numba.CONSTANTS]
+    return "\n\n".join(["\n".join(constants) + "\n", *(
+        (f"{decorators[name]}\n" if name in decorators else "") + inspect.getsource(f) for name, f in chosen.items())])
 
 
 PREAMBLE = {
     NUMPY: ("Needs only NumPy.", ["import numpy"]),
     NUMBA: ("Needs NumPy and Numba: ``core`` is compiled on first use, and cached beside this file.",
-            ["import numba", "import numpy"]),
+            ["import llvmlite.ir", "import numba", "import numba.extending", "import numpy"]),
     ARRAY_API: ("Written against the array API standard: NumPy, PyTorch, JAX (float64) or CuPy arrays in,\n"
                 "the same library's arrays out (no autograd: the gradient is this code). Needs array-api-compat.\n",
                 ["import numpy", "from array_api_compat import array_namespace, device"]),

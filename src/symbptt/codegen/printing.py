@@ -43,6 +43,7 @@ class BpttNumPyPrinter(NumPyPrinter):
         self._module = dialect.module
         known: dict[str, str] = self.known_functions  # type: ignore[has-type]
         self.known_functions = {k: v.replace("numpy.", f"{dialect.module}.") for k, v in known.items()}
+        self.known_functions.update(dialect.functions)
 
     def _function(self, name: str) -> str:
         return self.known_functions[name]
