@@ -144,7 +144,7 @@ def test_a_failed_pdf_leaves_the_existing_document_intact(tmp_path, monkeypatch,
     tex = tmp_path / "d.tex"
     tex.write_text("my own notes")
 
-    def fail(path):
+    def fail(path, tex="pdflatex"):
         msg = "pdflatex failed on d.tex: ! Emergency stop."
         raise SymbpttError(msg)
 

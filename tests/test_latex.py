@@ -44,7 +44,7 @@ def test_window_prints_approx():
 
 def _document(name="generic"):
     m = model.make_model(name)
-    return documents.render([("symbolic", derive.symbolic(m)), ("T = 3", derive.explicit(m, 3))], "test")
+    return documents.render_plain([("symbolic", derive.symbolic(m)), ("T = 3", derive.explicit(m, 3))], "test")
 
 
 def test_document_has_textbook_labels():

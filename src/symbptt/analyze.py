@@ -110,7 +110,7 @@ def _alignment(args: argparse.Namespace) -> int:
     proof = alignment.derivation()  # proved before anything is written
     written = _written(figures.save(figures.alignment(result), args.out))
     if args.tex is not None:
-        files.write_text(args.tex, documents.render([("Exercise 1: the powers of a symmetric matrix", proof)],
+        files.write_text(args.tex, documents.render_plain([("Exercise 1: the powers of a symmetric matrix", proof)],
                                                     "Exercise 1, proved symbolically"))
         print(f"symbptt: wrote {args.tex}", file=sys.stderr)
     return written

@@ -8,6 +8,7 @@ leaves an output file behind.
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 import warnings
 from collections.abc import Sequence
@@ -15,11 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from symbptt import analyze, api, clipping, documents, files, flags, strategies
+from symbptt import analyze, api, clipping, documents, files, flags, handout, narration, strategies
 from symbptt._version import __version__
 from symbptt.codegen import jit
-from symbptt.derive import forward as derive
-from symbptt.derive import reverse as adjoints
 from symbptt.errors import SymbpttError
 from symbptt.model import cells, formula, losses, ops
 from symbptt.model import scalar as model
@@ -40,7 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
                                      "then the adjoints E10-E16 of the cell's matrix form.",
                          epilog="examples: symbptt derive --out bptt.tex --pdf; "
                                 "symbptt derive --cell gru --loss cross_entropy --out gru.tex --pdf; "
-                                "symbptt derive --steps 6 --strategy window --tau 3")
+                                "symbptt derive --steps 6 --strategy window --tau 3; "
+                                "symbptt derive --cell lstm --lang ko --out lstm-ko.tex --pdf")
     flags.add_cell_choice(d, "generic", "the cell (default: generic, the textbook's f, g, l)")
     d.add_argument("--activation", choices=tuple(ops.ACTIVATIONS),
                    help="activation of the elman cell (default: tanh)")
@@ -55,7 +55,11 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--k1", type=flags.length, help="tbptt's k1 for the explicit forms (default: 2)")
     d.add_argument("--k2", type=flags.length, help="tbptt's k2 for the explicit forms (default: 3)")
     d.add_argument("--out", type=flags.output, help="write the .tex file here (default: standard output)")
-    d.add_argument("--pdf", action="store_true", help="also compile the document to PDF (needs --out and pdflatex)")
+    d.add_argument("--lang", choices=narration.LANGUAGES, default="en",
+                   help="the language of the narration: " + ", ".join(f"{k} ({v})" for k, v in narration.NAMES.items())
+                   + "; the mathematics is the same (default: en)")
+    d.add_argument("--pdf", action="store_true",
+                   help="also compile the document to PDF (needs --out; pdflatex, or XeLaTeX for other languages)")
     d.set_defaults(run=_derive)
 
     r = verbs.add_parser("grad", help="the gradient of the arrays in an .npz file, per the contract",
@@ -138,37 +142,23 @@ def _derive(args: argparse.Namespace) -> int:
         print("symbptt: error: --pdf needs --out FILE.tex", file=sys.stderr)
         return 2
     chosen = strategies.STRATEGIES if args.strategy in (None, "all") else (args.strategy,)
-    steps = args.steps or 3
-    sections = []
     chosen_cell = _cell(args)
     _refuse_unused(args, chosen_cell)
     cell = None if chosen_cell == "generic" else cells.make_cell(chosen_cell, args.activation or "tanh")
-    if cell is None or len(cell.state) == 1:  # the textbook's scalar analysis: the cell's size-1 view
-        scalar = model.generic() if cell is None else model.view(cell)
-        title = scalar.title
-        print(f"symbptt: deriving {title}, symbolic t and T = {steps} ...", file=sys.stderr)
-        sections += [
-            ("Gradient analysis for symbolic $t$", derive.symbolic(scalar, chosen)),
-            (f"Written out for $T = {steps}$",
-             derive.explicit(scalar, steps, chosen, args.tau or 2, args.k1 or 2, args.k2 or 3)),
-        ]
-    else:  # two states: no scalar analysis, so nothing for these flags to change
+    if cell is not None and len(cell.state) > 1:  # two states: no scalar analysis, nothing for these to change
         given = [f"--{n.replace('_', '-')}" for n in ("steps", "strategy", "tau", "k1", "k2")
                  if getattr(args, n) is not None]
         if given:
             msg = (f"{', '.join(given)} appl{'y' if len(given) > 1 else 'ies'} to the scalar analysis (E1-E9), "
                    f"which the {cell.name} cell ({len(cell.state)} states) does not have")
             raise flags.UsageError(msg)
-    if cell is not None:
-        title = cell.title
-        print(f"symbptt: deriving the adjoints of the {title} cell ...", file=sys.stderr)
-        loss = losses.make_loss(args.loss or "generic", allow_generic=True)
-        sections.append(("Matrix form: the adjoints, backward in time", adjoints.derivation(cell, loss)))
-    text = documents.render(sections, f"Backpropagation through time: the {title} model")
+    lengths = {"tau_": args.tau or 2, "k1_": args.k1 or 2, "k2_": args.k2 or 3}
+    text = handout.build(cell, args.loss, chosen, args.steps or 3, lengths, args.lang)
     if args.out is None:
         sys.stdout.write(text)
         return 0
-    pdf = files.write_document(args.out, text, documents.compile_pdf if args.pdf else None)
+    compile_pdf = functools.partial(documents.compile_pdf, tex=documents.engine(args.lang))
+    pdf = files.write_document(args.out, text, compile_pdf if args.pdf else None)
     for written in (args.out, pdf):
         if written is not None:
             print(f"symbptt: wrote {written}", file=sys.stderr)

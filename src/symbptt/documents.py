@@ -5,27 +5,66 @@ from __future__ import annotations
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from symbptt import latex
+from symbptt import latex, narration
 from symbptt.derive.steps import Derivation
 from symbptt.errors import SymbpttError
 
 PREAMBLE = r"""\documentclass[11pt]{article}
 \usepackage[a4paper,margin=2cm]{geometry}
 \usepackage{amsmath,amssymb}
+%s
 \allowdisplaybreaks
 \title{%s}
-\author{derived by symbptt}
+\author{%s}
 \date{}
 \begin{document}
 \maketitle
 """
+FONTS = r"""\usepackage[no-math]{fontspec}
+\setmainfont{%s}
+"""
 
 
-def render(sections: list[tuple[str, Derivation]], title: str) -> str:
-    """A standalone LaTeX document: one section per derivation, steps in order."""
-    out = [PREAMBLE % latex.escape(title)]
+@dataclass(frozen=True)
+class Section:
+    """A numbered section of the document: a heading (a key of the narration's ``headings``), a derivation, and
+    for some of its steps (by :func:`narration.key_of`) a line saying how the result was checked."""
+
+    heading: str
+    derivation: Derivation
+    checks: Mapping[str, str] = field(default_factory=dict)
+
+
+def render(sections: list[Section], lang: str = "en", **blanks: object) -> str:
+    """A standalone LaTeX document in ``lang``: the conventions, then each section's steps, each step with its
+    title, its sentence and its check from the narration's table. ``blanks`` fill the sentences' ``@…@``."""
+    words = narration.table(lang)["document"]
+    fonts = FONTS % words["font"] + words["preamble"] if engine(lang) != "pdflatex" else ""
+    out = [PREAMBLE % (fonts, narration.fill(words["title"], **blanks), words["author"]), words["intro"] + "\n",
+           f"\\section*{{{narration.sentence(lang, 'headings', 'conventions')}}}",
+           narration.sentence(lang, "text", "conventions") + "\n"]
+    for section in sections:
+        out.append(f"\\section{{{narration.sentence(lang, 'headings', section.heading, **blanks)}}}\n")
+        for step in section.derivation.steps:
+            key = narration.key_of(step.label)
+            values = {**blanks, **dict(step.blanks)}
+            if key == "strategy_T":
+                values["strategy"] = narration.sentence(lang, "titles", narration.EXPLICIT.sub("", step.label))
+            out.append(latex.step_environment(
+                step, title=narration.sentence(lang, "titles", key, **values),
+                note=narration.sentence(lang, "narration", key, **values), after=section.checks.get(key, "")))
+    out.append("\\end{document}\n")
+    return "\n".join(out)
+
+
+def render_plain(sections: list[tuple[str, Derivation]], title: str) -> str:
+    """A standalone English LaTeX document of derivations outside the section (an exercise's proof): each step
+    with its own title and note."""
+    out = [PREAMBLE % ("", latex.escape(title), "derived by symbptt")]
     for heading, derivation in sections:
         out.append(f"\\section{{{latex.escape(heading)}}}\n")
         out.extend(latex.step_environment(step) for step in derivation.steps)
@@ -33,38 +72,51 @@ def render(sections: list[tuple[str, Derivation]], title: str) -> str:
     return "\n".join(out)
 
 
-def compile_pdf(tex_path: Path) -> Path:
-    """Compile a .tex file with pdflatex (twice, for labels); the PDF's path, or SymbpttError."""
+def engine(lang: str) -> str:
+    """The TeX engine for ``lang``: pdflatex for English, XeLaTeX (fonts by name) for the others."""
+    return str(narration.table(lang)["document"]["engine"])
+
+
+def compile_pdf(tex_path: Path, tex: str = "pdflatex") -> Path:
+    """Compile a .tex file with ``tex`` (twice, for labels); the PDF's path, or SymbpttError."""
     tex_path = Path(tex_path).resolve()
     with tempfile.TemporaryDirectory() as build:
-        _compile(tex_path, Path(build))
+        _compile(tex_path, Path(build), tex)
         pdf = tex_path.with_suffix(".pdf")
         shutil.copyfile(Path(build) / (tex_path.stem + ".pdf"), pdf)
     return pdf
 
 
-def overfull_lines(tex_path: Path) -> list[str]:
+def overfull_lines(tex_path: Path, tex: str = "pdflatex") -> list[str]:
     """TeX's report of every line that runs past the margin (``Overfull \\hbox``) in the compiled document."""
+    return [line for line in compile_log(tex_path, tex).splitlines() if line.startswith("Overfull \\hbox")]
+
+
+def compile_log(tex_path: Path, tex: str = "pdflatex") -> str:
+    """The log of the document's second run (labels resolved): overfull boxes, undefined references."""
     tex_path = Path(tex_path).resolve()
     with tempfile.TemporaryDirectory() as build:
-        log = _compile(tex_path, Path(build))
-    return [line for line in log.splitlines() if line.startswith("Overfull \\hbox")]
+        return _compile(tex_path, Path(build), tex)
 
 
-def _compile(tex_path: Path, build: Path) -> str:
-    """pdflatex twice into ``build``; the final log's text."""
-    engine = shutil.which("pdflatex")
-    if engine is None:
-        msg = "no TeX engine found: install pdflatex (Debian: texlive-latex-base, texlive-latex-recommended)"
+PACKAGES = {"pdflatex": "texlive-latex-base, texlive-latex-recommended",
+            "xelatex": "texlive-xetex, fonts-texgyre, fonts-nanum"}
+
+
+def _compile(tex_path: Path, build: Path, tex: str = "pdflatex") -> str:
+    """``tex`` twice into ``build``; the final log's text."""
+    program = shutil.which(tex)
+    if program is None:
+        msg = f"no TeX engine {tex} found: install it (Debian: {PACKAGES[tex]})"
         raise SymbpttError(msg)
     for _ in range(2):
         run = subprocess.run(
-            [engine, "-interaction=nonstopmode", "-halt-on-error", f"-output-directory={build}", str(tex_path)],
+            [program, "-interaction=nonstopmode", "-halt-on-error", f"-output-directory={build}", str(tex_path)],
             capture_output=True, text=True, check=False,
         )
         if run.returncode != 0:
             errors = [line for line in run.stdout.splitlines() if line.startswith("!")]
-            msg = f"pdflatex failed on {tex_path.name}: {errors[0] if errors else 'see its log'}"
+            msg = f"{tex} failed on {tex_path.name}: {errors[0] if errors else 'see its log'}"
             raise SymbpttError(msg)
     return (build / (tex_path.stem + ".log")).read_text(errors="replace")
 

@@ -90,17 +90,22 @@ def _broken(expr: sp.Basic) -> str:
     return " \\\\\n&".join(lines)
 
 
-def step_environment(step: Step) -> str:
-    r"""A step as ``\begin{equation}\label{…}\begin{aligned}…``."""
+def step_environment(step: Step, title: str | None = None, note: str | None = None, after: str = "") -> str:
+    r"""A step as ``\paragraph{title} note \begin{equation}\label{…}…\end{equation} after``.
+
+    ``title`` and ``note`` are LaTeX (a document's narration); by default the step's own, escaped.
+    """
     body = step_latex(step)
     if len(step.equations) == 1 and "\\\\" not in body:
         inner = body.lstrip("&")
     else:
         inner = "\\begin{aligned}\n" + body + "\n\\end{aligned}"
-    note = f"\n{escape(step.note)}\n" if step.note else ""
+    title = escape(step.title) if title is None else title
+    note = escape(step.note) if note is None else note
     return (
-        f"\\paragraph{{{escape(step.title)}}}{note}\n"
-        f"\\begin{{equation}}\\label{{{step.label}}}\n{inner}\n\\end{{equation}}\n"
+        f"\\paragraph{{{title}}}" + (f"\n{note}\n" if note else "\n") +
+        f"\\begin{{equation}}\\label{{{step.label}}}\n{inner}\n\\end{{equation}}\n" +
+        (f"{after}\n" if after else "")
     )
 
 

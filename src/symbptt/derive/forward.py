@@ -225,7 +225,7 @@ def explicit(model: ScalarModel, T_: int, strategy_list: tuple[str, ...] = strat
             strategy = strategies.make(name, **{n: lengths[n] for n, _ in kind.symbols})
             form = strategy_form(model, w, strategy, sp.Integer(T_)).subs(strategies.T, T_)
             steps.append(Step(f"{kind.label}_T{T_}", f"{kind.title}, {strategy.describe_math()}, $t = {T_}$",
-                              (sp.Eq(hT, form),), approximate=True))
+                              (sp.Eq(hT, form),), approximate=True, blanks=(("lengths", strategy.describe_math()),)))
     return Derivation(model, tuple(_shown(model, step) for step in steps), T_)
 
 
@@ -234,4 +234,4 @@ def _shown(model: ScalarModel, step: Step) -> Step:
     if model.gates is None:
         return step
     return Step(step.label, step.title, tuple(named(model, eq) for eq in step.equations), step.approximate,
-                step.note)
+                step.note, step.blanks)

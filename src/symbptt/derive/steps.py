@@ -16,6 +16,7 @@ class Step:
     equations: tuple[sp.Basic, ...]
     approximate: bool = False  # printed with ≈ instead of =
     note: str = ""
+    blanks: tuple[tuple[str, str], ...] = ()  # values a document's narration fills in (a strategy's lengths)
 
     def _repr_latex_(self) -> str:
         """The step on its own, in a notebook."""

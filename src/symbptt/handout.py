@@ -1,0 +1,52 @@
+"""The document a teacher hands out: every derivation of a model, narrated in one language, each result
+followed by how it was checked when the document was built (:mod:`evidence`)."""
+
+from __future__ import annotations
+
+import sys
+
+from symbptt import documents, evidence, narration
+from symbptt.derive import forward, reverse
+from symbptt.derive.forward import EXACT_SUM_T
+from symbptt.model import cells, losses, scalar
+
+PROOF_T = 4  # the explicit T at which the adjoints' closed form is checked against their recurrence
+
+
+def build(cell: cells.Cell | None, loss: str | None, strategy_names: tuple[str, ...], T: int,
+          lengths: dict[str, int], lang: str = "en") -> str:
+    """The LaTeX document for ``cell`` (None: the textbook's generic model): the simplified analysis at symbolic
+    ``t`` and written out for ``T`` where the cell has one state, then the matrix analysis."""
+    sections = []
+    say = narration.table(lang)["text"]
+    if cell is None or len(cell.state) == 1:  # the textbook's scalar analysis: the cell's size-1 view
+        model = scalar.generic() if cell is None else scalar.view(cell)
+        title = model.title
+        _progress(f"deriving {title}, symbolic t and T = {T} ...")
+        if cell is None:
+            closed = say["closed_form_generic"]
+        else:
+            measured = evidence.scalar_closed_form(model, 3)
+            closed = narration.fill(say["closed_form"], T=3, digits=measured["digits"],
+                                    fd=f"${evidence.scientific(measured['fd'])}$")
+        sections += [
+            documents.Section("symbolic", forward.symbolic(model, strategy_names),
+                              {"eq_bptt_at_proof": say["proof"], "eq_bptt_partial_ht_wh_gen": closed}),
+            documents.Section("explicit", forward.explicit(model, T, strategy_names, **lengths),
+                              {"eq_bptt_randomized_T": narration.fill(say["randomized"], T=EXACT_SUM_T)}),
+        ]
+    if cell is not None:
+        title = cell.title
+        _progress(f"deriving the adjoints of the {title} cell ...")
+        derivation = reverse.derivation(cell, losses.make_loss(loss or "generic", allow_generic=True),
+                                        proof_T=PROOF_T)
+        fd = evidence.matrix_gradient(cell, T=PROOF_T)
+        checks = {"eq_bptt_partial_L_ht": narration.fill(say["adjoint_closed_form"], T=PROOF_T),
+                  "eq_bptt_partial_L_hidden": narration.fill(say["gradient"], T=PROOF_T, directions=3,
+                                                             fd=f"${evidence.scientific(fd)}$")}
+        sections.append(documents.Section("matrix", derivation, checks))
+    return documents.render(sections, lang, model=title, T=T, cell=title)
+
+
+def _progress(message: str) -> None:
+    print(f"symbptt: {message}", file=sys.stderr)
