@@ -55,6 +55,12 @@ def test_the_measured_check_of_the_closed_form_sees_a_wrong_closed_form(monkeypa
     assert measured["digits"] < 5 and measured["fd"] > 1e-4
 
 
+def test_a_measured_difference_is_printed_to_one_significant_digit():
+    assert evidence.scientific(9.6e-10) == r"1 \cdot 10^{-9}"  # rounds up into the next power, not "10 · 10^-10"
+    assert evidence.scientific(6.1e-11) == r"6 \cdot 10^{-11}"
+    assert evidence.scientific(0.0) == "0"
+
+
 def test_the_document_says_how_each_result_was_checked():
     text = handout.build(cells.make_cell("elman", "tanh"), None, strategies.STRATEGIES, 3, LENGTHS, "en")
     assert "to 30 digits" in text and "Checked: SymPy proves it" in text

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 
 import numpy as np
 
@@ -59,15 +59,22 @@ def check_gradient(loss: Callable[[dict[str, np.ndarray]], float], params: Mappi
         if not np.isfinite(value).all():
             msg = f"gradient check failed: the gradient of {name} holds NaN or infinite values"
             raise AssertionError(msg)
-    rng = np.random.default_rng(seed)
-    for k in range(directions):
-        v = {n: rng.standard_normal(np.shape(p)) for n, p in params.items()}
-        up = {n: np.asarray(p, dtype=np.float64) + eps * v[n] for n, p in params.items()}
-        down = {n: np.asarray(p, dtype=np.float64) - eps * v[n] for n, p in params.items()}
-        numeric = (float(loss(up)) - float(loss(down))) / (2 * eps)
-        analytic = float(sum(np.sum(gradient[n] * v[n]) for n in params))
-        scale = float(np.sqrt(sum(np.sum(gradient[n] ** 2) for n in params)))
+    for k, (analytic, numeric, scale) in enumerate(directional(loss, params, gradient, directions, eps, seed)):
         if not np.isfinite(numeric) or abs(analytic - numeric) > rtol * (abs(numeric) + scale) + 1e-9:
             msg = f"gradient check failed along direction {k}\nanalytic: {analytic!r}\nnumeric:  {numeric!r}"
             raise AssertionError(msg)
 
+
+def directional(loss: Callable[[dict[str, np.ndarray]], float], params: Mapping[str, np.ndarray],
+                grads: Mapping[str, np.ndarray], directions: int = 3, eps: float = 1e-6,
+                seed: int = 0) -> Iterator[tuple[float, float, float]]:
+    """For each random direction v: ⟨∂L/∂θ, v⟩, (L(θ + εv) − L(θ − εv)) / 2ε and ‖∂L/∂θ‖ (unchecked arguments)."""
+    rng = np.random.default_rng(seed)
+    for _ in range(directions):
+        v = {n: rng.standard_normal(np.shape(p)) for n, p in params.items()}
+        up = {n: np.asarray(p, dtype=np.float64) + eps * v[n] for n, p in params.items()}
+        down = {n: np.asarray(p, dtype=np.float64) - eps * v[n] for n, p in params.items()}
+        numeric = (float(loss(up)) - float(loss(down))) / (2 * eps)
+        analytic = float(sum(np.sum(grads[n] * v[n]) for n in params))
+        scale = float(np.sqrt(sum(np.sum(grads[n] ** 2) for n in params)))
+        yield analytic, numeric, scale

@@ -10,24 +10,19 @@ against central differences along random directions.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 
 import numpy as np
 import sympy as sp
 
 from symbptt import api, checks
+from symbptt.codegen.dialects import MATH
+from symbptt.codegen.printing import BpttNumPyPrinter
 from symbptt.derive.chain import Partial
 from symbptt.derive.sensitivity import loss_gradient, sensitivity_sequence
 from symbptt.model import cells, graph
 from symbptt.model.scalar import ScalarModel, h
 
 DIGITS = 30  # the precision of the comparison with sympy.diff
-FLOATS: dict[str, Callable[..., float]] = {  # the package's own functions on Python floats, for lambdify
-    "sigmoid": lambda z: 0.5 + 0.5 * math.tanh(0.5 * z),
-    "relu": lambda z: max(z, 0.0),
-    "softplus": lambda z: max(z, 0.0) + math.log1p(math.exp(-abs(z))),
-    "Heaviside": lambda z, at_zero=0.0: 1.0 if z > 0 else (at_zero if z == 0 else 0.0),
-}
 
 
 def scalar_closed_form(model: ScalarModel, T: int = 3, seed: int = 0) -> dict[str, float]:
@@ -59,7 +54,8 @@ def scalar_closed_form(model: ScalarModel, T: int = 3, seed: int = 0) -> dict[st
     gap = abs(exact - ours)
     digits = DIGITS if gap == 0 else min(DIGITS, int(-math.log10(float(gap / max(abs(exact), 1e-300)))))
     nested = unrolled.nested_objective().xreplace({s: v for s, v in point.items() if s != w})
-    loss = sp.lambdify(w, nested, [FLOATS, "math"])
+    # on Python floats, printed as the straight-line programs are (relu, sigmoid, H(z, 0) as the package has them)
+    loss = sp.lambdify(w, nested, [{"math": math}, "math"], printer=BpttNumPyPrinter(MATH))
     numeric = checks.central_difference(lambda p: loss(p["w"]), {"w": float(point[w])})["w"]
     return {"digits": digits, "fd": abs(numeric - float(ours)) / max(abs(float(ours)), 1e-300)}
 
@@ -82,21 +78,13 @@ def matrix_gradient(cell: cells.Cell, T: int = 4, directions: int = 3, seed: int
               for W in grad.step.cell.params}
     X, Y = rng.uniform(-1, 1, size=(T, B, d)), rng.uniform(-1, 1, size=(T, B, q))
     result = grad(params, X, Y)
-    worst = 0.0
-    for _ in range(directions):
-        v = {k: rng.standard_normal(p.shape) for k, p in params.items()}
-        along = sum(float(np.sum(result[k] * v[k])) for k in params)
-        def loss(p: dict[str, float], v: dict[str, np.ndarray] = v) -> float:
-            return float(grad({k: params[k] + p["e"] * v[k] for k in params}, X, Y)["loss"])
-
-        numeric = checks.central_difference(loss, {"e": 0.0})["e"]
-        worst = max(worst, abs(along - numeric) / max(abs(along), 1e-300))
-    return worst
+    along = checks.directional(lambda p: grad(p, X, Y)["loss"], params, result, directions, seed=seed)
+    return max(abs(analytic - numeric) / max(abs(analytic), 1e-300) for analytic, numeric, _ in along)
 
 
 def scientific(value: float) -> str:
-    """A small number as LaTeX, ``3 \\cdot 10^{-11}``."""
+    """A small number as LaTeX to one significant digit, ``3 \\cdot 10^{-11}`` (9.6e-10 is ``1 \\cdot 10^{-9}``)."""
     if value == 0:
         return "0"
-    exponent = math.floor(math.log10(value))
-    return rf"{value / 10**exponent:.0f} \cdot 10^{{{exponent}}}"
+    mantissa, exponent = f"{value:.0e}".split("e")
+    return rf"{mantissa} \cdot 10^{{{int(exponent)}}}"
