@@ -1,5 +1,6 @@
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -110,9 +111,24 @@ def test_the_graph_is_drawn_as_the_textbook_draws_it(capsys):
     assert 'op_h_1 [label="f", shape=circle' in dot
 
 
+@pytest.mark.parametrize("cell", [["--cell", "linear"], ["--cell", "elman"], ["--cell", "gru"], ["--cell", "lstm"],
+                                  ["--cell-file", "examples/cells/mgu.txt"]])
+def test_every_cell_draws_the_three_step_figure(cell, capsys, monkeypatch):
+    monkeypatch.chdir(Path(__file__).parent.parent)
+    assert main(["graph", *cell]) == 0
+    dot = capsys.readouterr().out
+    for k in (1, 2, 3):
+        assert f"x_{k} -> op_h_{k};" in dot and f"op_h_{k} -> h_{k};" in dot and f"h_{k} -> op_o_{k};" in dot
+    if cell[1] == "lstm":  # both states, side by side along the recurrence's row, each carried to the next f
+        assert "{rank=same; h_0; c_0; op_h_1; h_1; c_1; op_h_2; h_2; c_2; op_h_3; h_3; c_3;}" in dot
+        assert "c_2 -> op_h_3;" in dot and "op_h_3 -> c_3;" in dot
+    if cell[1] in ("gru", "lstm"):  # many parameters: one shaded box, not one per parameter
+        assert "theta_h ->" in dot and "W_hh ->" not in dot
+
+
 @needs_graphviz
 @pytest.mark.parametrize(("fmt", "magic"), [("svg", b"<?xml"), ("png", b"\x89PNG"), ("pdf", b"%PDF")])
-@pytest.mark.parametrize("cell", ["generic", "elman", "gru"])
+@pytest.mark.parametrize("cell", ["generic", "elman", "gru", "lstm"])
 def test_graph_formats_through_graphviz(tmp_path, capsys, fmt, magic, cell):
     out = tmp_path / f"g.{fmt}"
     assert main(["graph", "--cell", cell, "--format", fmt, "--out", str(out)]) == 0

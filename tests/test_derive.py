@@ -182,3 +182,27 @@ def test_e9_independence_is_checked_not_assumed():
     derive._check_independence(LinearRecurrence())  # the real one passes
     with pytest.raises(ProofError, match=r"z_\d depends on xi_\d"):
         derive._check_independence(Shifted())
+
+
+def test_e3_takes_its_factor_from_the_objective_not_from_a_typed_1_over_T(monkeypatch):
+    from symbptt.derive import sensitivity
+
+    m = model.make_model("elman")
+    w = m.recurrent_weight
+    halved = sp.Eq(model.L, sp.Sum(m.loss(model.y[model.t], model.o[model.t]), (model.t, 1, model.T)) / (2 * model.T))
+    monkeypatch.setattr(sensitivity, "objective", lambda _: halved)
+    for side in sensitivity.gradient_equation(m, w).rhs.args:
+        (total,) = side.atoms(sp.Sum)
+        assert sp.simplify(side / total - 1 / (2 * model.T)) == 0
+
+
+@pytest.mark.parametrize("objective", ["w_h * Sum", "limit"])
+def test_e3_refuses_an_objective_that_is_not_a_constant_times_a_sum(objective):
+    from symbptt.derive import sensitivity
+    from symbptt.errors import ProofError
+
+    w = model.w_h
+    term = model.l_node[model.t]
+    expr = w * sp.Sum(term, (model.t, 1, model.T)) if objective != "limit" else sp.Sum(term, (model.t, 1, w))
+    with pytest.raises(ProofError):
+        sensitivity.through_linearity(expr, w, lambda f: f)

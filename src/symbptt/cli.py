@@ -20,9 +20,7 @@ from symbptt import analyze, api, clipping, documents, files, flags, handout, na
 from symbptt._version import __version__
 from symbptt.codegen import jit
 from symbptt.errors import SymbpttError
-from symbptt.model import cells, formula, losses, ops
-from symbptt.model import scalar as model
-from symbptt.model.graph import unroll
+from symbptt.model import cells, formula, graph, losses, ops
 
 MAX_DERIVE_STEPS = 100  # the written-out part costs ~T² (T = 50: 4 s, T = 100: 6 s, PDF included)
 MAX_GRAPH_STEPS = 500  # a graph of more steps is no figure anyone reads
@@ -236,8 +234,8 @@ def _write_text(path: Path, text: str) -> None:
 def _graph(args: argparse.Namespace) -> int:
     chosen = _cell(args)
     _refuse_unused(args, chosen)
-    scalar = model.generic() if chosen == "generic" else model.view(cells.make_cell(chosen, args.activation or "tanh"))
-    drawn = documents.draw_graph(unroll(scalar, args.steps).to_dot(), args.format)
+    cell = None if chosen == "generic" else cells.make_cell(chosen, args.activation or "tanh")
+    drawn = documents.draw_graph(graph.figure(cell, args.steps).to_dot(), args.format)
     if args.out is None and args.format == "dot":
         sys.stdout.write(drawn.decode("utf-8"))
     elif args.out is None:

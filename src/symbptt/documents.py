@@ -18,6 +18,7 @@ PREAMBLE = r"""\documentclass[11pt]{article}
 \usepackage{amsmath,amssymb}
 %s
 \allowdisplaybreaks
+\setlength{\emergencystretch}{3em}  %% a long word the engine cannot hyphenate stretches its line, not the margin
 \title{%s}
 \author{%s}
 \date{}
@@ -49,14 +50,18 @@ def render(sections: list[Section], lang: str = "en", **blanks: object) -> str:
            narration.sentence(lang, "text", "conventions") + "\n"]
     for section in sections:
         out.append(f"\\section{{{narration.sentence(lang, 'headings', section.heading, **blanks)}}}\n")
+        named_before = False  # b_t, c_t kept by name are explained once a section
         for step in section.derivation.steps:
             key = narration.key_of(step.label)
             values = {**blanks, **dict(step.blanks)}
             if key == "strategy_T":
                 values["strategy"] = narration.sentence(lang, "titles", narration.EXPLICIT.sub("", step.label))
-            out.append(latex.step_environment(
-                step, title=narration.sentence(lang, "titles", key, **values),
-                note=narration.sentence(lang, "narration", key, **values), after=section.checks.get(key, "")))
+            note = narration.sentence(lang, "narration", key, **values)
+            if step.names_from and not named_before:
+                note += " " + narration.sentence(lang, "text", "names", step=step.names_from)
+                named_before = True
+            out.append(latex.step_environment(step, title=narration.sentence(lang, "titles", key, **values),
+                                              note=note, after=section.checks.get(key, "")))
     out.append("\\end{document}\n")
     return "\n".join(out)
 

@@ -59,31 +59,42 @@ def step_latex(step: Step, inline: bool = False) -> str:
     return " \\\\\n".join(f"&{p}" for p in parts)
 
 
-def _broken(expr: sp.Basic) -> str:
-    """A sum too long for one line, as lines of terms continued with ``\\qquad +``."""
+def _broken(expr: sp.Basic, width: int = LINE_WIDTH, indent: str = r"\qquad") -> str:
+    """A sum too long for one line, as lines of terms continued with ``\\qquad +``; a product of such a sum
+    and short factors, as the sum's lines in large parentheses, the factors after them (each nested break
+    indented further)."""
     coeff, rest = expr.as_coeff_Mul() if isinstance(expr, sp.Mul) else (sp.S.One, expr)
     if coeff.is_Rational and coeff != 1 and isinstance(rest, sp.Add):
         # 1/T [ … ], not one large fraction over T; the brackets may open and close on different lines
         return rf"{to_latex(coeff)} \biggl[ {_broken(rest)} \biggr]"
     text = to_latex(expr)
-    if _width(text) <= LINE_WIDTH:
+    if _width(text) <= width:
         return text
     if isinstance(expr, sp.Eq):  # a chain a = b = c: the second equals sign starts a line
         return f"{_broken(expr.lhs)} \\\\\n&\\qquad = {_broken(expr.rhs)}"
+    sums = [factor for factor in expr.args if isinstance(factor, sp.Add)] if isinstance(expr, sp.Mul) else []
+    if len(sums) == 1 and coeff == 1:  # (c_t) ∂h_{t-1}/∂w with a long c_t: (c_t's terms, over lines) ∂h_{t-1}/∂w
+        factors = to_latex(sp.Mul(*(factor for factor in expr.args if factor is not sums[0])))
+        inner = _broken(sums[0], width - _width(factors) - 2, indent + r"\quad")
+        if "\\\\" in inner:
+            return rf"\biggl( {inner} \biggr) {factors}"
+        return text
     if isinstance(expr, sp.MatAdd):
         terms = [to_latex(term) for term in expr.args]
     elif isinstance(expr, sp.Add):  # written-out sums in time order, any other in SymPy's
-        written = PRINTER.sum_terms(expr)
-        terms = written if written is not None else [to_latex(term) for term in PRINTER._as_ordered_terms(expr)]
+        ordered = PRINTER.time_ordered(expr)
+        # a term too wide for a line of its own is broken in turn (a long c_t times ∂h_{t-1}/∂w)
+        terms = [r"\cdots" if term is None else _broken(term, width - 4, indent)
+                 for term in (PRINTER._as_ordered_terms(expr) if ordered is None else ordered)]
     else:
         return text
     lines, current = [], ""
     for piece in terms:
         sign, piece = ("-", piece[2:]) if piece.startswith("- ") else ("+", piece)
         joined = f"{current} {sign} {piece}" if current else (piece if sign == "+" else f"- {piece}")
-        if current and _width(joined) > LINE_WIDTH:
+        if current and _width(joined) > width:
             lines.append(current)
-            current = f"\\qquad {sign} {piece}"
+            current = f"{indent} {sign} {piece}"
         else:
             current = joined
     lines.append(current)

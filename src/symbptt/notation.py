@@ -181,13 +181,22 @@ class BpttLatexPrinter(LatexPrinter):
 
         None for any other sum, which prints in SymPy's order.
         """
+        terms = self.time_ordered(expr)
+        if terms is None:
+            return None
+        return [r"\cdots" if term is None else self._print(term) for term in terms]
+
+    @staticmethod
+    def time_ordered(expr: sp.Add) -> list[sp.Basic | None] | None:
+        """The terms of a written-out sum over explicit time steps in time order, None where the middle is elided
+        (never printed); None for any other sum."""
         timed = [(_time(term), term) for term in expr.args]
         if any(time is None for time, _ in timed):
             return None
         terms: list[sp.Basic | None] = [term for _, term in sorted(timed, key=lambda pair: pair[0] or 0)]
         if len(terms) > MAX_TERMS:
-            terms = [*terms[:2], None, *terms[-2:]]  # the elided terms are never printed
-        return [r"\cdots" if term is None else self._print(term) for term in terms]
+            return [*terms[:2], None, *terms[-2:]]
+        return terms
 
     def _print_Add(self, expr: sp.Add, order: str | None = None) -> str:
         texts = self.sum_terms(expr)

@@ -9,6 +9,7 @@ instantiating E5 with them, E8/E9 and the chunked form by the strategies.
 from __future__ import annotations
 
 import collections
+import dataclasses
 import itertools
 from typing import TypeAlias
 
@@ -41,13 +42,31 @@ Expr: TypeAlias = sp.Expr
 # ------------------------------------------------------------------ strategies
 
 
+WRITTEN_OUT_OPS = 12  # b_t, c_t of at most this many operations are written out in E7-E9 (elman: 3, a GRU's c_t: 105)
+
+
+def shown_sequence(model: ScalarModel, w: sp.Symbol) -> recurrence.LinearRecurrence:
+    """The sensitivity sequence as E7-E9 print it: b_t and c_t written out when short, else kept as the names
+    b_t, c_t that E6 defines (a gated cell's c_t is one product too long to break over lines)."""
+    seq = sensitivity_sequence(model, w)
+    if keeps_names(model, w):
+        return recurrence.LinearRecurrence(a=seq.a)
+    return seq
+
+
+def keeps_names(model: ScalarModel, w: sp.Symbol) -> bool:
+    """Whether E7-E9 print b_t and c_t by name (see :func:`shown_sequence`)."""
+    return any(sp.count_ops(part) > WRITTEN_OUT_OPS for part in read_off_bc(model, w))
+
+
 def strategy_form(model: ScalarModel, w: sp.Symbol, strategy: strategies.Strategy, t_: Expr = t) -> Expr:
     """∂h_t/∂w as the loss term l_t sees it under a deterministic strategy (E7, E8): the sum from start(t).
 
     A strategy that may leave l_t no state at all (tbptt, last) is written
     Σ_{i=start(t)}^{t}, empty when start(t) > t; the others b_t + Σ_{i=start(t)}^{t-1}.
+    The sums are :func:`shown_sequence`'s.
     """
-    seq = sensitivity_sequence(model, w)
+    seq = shown_sequence(model, w)
     if strategy.drops_terms:
         return seq.truncated(t_, strategy.start(t_))
     return seq.closed_form(t_, start=strategy.start(t_))
@@ -62,8 +81,8 @@ def randomized_equations(model: ScalarModel, w: sp.Symbol) -> tuple[sp.Basic, ..
     """
     xi_t, pi_t = strategies.xi[t], strategies.pi[t]
     seq = sensitivity_sequence(model, w)
+    shown = shown_sequence(model, w)
     z, expectation = sp.IndexedBase("z"), sp.Function("E")
-    z_t = seq.b(t) + xi_t * seq.c(t) * z[t - 1]
     # E[xi_t] from the two-point distribution, computed, not asserted
     mean_xi = sp.Add(sp.Mul(1 - pi_t, 0, evaluate=False), sp.Mul(pi_t, 1 / pi_t, evaluate=False),
                      evaluate=False)
@@ -71,23 +90,30 @@ def randomized_equations(model: ScalarModel, w: sp.Symbol) -> tuple[sp.Basic, ..
         msg = "E[xi_t] is not 1"
         raise ProofError(msg)
     _check_independence(seq)
-    # linearity: E of each term of z_t; independence: E[xi_t z_{t-1}] = E[xi_t] E[z_{t-1}]
-    e_z = sp.Add(*(_expected_term(term, xi_t, z[t - 1], expectation) for term in sp.Add.make_args(z_t)))
-    e_z_done = e_z.subs(expectation(xi_t), sp.simplify(mean_xi.doit()))
+
+    def expected(sequence: recurrence.LinearRecurrence) -> tuple[Expr, Expr, Expr]:
+        """z_t, then E[z_t] by linearity (E of each term) and independence (E[xi_t z_{t-1}] = E[xi_t] E[z_{t-1}]),
+        then with E[xi_t] = 1."""
+        z_t = sequence.b(t) + xi_t * sequence.c(t) * z[t - 1]
+        e_z = sp.Add(*(_expected_term(term, xi_t, z[t - 1], expectation) for term in sp.Add.make_args(z_t)))
+        return z_t, e_z, e_z.subs(expectation(xi_t), sp.simplify(mean_xi.doit()))
+
+    _, _, e_z_done = expected(seq)
     if sp.expand(e_z_done - seq.equation(t).rhs.subs(seq.a(t - 1), expectation(z[t - 1]))) != 0:
         msg = "E[z_t] does not satisfy the recurrence of a_t"
         raise ProofError(msg)
     if sp.expand(seq.b(sp.S.One) - seq.iterate(1)[0]) != 0:  # the same start: z_1 = b_1 = a_1
         msg = "E[z_1] differs from the sensitivity at t = 1"
         raise ProofError(msg)
+    z_t, e_z, e_z_done = expected(shown)  # the steps just checked, as printed (b_t, c_t by name if long)
     return (
         sp.Eq(sp.Function("P")(sp.Eq(xi_t, 0)), 1 - pi_t),
         sp.Eq(sp.Function("P")(sp.Eq(xi_t, 1 / pi_t)), pi_t),
-        sp.Eq(z[1], seq.b(sp.S.One)),
+        sp.Eq(z[1], shown.b(sp.S.One)),
         sp.Eq(z[t], z_t),
         sp.Eq(expectation(xi_t), sp.Eq(mean_xi, sp.simplify(mean_xi.doit()), evaluate=False), evaluate=False),
         sp.Eq(expectation(z[t]), sp.Eq(e_z, e_z_done, evaluate=False), evaluate=False),
-        sp.Eq(expectation(z[1]), sp.Eq(seq.b(sp.S.One), Partial(h[1], w), evaluate=False), evaluate=False),
+        sp.Eq(expectation(z[1]), sp.Eq(shown.b(sp.S.One), Partial(h[1], w), evaluate=False), evaluate=False),
         sp.Eq(expectation(z[t]), Partial(h[t], w)),
     )
 
@@ -162,11 +188,12 @@ def symbolic(model: ScalarModel, strategy_list: tuple[str, ...] = strategies.STR
     """E1–E9 for symbolic t, each step derived and checked."""
     w = model.recurrent_weight
     check_substitution(model, w)
-    seq = sensitivity_sequence(model, w)
+    seq, shown = sensitivity_sequence(model, w), shown_sequence(model, w)
     abstract = recurrence.LinearRecurrence()
     abstract_proof = abstract.prove_closed_form(t)
     seq.prove_closed_form(t)  # E7 satisfies E4 for symbolic t
     a = sp.IndexedBase("a")
+    names = _names_note(model, w)
     steps = [
         Step("eq_bptt_ht_ot", "Hidden state and output", model_equations(model)),
         Step("eq_bptt_objective", "Objective", (objective(model),)),
@@ -180,15 +207,16 @@ def symbolic(model: ScalarModel, strategy_list: tuple[str, ...] = strategies.STR
              abstract_proof, note="Each line applies the recursive definition of a sum or a product."),
         Step("eq_bptt_substitution", "Substitution", substitution(model, w)),
         Step("eq_bptt_partial_ht_wh_gen", "Closed form of the sensitivity",
-             (sp.Eq(Partial(h[t], w), seq.closed_form(t)),)),
+             (sp.Eq(Partial(h[t], w), shown.closed_form(t)),), names_from=names),
     ]
     for name in strategy_list:
         kind = strategies.kind_of(name)
         if kind is strategies.Randomized:
-            steps.append(Step(kind.label, kind.title, randomized_equations(model, w)))
+            steps.append(Step(kind.label, kind.title, randomized_equations(model, w), names_from=names))
         elif kind is not strategies.Full:
             form = strategy_form(model, w, kind.symbolic())
-            steps.append(Step(kind.label, kind.title, (sp.Eq(Partial(h[t], w), form),), approximate=True))
+            steps.append(Step(kind.label, kind.title, (sp.Eq(Partial(h[t], w), form),), approximate=True,
+                              names_from=names))
     return Derivation(model, tuple(_shown(model, step) for step in steps))
 
 
@@ -198,7 +226,7 @@ def explicit(model: ScalarModel, T_: int, strategy_list: tuple[str, ...] = strat
     lengths = {"tau": tau_, "k1": k1_, "k2": k2_}
     T_ = graph.check_steps(T_)
     w = model.recurrent_weight
-    seq = sensitivity_sequence(model, w)
+    shown, names = shown_sequence(model, w), _names_note(model, w)
     hT = Partial(h[T_], w)
     # E4 is derived once for symbolic t and instantiated per step: its derivation does not depend on t
     general = sensitivity_recurrence(model, w)
@@ -212,7 +240,7 @@ def explicit(model: ScalarModel, T_: int, strategy_list: tuple[str, ...] = strat
              (sp.Eq(Partial(h[0], w), 0), *recur),
              note="$h_0$ does not depend on the parameters: $a_0 = 0$."),
         Step(f"eq_bptt_partial_ht_wh_gen_T{T_}", f"Closed form at $t = {T_}$",
-             (sp.Eq(hT, seq.closed_form(T_)),)),
+             (sp.Eq(hT, shown.closed_form(T_)),), names_from=names),
     ]
     for name in strategy_list:
         kind = strategies.kind_of(name)
@@ -225,13 +253,18 @@ def explicit(model: ScalarModel, T_: int, strategy_list: tuple[str, ...] = strat
             strategy = strategies.make(name, **{n: lengths[n] for n, _ in kind.symbols})
             form = strategy_form(model, w, strategy, sp.Integer(T_)).subs(strategies.T, T_)
             steps.append(Step(f"{kind.label}_T{T_}", f"{kind.title}, {strategy.describe_math()}, $t = {T_}$",
-                              (sp.Eq(hT, form),), approximate=True, blanks=(("lengths", strategy.describe_math()),)))
+                              (sp.Eq(hT, form),), approximate=True, blanks=(("lengths", strategy.describe_math()),),
+                              names_from=names))
     return Derivation(model, tuple(_shown(model, step) for step in steps), T_)
+
+
+def _names_note(model: ScalarModel, w: sp.Symbol) -> str:
+    """The label of the step that defines b_t and c_t when the closed forms print them by name, else ""."""
+    return "eq_bptt_substitution" if keeps_names(model, w) else ""
 
 
 def _shown(model: ScalarModel, step: Step) -> Step:
     """The step as printed: a gated cell's gates by name (the checks above ran on the expanded forms)."""
     if model.gates is None:
         return step
-    return Step(step.label, step.title, tuple(named(model, eq) for eq in step.equations), step.approximate,
-                step.note, step.blanks)
+    return dataclasses.replace(step, equations=tuple(named(model, eq) for eq in step.equations))

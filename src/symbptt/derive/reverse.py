@@ -15,6 +15,7 @@ textbook's adjoint recurrence (E14), and for the linear cell its closed form
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import TypeAlias
@@ -215,4 +216,51 @@ def derivation(cell: Cell, loss: Loss, weight: sp.Expr = TEXTBOOK_WEIGHT, proof_
                           note=f"Checked against the recurrence for $T = {proof_T}$, at every $t$."))
     steps.append(Step("eq_bptt_partial_L_hidden", "Gradient of the hidden layer",
                       tuple(summed_gradient(W, g) for W, g in step.gradients if W not in readout)))
-    return Derivation(cell, tuple(steps))
+    return Derivation(cell, tuple(_shown(cell, s) for s in steps))
+
+
+DISPLAY_NAMES = ("u", "v", "g", "m", "p", "s")  # names for a cell's unnamed inner activations, first free one first
+
+
+def inner_activations(cell: Cell) -> dict[MatExpr, Seq]:
+    """An activation of a compound argument inside a step's value (a formula cell's ``f * tanh(W @ x + …)``),
+    given a name: every adjoint repeats it, written out it runs past the margin. Display only: every check
+    and every program reads the cell's own steps."""
+    values = {value for _, value in cell.steps}
+    taken = {node.name for node, _ in cell.steps} | {W.name for W in cell.params} | {"x", "o", "l", "h"}
+    free = iter(n for n in DISPLAY_NAMES if n not in taken)
+    names: dict[MatExpr, Seq] = {}
+    for _, value in cell.steps:
+        for sub in sp.preorder_traversal(value):
+            if (isinstance(sub, mx.Elementwise) and sub not in values and sub not in names
+                    and not isinstance(sub.arg, mx.Seq | sp.MatrixSymbol)):
+                name = next(free, None)
+                if name is None:
+                    return names
+                names[sub] = mx.seq(name, sub.shape[0])
+    return names
+
+
+def _replaced(expr: sp.Basic, names: dict[MatExpr, Seq]) -> sp.Basic:
+    """``expr`` with ``names`` substituted; a sum over t keeps its term as derived (see :func:`time_sum`)."""
+    if isinstance(expr, sp.Sum):
+        return time_sum(_replaced(expr.function, names), *expr.limits[0])
+    return expr.xreplace(names)
+
+
+def _shown(cell: Cell, step: Step) -> Step:
+    """``step`` with the cell's inner activations by name, at every time it mentions; the model's step gains their
+    definitions, each before the first equation that uses it."""
+    names = inner_activations(cell)
+    if not names:
+        return step
+    at = {value.subs(t, time): name.at(time) for value, name in names.items() for time in (t, t + 1, t - 1, T)}
+    equations = [_eq(eq.lhs, _replaced(eq.rhs, at)) for eq in step.equations]
+    if step.label == "eq_bptt_matrix_model":
+        defined: list[sp.Basic] = []
+        for eq in equations:
+            defined += [_eq(name, value) for value, name in names.items() if eq.rhs.has(name)
+                        and not any(d.lhs == name for d in defined)]
+            defined.append(eq)
+        equations = defined
+    return dataclasses.replace(step, equations=tuple(equations))

@@ -7,7 +7,7 @@ for display only. The whole derivations are assembled in :mod:`forward`.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TypeAlias
 
 import sympy as sp
@@ -72,10 +72,32 @@ def loss_gradient(model: ScalarModel, w: sp.Symbol, t_: Expr = t) -> Expr:
 
 
 def gradient_equation(model: ScalarModel, w: sp.Symbol) -> sp.Eq:
-    """E3: ∂L/∂w_h = 1/T Σ_t ∂l/∂o_t ∂g/∂h_t ∂h_t/∂w_h."""
-    middle = sp.Sum(Partial(model.loss(y[t], o[t]), w), (t, 1, T)) / T
-    rhs = sp.Sum(loss_gradient(model, w), (t, 1, T)) / T
+    """E3: ∂L/∂w_h = 1/T Σ_t ∂l/∂o_t ∂g/∂h_t ∂h_t/∂w_h, from the objective E2 by linearity (its 1/T and its
+    sum's limits do not depend on w), then the chain rule on each term."""
+    objective_rhs = objective(model).rhs
+    middle = through_linearity(objective_rhs, w, lambda summand: Partial(summand, w))
+    rhs = through_linearity(objective_rhs, w, lambda summand: loss_gradient(model, w))
     return sp.Eq(Partial(L, w), sp.Eq(middle, rhs, evaluate=False), evaluate=False)
+
+
+def through_linearity(expr: Expr, w: sp.Symbol, rule: Callable[[Expr], Expr]) -> Expr:
+    """∂expr/∂w for ``expr`` = c · Σ_{t=a}^{b} f_t with c, a, b free of w: c · Σ_{t=a}^{b} rule(f_t).
+
+    Raises ProofError when the objective is not of that form (a coefficient or limit depending on w).
+    """
+    if isinstance(expr, sp.Sum):
+        (index, lower, upper), = expr.limits
+        if w in lower.free_symbols | upper.free_symbols:
+            msg = f"the limits of {expr} depend on {w}"
+            raise ProofError(msg)
+        return sp.Sum(rule(expr.function), (index, lower, upper))
+    if isinstance(expr, sp.Mul):
+        sums = [factor for factor in expr.args if isinstance(factor, sp.Sum)]
+        coefficient = sp.Mul(*(factor for factor in expr.args if not isinstance(factor, sp.Sum)))
+        if len(sums) == 1 and w not in coefficient.free_symbols:
+            return coefficient * through_linearity(sums[0], w, rule)
+    msg = f"the objective {expr} is not a constant times a sum over t"
+    raise ProofError(msg)
 
 
 def sensitivity_recurrence(model: ScalarModel, w: sp.Symbol, t_: Expr = t) -> sp.Eq:

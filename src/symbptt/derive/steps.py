@@ -17,6 +17,7 @@ class Step:
     approximate: bool = False  # printed with ≈ instead of =
     note: str = ""
     blanks: tuple[tuple[str, str], ...] = ()  # values a document's narration fills in (a strategy's lengths)
+    names_from: str = ""  # the label of the step defining the b_t, c_t this one prints by name ("" if written out)
 
     def _repr_latex_(self) -> str:
         """The step on its own, in a notebook."""

@@ -15,7 +15,8 @@ from typing import TypeAlias
 import sympy as sp
 
 from symbptt import arguments
-from symbptt.model.scalar import L, ScalarModel, h, l_node, o, x, y
+from symbptt.model import cells
+from symbptt.model.scalar import L, ScalarModel, generic, h, l_node, o, x, y
 
 Expr: TypeAlias = sp.Expr
 
@@ -60,44 +61,81 @@ class UnrolledGraph:
     def nested_objective(self) -> Expr:
         return self.nested(self.objective)
 
+    def figure(self) -> Figure:
+        """The textbook's drawing of this graph."""
+        return Figure((h,), self.model.hidden_params, self.model.readout_params, self.T)
+
+    def to_dot(self) -> str:
+        return self.figure().to_dot()
+
+
+PARAMETERS_PER_BOX = 3  # more parameters than this are drawn as one box θ, its names three to a line
+
+
+@dataclass(frozen=True)
+class Figure:
+    """The unrolled graph as the textbook draws it (fig_rnn_bptt), for a cell of any number of states: in each
+    step, x_t and the previous states enter f, which gives the states; h_t enters g, which gives o_t; o_t and y_t
+    enter l, which gives l_t; the mean of the l_t is L."""
+
+    states: tuple[sp.IndexedBase, ...]  # h first, then a cell's other states (the LSTM's c)
+    hidden: tuple[sp.Symbol, ...]  # the parameters of f
+    readout: tuple[sp.Symbol, ...]  # the parameters of g
+    T: int
+
+    def _params(self, params: tuple[sp.Symbol, ...], name: str) -> list[tuple[str, str]]:
+        """(node id, label) of the boxes that stand for ``params``: one each, or one θ box for many."""
+        if len(params) <= PARAMETERS_PER_BOX:
+            return [(_node_id(p), _label(p)) for p in params]
+        names = [_label(p)[1:-1] for p in params]  # the HTML inside <…>
+        lines = ["<br/>".join(", ".join(names[k:k + PARAMETERS_PER_BOX])
+                              for k in range(0, len(names), PARAMETERS_PER_BOX))]
+        return [(f"theta_{name}", f"<<i>θ</i><sub>{name}</sub>: {lines[0]}>")]
+
     def edges(self) -> Iterator[tuple[str, str]]:
-        """(from, to) pairs: variable → operator → variable, as in the textbook's figure."""
-        known = {*self.inputs, *self.model.params, *(node for node, _ in self.definitions)}
-        for node, expr in self.definitions:
-            op = _operator_id(node)
-            for arg in sorted(expr.free_symbols | expr.atoms(sp.Indexed), key=sp.default_sort_key):
-                if arg in known:
-                    yield _node_id(arg), op
-            yield op, _node_id(node)
-        for node, _ in self.definitions:
-            if node.base == l_node:
-                yield _node_id(node), "op_L"
+        """(from, to) pairs: variable → operator → variable."""
+        hidden = [n for n, _ in self._params(self.hidden, "h")]
+        readout = [n for n, _ in self._params(self.readout, "o")]
+        for k in range(1, self.T + 1):
+            f_k = _operator_id(h[k])
+            for source in (_node_id(x[k]), *(_node_id(s[k - 1]) for s in self.states), *hidden):
+                yield source, f_k
+            yield from ((f_k, _node_id(s[k])) for s in self.states)
+            for source in (_node_id(h[k]), *readout):
+                yield source, _operator_id(o[k])
+            yield _operator_id(o[k]), _node_id(o[k])
+            for source in (_node_id(o[k]), _node_id(y[k])):
+                yield source, _operator_id(l_node[k])
+            yield _operator_id(l_node[k]), _node_id(l_node[k])
+        for k in range(1, self.T + 1):
+            yield _node_id(l_node[k]), "op_L"
         yield "op_L", "L"
 
     def to_dot(self) -> str:
-        """The graph in Graphviz DOT as the textbook draws it (fig_rnn_bptt): one column per time step, one row
-        per kind of node (x, f, h, g, o, l, y), subscripts as subscripts, parameters shaded, operators as circles."""
+        """Graphviz DOT: one column per time step, one row per kind of node (x, the states with f between them, g,
+        o, l and y, l), subscripts as subscripts, parameters shaded, operators as circles."""
         lines = ["digraph unrolled {", "  rankdir=BT; newrank=true; nodesep=0.35; ranksep=0.3;",
                  '  node [fontname="Helvetica", fontsize=14];']
-        for param in self.model.params:
-            shaded = 'style=filled, fillcolor="#dde8f5"'
-            lines.append(f"  {_node_id(param)} [label={_label(param)}, shape=box, {shaded}];")
-        variables = [*self.inputs, *(node for node, _ in self.definitions)]
-        for var in variables:
-            lines.append(f"  {_node_id(var)} [label={_label(var)}, shape=box];")
-        for node, _ in self.definitions:
-            name = {h: "f", o: "g", l_node: "l"}[node.base]
-            lines.append(f'  {_operator_id(node)} [label="{name}", shape=circle, width=0.35, fixedsize=true];')
+        hidden, readout = self._params(self.hidden, "h"), self._params(self.readout, "o")
+        shaded = 'shape=box, style=filled, fillcolor="#dde8f5"'
+        lines.extend(f"  {node} [label={label}, {shaded}];" for node, label in (*hidden, *readout))
+        steps = range(1, self.T + 1)
+        variables = [*(s[k] for s in self.states for k in range(0, self.T + 1)),
+                     *(v[k] for v in (x, o, y, l_node) for k in steps)]
+        lines.extend(f"  {_node_id(var)} [label={_label(var)}, shape=box];" for var in variables)
+        for k in steps:
+            for node, name in ((h[k], "f"), (o[k], "g"), (l_node[k], "l")):
+                lines.append(f'  {_operator_id(node)} [label="{name}", shape=circle, width=0.35, fixedsize=true];')
         lines.append('  op_L [label="mean", shape=circle];')
         lines.append('  L [label="L", shape=box, style=filled, fillcolor="#f5e0dd"];')
-        # rows, as in the figure: x_t (then w_h) at the bottom; h_0, f, h_1, f, h_2, … left to right (the recurrence
-        # runs along the row); g and w_o; o_t; l and y_t; l_t. Invisible edges keep x and o in time order.
-        steps = range(1, self.T + 1)
-        hidden, readout = self.model.hidden_params, self.model.readout_params
+        # rows, as in the figure: x_t (then the parameters of f) at the bottom; h_0, f, h_1, f, h_2, … left to right
+        # (the recurrence runs along the row, another state beside h: h_0, c_0, f, h_1, c_1, …); g and its parameters;
+        # o_t; l and y_t; l_t. Invisible edges keep x, o and l in time order.
         rows = [
-            [*(_node_id(x[k]) for k in steps), *(_node_id(p) for p in hidden)],
-            [_node_id(h[0]), *(n for k in steps for n in (_operator_id(h[k]), _node_id(h[k])))],
-            [*(_operator_id(o[k]) for k in steps), *(_node_id(p) for p in readout)],
+            [*(_node_id(x[k]) for k in steps), *(n for n, _ in hidden)],
+            [*(_node_id(s[0]) for s in self.states),
+             *(n for k in steps for n in (_operator_id(h[k]), *(_node_id(s[k]) for s in self.states)))],
+            [*(_operator_id(o[k]) for k in steps), *(n for n, _ in readout)],
             [_node_id(o[k]) for k in steps],
             [n for k in steps for n in (_node_id(y[k]), _operator_id(l_node[k]))],
             [_node_id(l_node[k]) for k in steps],
@@ -105,14 +143,27 @@ class UnrolledGraph:
         lines.extend(f"  {{rank=same; {'; '.join(row)};}}" for row in rows)
         # one group per step: Graphviz keeps a group's nodes in one column where it can
         for k in steps:
-            column = [x[k], h[k], o[k], l_node[k]]
-            members = [*(_node_id(n) for n in column), *(_operator_id(n) for n in column[1:])]
+            column = [x[k], *(s[k] for s in self.states), o[k], l_node[k]]
+            members = [*(_node_id(n) for n in column), *(_operator_id(n) for n in (h[k], o[k], l_node[k]))]
             lines.extend(f"  {m} [group=t{k}];" for m in members)
-        for row in (rows[0], rows[3], rows[4]):
-            lines.extend(f"  {a} -> {b} [style=invis];" for a, b in itertools.pairwise(row))
-        lines.extend(f"  {a} -> {b};" for a, b in self.edges())
+        edges = list(self.edges())
+        drawn = set(edges)
+        for row in (rows[0], rows[1], rows[3], rows[4]):
+            lines.extend(f"  {a} -> {b} [style=invis];" for a, b in itertools.pairwise(row) if (a, b) not in drawn)
+        lines.extend(f"  {a} -> {b};" for a, b in edges)
         lines.append("}")
         return "\n".join(lines) + "\n"
+
+
+def figure(cell: cells.Cell | None, T: int) -> Figure:
+    """The textbook's drawing of ``cell`` (None: the generic model) unrolled over ``T`` steps, every state in it."""
+    T = check_steps(T)
+    if cell is None:
+        return unroll(generic(), T).figure()
+    readout = set(cell.readout_params)
+    return Figure(tuple(sp.IndexedBase(s.name) for s in cell.state),
+                  tuple(sp.Symbol(W.name) for W in cell.params if W not in readout),
+                  tuple(sp.Symbol(W.name) for W in cell.readout_params), T)
 
 
 def _node_id(node: Expr) -> str:
@@ -141,4 +192,4 @@ def unroll(model: ScalarModel, T: int) -> UnrolledGraph:
     return UnrolledGraph(model, T, definitions, objective)
 
 
-__all__ = ["L", "UnrolledGraph", "check_steps", "step_definitions", "unroll"]
+__all__ = ["L", "Figure", "figure", "UnrolledGraph", "check_steps", "step_definitions", "unroll"]
