@@ -16,6 +16,7 @@ LAYERS = (
     "strategies",
     # derive: the symbolic work
     "derive.steps", "derive.recurrence", "derive.chain", "derive.sensitivity", "derive.forward", "derive.rules",
+    "derive.gates",
     "derive.reverse",
     # codegen: from derived equations to source
     "codegen.names", "codegen.ir", "codegen.runtime", "codegen.runtime_numba", "codegen.runtime_xp",

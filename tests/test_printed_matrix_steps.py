@@ -17,7 +17,7 @@ import operator
 import pytest
 import sympy as sp
 
-from symbptt.derive import reverse
+from symbptt.derive import gates, reverse
 from symbptt.model import cells, losses
 from symbptt.model import matrices as mx
 
@@ -64,12 +64,14 @@ class Oracle:
     def readout(self, P, h):
         return P["W_qh"] * h + (P["b_q"] if "b_q" in P else sp.zeros(2, 1))
 
-    def loss(self, P=None, h_from=None, o_at=None) -> sp.Expr:
-        """L = 1/T Σ_t ½|o_t − y_t|²; ``h_from = (s, H)`` sets h_s = H, ``o_at = (s, O)`` sets o_s = O."""
+    def loss(self, P=None, h_from=None, o_at=None, copy_at=None) -> sp.Expr:
+        """L = 1/T Σ_t ½|o_t − y_t|²; ``h_from = (s, H)`` sets h_s = H, ``o_at = (s, O)`` sets o_s = O,
+        ``copy_at = (s, name, W)`` gives step s's update its own copy W of the parameter ``name``."""
         P = P or self.P
         h, total = self.h[0], sp.S.Zero
         for s in range(1, T_ + 1):
-            h = h_from[1] if h_from and h_from[0] == s else self.step(P, self.x[s], h)
+            Ps = {**P, copy_at[1]: copy_at[2]} if copy_at and copy_at[0] == s else P
+            h = h_from[1] if h_from and h_from[0] == s else self.step(Ps, self.x[s], h)
             o = o_at[1] if o_at and o_at[0] == s else self.readout(P, h)
             total += sum((o - self.y[s]).applyfunc(lambda e: e**2)) / 2
         return total / T_
@@ -86,6 +88,12 @@ class Oracle:
         free = _free(name, *self.P[name].shape)
         return _gradient(self.loss(P={**self.P, name: free}), free, self.P[name])
 
+    @functools.cache  # noqa: B019 (two oracles per run)
+    def step_parameter(self, name: str, s: int) -> sp.ImmutableMatrix:
+        """∂L/∂W|_(s): the derivative by step s's own copy of W (E17)."""
+        free = _free(f"{name}{s}", *self.P[name].shape)
+        return _gradient(self.loss(copy_at=(s, name, free)), free, self.P[name])
+
     def value(self, expr: sp.Basic, t_: int | None = None) -> sp.ImmutableMatrix | sp.Expr:
         """A printed expression's number: t set, sums written out, every leaf replaced by the oracle's value."""
         if t_ is not None:
@@ -94,8 +102,11 @@ class Oracle:
         leaves = {}
         for node in expr.atoms(mx.Seq):
             s = int(node.time)
-            leaves[node] = (self.adjoint(node.name, s) if isinstance(node, mx.Adjoint)
-                            else {"h": self.h, "o": self.o, "x": self.x, "y": self.y}[node.name][s])
+            if isinstance(node, mx.StepAdjoint):
+                leaves[node] = self.step_parameter(node.name, s)
+            else:
+                leaves[node] = (self.adjoint(node.name, s) if isinstance(node, mx.Adjoint)
+                                else {"h": self.h, "o": self.o, "x": self.x, "y": self.y}[node.name][s])
         for node in expr.atoms(sp.MatrixSymbol):
             leaves[node] = self.parameter(node.name) if isinstance(node, mx.ParamAdjoint) else self.P[node.name]
         out = expr.xreplace(leaves).subs(SIZES).doit()
@@ -132,6 +143,9 @@ def test_each_printed_matrix_step_against_the_oracle(cell):
         for eq in step.equations:
             if eq.lhs == sp.Symbol("L"):
                 assert _equal(oracle.value(eq.rhs), oracle.loss()), step.label
+            elif gates.z in eq.lhs.free_symbols:  # E18: an activation and its derivative, at points
+                for point in (-2, -sp.Rational(1, 3), sp.Rational(1, 2), 3):
+                    assert _equal(eq.lhs.doit().subs(gates.z, point), eq.rhs.subs(gates.z, point)), (step.label, eq)
             elif isinstance(eq.lhs, mx.ParamAdjoint):
                 assert _equal(oracle.value(eq.rhs), oracle.parameter(eq.lhs.name)), (step.label, eq.lhs)
             else:  # h_t = …, o_t = …, ∂L/∂o_t = …, ∂L/∂h_t = … at every t the equation is written for

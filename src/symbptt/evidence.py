@@ -35,29 +35,63 @@ def scalar_closed_form(model: ScalarModel, T: int = 3, seed: int = 0) -> dict[st
     """
     w = model.recurrent_weight
     unrolled = graph.unroll(model, T)
-    rng = np.random.default_rng(seed)
-    nodes = {node for node, _ in unrolled.definitions}
-    inputs = set().union(*(expr.free_symbols | expr.atoms(sp.Indexed) for _, expr in unrolled.definitions))
-    point = {s: sp.Rational(int(rng.integers(-90, 91)), 100) for s in sorted(inputs - nodes, key=sp.default_sort_key)}
+    point = _random_point(unrolled, seed)
     value = {s: sp.Float(v, DIGITS + 10) for s, v in point.items()}
-    slope = {s: sp.Float(1 if s == w else 0, DIGITS + 10) for s in point}
-    for node, expr in unrolled.definitions:  # forward accumulation of d(node)/dw
-        args = [a for a in expr.free_symbols | expr.atoms(sp.Indexed) if a in value]
-        value[node] = expr.xreplace(value).evalf(DIGITS + 10)
-        slope[node] = sum((sp.diff(expr, a).xreplace(value).evalf(DIGITS + 10) * slope[a] for a in args if slope[a]),
-                          sp.Float(0, DIGITS + 10))
-    exact = _objective_slope(unrolled, slope)
+    exact = _objective_slope(unrolled, _forward_slopes(unrolled.definitions, value, w))
     seq = sensitivity_sequence(model, w)
     derived = sum(loss_gradient(model, w, sp.Integer(s)) for s in range(1, T + 1)) / T
     derived = derived.xreplace({Partial(h[s], w): seq.closed_form(s) for s in range(1, T + 1)})
     ours = derived.xreplace(value).evalf(DIGITS + 10)
-    gap = abs(exact - ours)
-    digits = DIGITS if gap == 0 else min(DIGITS, int(-math.log10(float(gap / max(abs(exact), 1e-300)))))
+    digits = _digits(exact, ours)
     nested = unrolled.nested_objective().xreplace({s: v for s, v in point.items() if s != w})
     # on Python floats, printed as the straight-line programs are (relu, sigmoid, H(z, 0) as the package has them)
     loss = sp.lambdify(w, nested, [{"math": math}, "math"], printer=BpttNumPyPrinter(MATH))
     numeric = checks.central_difference(lambda p: loss(p["w"]), {"w": float(point[w])})["w"]
     return {"digits": digits, "fd": abs(numeric - float(ours)) / max(abs(float(ours)), 1e-300)}
+
+
+def _random_point(unrolled: graph.UnrolledGraph, seed: int) -> dict[sp.Basic, sp.Rational]:
+    """Every input and parameter of the unrolled graph at a random rational in [-0.9, 0.9]."""
+    rng = np.random.default_rng(seed)
+    nodes = {node for node, _ in unrolled.definitions}
+    inputs = set().union(*(expr.free_symbols | expr.atoms(sp.Indexed) for _, expr in unrolled.definitions))
+    return {s: sp.Rational(int(rng.integers(-90, 91)), 100) for s in sorted(inputs - nodes, key=sp.default_sort_key)}
+
+
+def _forward_slopes(definitions: tuple[tuple[sp.Expr, sp.Expr], ...], value: dict[sp.Basic, sp.Expr],
+                    seed: sp.Symbol) -> dict[sp.Basic, sp.Expr]:
+    """d(node)/d(seed) of every node, by forward accumulation of each definition's ``sympy.diff`` at ``value``
+    (which gains the nodes' values)."""
+    slope = {s: sp.Float(1 if s == seed else 0, DIGITS + 10) for s in value}
+    for node, expr in definitions:
+        args = [a for a in expr.free_symbols | expr.atoms(sp.Indexed) if a in value]
+        value[node] = expr.xreplace(value).evalf(DIGITS + 10)
+        slope[node] = sum((sp.diff(expr, a).xreplace(value).evalf(DIGITS + 10) * slope[a] for a in args if slope[a]),
+                          sp.Float(0, DIGITS + 10))
+    return slope
+
+
+def per_step(model: ScalarModel, T: int = 3, seed: int = 0) -> int:
+    """E17 at ``T``: the weight untied into one copy per step, the sum of the loss's derivatives by the copies
+    equals its derivative by the shared weight (both by forward accumulation at a random point, ``DIGITS`` + 10
+    digits); the digits they agree to."""
+    w = model.recurrent_weight
+    unrolled = graph.unroll(model, T)
+    copies = [sp.Symbol(f"{w}^({s})", real=True) for s in range(1, T + 1)]
+    untied = tuple((node, expr.xreplace({w: copies[int(node.indices[0]) - 1]}) if node.base == h else expr)
+                   for node, expr in unrolled.definitions)
+    point = {s: sp.Float(v, DIGITS + 10) for s, v in _random_point(unrolled, seed).items()}
+    tied = _objective_slope(unrolled, _forward_slopes(unrolled.definitions, dict(point), w))
+    untied_point = {**point, **{copy: point[w] for copy in copies}}
+    summed = sum((_objective_slope(unrolled, _forward_slopes(untied, dict(untied_point), copy)) for copy in copies),
+                 sp.S.Zero)
+    return _digits(tied, summed)
+
+
+def _digits(exact: sp.Expr, approximate: sp.Expr) -> int:
+    """The significant digits two high-precision numbers agree to, at most ``DIGITS``."""
+    gap = abs(exact - approximate)
+    return DIGITS if gap == 0 else min(DIGITS, int(-math.log10(float(gap / max(abs(exact), 1e-300)))))
 
 
 def _objective_slope(unrolled: graph.UnrolledGraph, slope: dict[sp.Basic, sp.Expr]) -> sp.Expr:

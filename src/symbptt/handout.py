@@ -11,6 +11,7 @@ from symbptt.derive.forward import EXACT_SUM_T
 from symbptt.model import cells, losses, scalar
 
 PROOF_T = 4  # the explicit T at which the adjoints' closed form is checked against their recurrence
+PER_STEP_T = 3  # the explicit T at which E17 is checked with the weight untied
 
 
 def build(cell: cells.Cell | None, loss: str | None, strategy_names: tuple[str, ...], T: int,
@@ -43,7 +44,11 @@ def build(cell: cells.Cell | None, loss: str | None, strategy_names: tuple[str, 
         fd = evidence.matrix_gradient(cell, T=PROOF_T)
         checks = {"eq_bptt_partial_L_ht": narration.fill(say["adjoint_closed_form"], T=PROOF_T),
                   "eq_bptt_partial_L_hidden": narration.fill(say["gradient"], T=PROOF_T, directions=3,
-                                                             fd=f"${evidence.scientific(fd)}$")}
+                                                             fd=f"${evidence.scientific(fd)}$"),
+                  "eq_bptt_gate_form": say["gate_form"]}
+        if len(cell.state) == 1:  # E17's check runs on the size-one model, which a two-state cell has not
+            digits = evidence.per_step(scalar.view(cell), PER_STEP_T)
+            checks["eq_bptt_per_step"] = narration.fill(say["per_step"], T=PER_STEP_T, digits=digits)
         sections.append(documents.Section("matrix", derivation, checks))
     return documents.render(sections, lang, model=title, T=T, cell=title)
 

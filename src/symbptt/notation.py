@@ -81,6 +81,10 @@ class BpttLatexPrinter(LatexPrinter):
     def _print_ParamAdjoint(self, expr: mx.ParamAdjoint) -> str:
         return rf"\frac{{\partial L}}{{\partial {self._print(sp.MatrixSymbol(expr.name, *expr.shape))}}}"
 
+    def _print_StepAdjoint(self, expr: mx.StepAdjoint) -> str:
+        W = self._print(sp.MatrixSymbol(expr.name, *expr.shape))
+        return rf"\left.\frac{{\partial L}}{{\partial {W}}}\right|_{{({self._print(expr.time)})}}"
+
     def _print_Transpose(self, expr: sp.Transpose) -> str:
         inner = self._print(expr.arg)
         if not isinstance(expr.arg, (sp.MatrixSymbol, mx.Seq)):

@@ -22,11 +22,11 @@ from typing import TypeAlias
 
 import sympy as sp
 
-from symbptt.derive import recurrence, rules
+from symbptt.derive import gates, recurrence, rules
 from symbptt.derive.steps import Derivation, Step
 from symbptt.errors import ProofError
 from symbptt.model import matrices as mx
-from symbptt.model.cells import Cell
+from symbptt.model.cells import Cell, recurrent_weight
 from symbptt.model.losses import Loss
 from symbptt.model.matrices import MatExpr, Seq, T, t
 
@@ -195,8 +195,8 @@ def derivation(cell: Cell, loss: Loss, weight: sp.Expr = TEXTBOOK_WEIGHT, proof_
     readout = set(cell.readout_params)
     model = tuple(_eq(node, value) for node, value in step.forward[:-1])
     objective = _eq(sp.Symbol("L"), weight * sp.Sum(loss.value, (t, 1, T)))
-    gates = tuple(_eq(lhs, rhs) for lhs, rhs in step.adjoints
-                  if not _is_state(step, lhs) and mx.of(lhs) not in (o_node, l_node))
+    gate_adjoints = tuple(_eq(lhs, rhs) for lhs, rhs in step.adjoints
+                          if not _is_state(step, lhs) and mx.of(lhs) not in (o_node, l_node))
     steps = [
         Step("eq_bptt_matrix_model", f"The {cell.title} cell", model),
         Step("eq_bptt_matrix_objective", "Objective", (objective,)),
@@ -207,8 +207,8 @@ def derivation(cell: Cell, loss: Loss, weight: sp.Expr = TEXTBOOK_WEIGHT, proof_
         Step("eq_bptt_partial_L_hT_final_step", "The last hidden state", final_step(step)),
         Step("eq_bptt_partial_L_ht_recur", "Adjoint recurrence, backward in time", adjoint_recurrence(step)),
     ]
-    if gates:
-        steps.append(Step("eq_bptt_partial_L_gates", "Adjoints of the gates", gates))
+    if gate_adjoints:
+        steps.append(Step("eq_bptt_partial_L_gates", "Adjoints of the gates", gate_adjoints))
     form = closed_form(step)
     if form is not None:
         prove_closed_form(step, form, proof_T)
@@ -216,7 +216,19 @@ def derivation(cell: Cell, loss: Loss, weight: sp.Expr = TEXTBOOK_WEIGHT, proof_
                           note=f"Checked against the recurrence for $T = {proof_T}$, at every $t$."))
     steps.append(Step("eq_bptt_partial_L_hidden", "Gradient of the hidden layer",
                       tuple(summed_gradient(W, g) for W, g in step.gradients if W not in readout)))
+    steps.append(Step("eq_bptt_per_step", "The gradient as a sum over time steps", per_step(step)))
+    gate_form = gates.gate_form(cell)
+    if gate_form:  # the linear cell has no activation
+        steps.append(Step("eq_bptt_gate_form", "Gates and activations", gate_form))
     return Derivation(cell, tuple(_shown(cell, s) for s in steps))
+
+
+def per_step(step: ReverseStep) -> tuple[sp.Eq, sp.Eq]:
+    """E17 for the recurrent weight W: ∂L/∂W = Σ_t ∂L/∂W|_(t), the derivative by step t's copy of W (the chain
+    rule through W's T uses), which is step t's contribution as reverse mode derived it."""
+    W = recurrent_weight(step.cell)
+    local = mx.StepAdjoint(W.name, t, *W.shape)
+    return (_eq(mx.adjoint(W), time_sum(local, t, sp.S.One, T)), _eq(local, dict(step.gradients)[W]))
 
 
 DISPLAY_NAMES = ("u", "v", "g", "m", "p", "s")  # names for a cell's unnamed inner activations, first free one first

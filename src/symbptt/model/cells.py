@@ -71,6 +71,22 @@ class Cell:
         return next(p for p in self.params if p.name == name)
 
 
+def recurrent_weight(cell: Cell) -> sp.MatrixSymbol:
+    """The textbook's w_h: ``W_hh`` if the cell has one, else the first parameter multiplying h_{t-1}."""
+    named = [W for W in cell.params if W.name == "W_hh"]
+    if named:
+        return named[0]
+    h_prev = cell.state[0].at(mx.t - 1)
+    for _, value in cell.steps:
+        for product in (*value.atoms(sp.MatMul), *value.atoms(sp.HadamardProduct)):
+            if h_prev in product.args:
+                found = [a for a in product.args if isinstance(a, sp.MatrixSymbol) and a in cell.params]
+                if found:
+                    return found[0]
+    hidden = [W for W in cell.params if W not in cell.readout_params]
+    return hidden[0]
+
+
 def param(name: str, rows: sp.Expr, cols: sp.Expr = 1) -> sp.MatrixSymbol:
     """A parameter; the Python name, the SymPy name and the contract's name are one string."""
     return sp.MatrixSymbol(name, rows, cols)

@@ -94,6 +94,11 @@ class ParamAdjoint(sp.MatrixSymbol):
     """∂L/∂W for the parameter ``W`` of the same name and shape."""
 
 
+class StepAdjoint(Seq):
+    """∂L/∂W|_(t): the derivative by the copy of the parameter ``W`` (same name and shape) that step ``t`` uses,
+    were each step given its own (E17)."""
+
+
 def seq(name: str, rows: Expr, offset: int = 0) -> Seq:
     """``name_{t+offset}``, a column of ``rows`` entries."""
     return Seq(name, t + offset, rows, 1)

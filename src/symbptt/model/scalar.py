@@ -91,7 +91,7 @@ def view(cell: cells.Cell) -> ScalarModel:
     (h_t,) = cell.state
     symbol = {W: sp.Symbol(W.name, real=True) for W in cell.params}
     hidden = tuple(symbol[W] for W in cell.params if W not in cell.readout_params)
-    recurrent = symbol[_recurrent_weight(cell)]
+    recurrent = symbol[cells.recurrent_weight(cell)]
 
     def values(x_t: Expr, h_prev: Expr) -> dict[sp.Basic, Expr]:
         env: dict[sp.Basic, Expr] = {cells.x_t: x_t, h_t.at(mx.t - 1): h_prev, **symbol}
@@ -117,22 +117,6 @@ def view(cell: cells.Cell) -> ScalarModel:
         loss=squared,
         gates=gates if len(cell.steps) > 1 else None,
     )
-
-
-def _recurrent_weight(cell: cells.Cell) -> sp.MatrixSymbol:
-    """The textbook's w_h: ``W_hh`` if the cell has one, else the first parameter multiplying h_{t-1}."""
-    named = [W for W in cell.params if W.name == "W_hh"]
-    if named:
-        return named[0]
-    h_prev = cell.state[0].at(mx.t - 1)
-    for _, value in cell.steps:
-        for product in (*value.atoms(sp.MatMul), *value.atoms(sp.HadamardProduct)):
-            if h_prev in product.args:
-                found = [a for a in product.args if isinstance(a, sp.MatrixSymbol) and a in cell.params]
-                if found:
-                    return found[0]
-    hidden = [W for W in cell.params if W not in cell.readout_params]
-    return hidden[0]
 
 
 def scalar_of(expr: sp.Basic, env: dict[sp.Basic, Expr]) -> Expr:
