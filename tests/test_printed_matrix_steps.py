@@ -140,6 +140,13 @@ def test_each_printed_matrix_step_against_the_oracle(cell):
     oracle, derivation = Oracle(cell), _derivation(cell)
     checked = set()
     for step in derivation.steps:
+        if step.label == "eq_bptt_partial_L_ht_proof":  # the chain is on abstract c, b_t (test_recurrence proves it)
+            c, b_t = step.equations[:2]
+            assert _equal(oracle.value(c.rhs), oracle.P["W_hh"].T)
+            for s in range(1, T_ + 1):
+                assert _equal(oracle.value(b_t.rhs, s), oracle.P["W_qh"].T * oracle.adjoint("o", s))
+            checked.add(step.label)
+            continue
         for eq in step.equations:
             if eq.lhs == sp.Symbol("L"):
                 assert _equal(oracle.value(eq.rhs), oracle.loss()), step.label

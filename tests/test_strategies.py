@@ -143,3 +143,14 @@ def test_forward_form_equals_reverse_form(strategy, data, T, activation):
     theirs = reverse(matrix_params, x.reshape(T, 1), y.reshape(T, 1), h0=np.array([h0]), xi=xi)
     for name in ours:
         assert ours[name] == pytest.approx(float(np.ravel(theirs[name])[0]), rel=1e-11, abs=1e-13), name
+
+
+@pytest.mark.parametrize("name", ["linear", "elman", pytest.param("gru", marks=pytest.mark.slow)])
+def test_every_strategy_written_out_at_an_explicit_T_has_no_sum_or_product_left(name):
+    from symbptt.derive import forward
+    from symbptt.model import scalar
+
+    derivation = forward.explicit(scalar.make_model(name), 4, tau_=2, k1_=2, k2_=3)
+    for step in derivation.steps:
+        for eq in step.equations:
+            assert not eq.atoms(sp.Sum, sp.Product), (step.label, eq)

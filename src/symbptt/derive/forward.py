@@ -59,17 +59,19 @@ def keeps_names(model: ScalarModel, w: sp.Symbol) -> bool:
     return any(sp.count_ops(part) > WRITTEN_OUT_OPS for part in read_off_bc(model, w))
 
 
-def strategy_form(model: ScalarModel, w: sp.Symbol, strategy: strategies.Strategy, t_: Expr = t) -> Expr:
+def strategy_form(model: ScalarModel, w: sp.Symbol, strategy: strategies.Strategy, t_: Expr = t,
+                  T_: int | None = None) -> Expr:
     """∂h_t/∂w as the loss term l_t sees it under a deterministic strategy (E7, E8): the sum from start(t).
 
     A strategy that may leave l_t no state at all (tbptt, last) is written
     Σ_{i=start(t)}^{t}, empty when start(t) > t; the others b_t + Σ_{i=start(t)}^{t-1}.
-    The sums are :func:`shown_sequence`'s.
+    The sums are :func:`shown_sequence`'s; with ``T_`` (an explicit T) they are written out.
     """
     seq = shown_sequence(model, w)
+    start = strategy.start(t_) if T_ is None else sp.sympify(strategy.start(t_)).subs(strategies.T, T_)  # last: T-k+1
     if strategy.drops_terms:
-        return seq.truncated(t_, strategy.start(t_))
-    return seq.closed_form(t_, start=strategy.start(t_))
+        return seq.truncated(t_, start)
+    return seq.closed_form(t_, start=start)
 
 
 def randomized_equations(model: ScalarModel, w: sp.Symbol) -> tuple[sp.Basic, ...]:
@@ -251,7 +253,7 @@ def explicit(model: ScalarModel, T_: int, strategy_list: tuple[str, ...] = strat
                                    f"(and, for $T \\leq {EXACT_SUM_T}$, summed over every outcome)."))
         elif kind is not strategies.Full:
             strategy = strategies.make(name, **{n: lengths[n] for n, _ in kind.symbols})
-            form = strategy_form(model, w, strategy, sp.Integer(T_)).subs(strategies.T, T_)
+            form = strategy_form(model, w, strategy, sp.Integer(T_), T_)
             steps.append(Step(f"{kind.label}_T{T_}", f"{kind.title}, {strategy.describe_math()}, $t = {T_}$",
                               (sp.Eq(hT, form),), approximate=True, blanks=(("lengths", strategy.describe_math()),),
                               names_from=names))

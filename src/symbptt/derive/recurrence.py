@@ -165,6 +165,42 @@ class LinearRecurrence:
         )
 
 
+def backward_closed_form(c: Expr, b: Sequence_, t: Expr, T: Expr, i: Expr = _i) -> sp.Sum:
+    """E15's form of the backward recurrence a_T = b_T, a_t = b_t + c a_{t+1} with a constant c:
+    a_t = Σ_{i=t}^{T} c^{T-i} b_{T+t-i}."""
+    return sp.Sum(c ** (T - i) * b(T + t - i), (i, t, T))
+
+
+def prove_backward_closed_form(c: Expr, b: Sequence_, t: Expr, T: Expr) -> tuple[sp.Eq, ...]:
+    """E15 proved for symbolic t < T and T: the closed form satisfies a_t = b_t + c a_{t+1}, and at t = T it is b_T.
+
+    The chain b_t + c a_{t+1} = … = a_t, each step one rewrite (substitute, move c into the sum, shift the index,
+    take b_t as the term i = T), each checked here; c is a constant (it may not depend on i or t).
+    """
+    i = _i
+    A = functools.partial(backward_closed_form, c, b, T=T, i=i)
+    if A(T).doit() != b(T):
+        msg = "the backward closed form at t = T is not b_T"
+        raise ProofError(msg)
+    inner = A(t + 1)
+    moved = sp.Sum(c ** (T - i + 1) * b(T + t + 1 - i), (i, t + 1, T))
+    shifted = sp.Sum(c ** (T - i) * b(T + t - i), (i, t, T - 1))
+    steps = [b(t) + c * sp.IndexedBase("a")[t + 1], b(t) + c * inner, b(t) + moved, b(t) + shifted, A(t)]
+    checks = (
+        inner.limits == ((i, t + 1, T),),  # the closed form written at t + 1
+        not (c.free_symbols & {i, t}) and moved.limits == inner.limits
+        and sp.expand(sp.powsimp(moved.function - c * inner.function)) == 0,
+        shifted.limits == ((i, t, T - 1),)
+        and sp.expand(sp.powsimp(moved.function.subs(i, i + 1) - shifted.function)) == 0,
+        A(t).function.subs(i, T) == b(t) and sp.Sum(A(t).function, (i, t, T - 1)) == shifted,
+    )
+    for number, ok in enumerate(checks, start=1):
+        if not ok:
+            msg = f"step {number} of the backward closed-form proof does not hold"
+            raise ProofError(msg)
+    return tuple(sp.Eq(lhs, rhs, evaluate=False) for lhs, rhs in zip(steps[:-1], steps[1:], strict=True))
+
+
 def _peel_last(p: sp.Product) -> Expr:
     """Π_{j=a}^{b} f_j = (Π_{j=a}^{b-1} f_j) · f_b."""
     (j, lo, hi), fn = p.limits[0], p.function

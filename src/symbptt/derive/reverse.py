@@ -165,6 +165,14 @@ def closed_form(step: ReverseStep) -> ClosedForm | None:
     return ClosedForm(coefficient, direct, _eq(recur.lhs, time_sum(term, i, t, T)))
 
 
+def symbolic_proof(form: ClosedForm) -> tuple[sp.Eq, ...]:
+    """E15 for symbolic t and T: with c = E14's constant coefficient and b_t its direct term, the chain of
+    :func:`recurrence.prove_backward_closed_form` (each rewrite checked there) on the abstract c, b_t."""
+    c, b = sp.Symbol("c"), sp.IndexedBase("b")
+    definitions = (_eq(c, form.coefficient), _eq(b[t], form.direct))
+    return (*definitions, *recurrence.prove_backward_closed_form(c, lambda k: b[k], t, T))
+
+
 def prove_closed_form(step: ReverseStep, form: ClosedForm, T_: int) -> None:
     """For explicit T: the recurrence E13/E14 iterated, E5's backward closed form and E15 agree at every t."""
     (state,) = step.cell.state
@@ -214,6 +222,8 @@ def derivation(cell: Cell, loss: Loss, weight: sp.Expr = TEXTBOOK_WEIGHT, proof_
         prove_closed_form(step, form, proof_T)
         steps.append(Step("eq_bptt_partial_L_ht", "Closed form of the adjoint", (form.equation,),
                           note=f"Checked against the recurrence for $T = {proof_T}$, at every $t$."))
+        steps.append(Step("eq_bptt_partial_L_ht_proof", "Proof for symbolic $t < T$", symbolic_proof(form),
+                          note="Each line applies one rewrite of the sum; at $t = T$ the sum is $b_T$."))
     steps.append(Step("eq_bptt_partial_L_hidden", "Gradient of the hidden layer",
                       tuple(summed_gradient(W, g) for W, g in step.gradients if W not in readout)))
     steps.append(Step("eq_bptt_per_step", "The gradient as a sum over time steps", per_step(step)))
