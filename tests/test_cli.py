@@ -143,3 +143,31 @@ def test_graph_without_graphviz_says_so_in_one_line(tmp_path, capsys, monkeypatc
     assert main(["graph", "--format", "png", "--out", str(tmp_path / "g.png")]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "needs Graphviz's dot" in err and not (tmp_path / "g.png").exists()
+
+
+def test_the_reverse_flow_marks_a_strategy_s_cut_transitions(capsys):
+    assert main(["graph", "--steps", "5", "--reverse", "--strategy", "tbptt", "--k1", "2", "--k2", "2"]) == 0
+    dot = capsys.readouterr().out
+    cut = [line for line in dot.splitlines() if "arrowhead=tee" in line]
+    flow = [line for line in dot.splitlines() if "style=dashed" in line]
+    assert sorted(line.split()[0] for line in cut) == ["h_3:n", "h_5:n"]  # h_2 -> h_3 and h_4 -> h_5: no loss crosses
+    assert len(flow) == 3 and all("constraint=false" in line for line in flow + cut)
+
+
+def test_the_reverse_flow_runs_along_every_state_of_the_lstm(capsys):
+    assert main(["graph", "--cell", "lstm", "--steps", "4", "--reverse", "--strategy", "chunked", "--tau", "2"]) == 0
+    dot = capsys.readouterr().out
+    grey, red = 'color="#999999"', 'color="#c0392b"'
+    assert f"c_3:n -> c_2:n [constraint=false, {grey}" in dot and f"h_3:n -> h_2:n [constraint=false, {grey}" in dot
+    assert f"c_2:n -> c_1:n [constraint=false, {red}" in dot
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--strategy", "window", "--tau", "2"], "add --reverse"),
+    (["--reverse", "--tau", "2"], "--tau applies to --strategy"),
+    (["--reverse", "--strategy", "chunked"], "needs tau"),
+])
+def test_graph_strategy_flags_are_refused_in_one_line(argv, message, capsys):
+    assert main(["graph", *argv]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err

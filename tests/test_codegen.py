@@ -62,7 +62,8 @@ def test_chunked_equals_randomized_with_zeros_at_the_cuts(data, k):
     cell, activation, T, B, seed = data
     chunked, randomized = compiled(cell, activation, T, "chunked", k), compiled(cell, activation, T, "randomized")
     params, x, y, h0 = draw_inputs(chunked, T, B, seed)
-    xi = strategies.chunk_cut_weights(T, k)
+    cuts = strategies.cut_transitions(strategies.make("chunked", tau=k), T)  # xi_s = 0 where chunked cuts
+    xi = [0.0 if s in cuts else 1.0 for s in range(1, T + 1)]
     assert chunked(params, x, y, h0) == pytest.approx(randomized(params, x, y, h0, xi=xi), rel=1e-12, abs=1e-14)
 
 

@@ -154,3 +154,12 @@ def test_every_strategy_written_out_at_an_explicit_T_has_no_sum_or_product_left(
     for step in derivation.steps:
         for eq in step.equations:
             assert not eq.atoms(sp.Sum, sp.Product), (step.label, eq)
+
+
+@pytest.mark.parametrize(("name", "lengths", "cuts"), [
+    ("full", {}, []), ("window", {"tau": 1}, [2, 3, 4, 5, 6]), ("window", {"tau": 2}, []),
+    ("chunked", {"tau": 2}, [3, 5]), ("chunked", {"tau": 4}, [5]), ("tbptt", {"k1": 2, "k2": 2}, [3, 5]),
+    ("tbptt", {"k1": 2, "k2": 4}, []), ("last", {"tau": 2}, [2, 3, 4, 5]), ("last", {"tau": 6}, []),
+])
+def test_the_cut_transitions_of_each_strategy_at_T_6(name, lengths, cuts):
+    assert sorted(strategies.cut_transitions(strategies.make(name, **lengths), 6)) == cuts

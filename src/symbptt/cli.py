@@ -94,11 +94,21 @@ def build_parser() -> argparse.ArgumentParser:
                          description="The model unrolled over T steps as a Graphviz DOT graph: inputs, states, "
                                      "outputs, losses and the parameters they share.",
                          epilog="examples: symbptt graph --steps 3 --format pdf --out graph.pdf; "
-                                "symbptt graph --cell gru | dot -Tsvg > gru.svg")
+                                "symbptt graph --cell gru | dot -Tsvg > gru.svg; symbptt graph --cell lstm --steps 6 "
+                                "--reverse --strategy chunked --tau 3 --format png --out chunked.png")
     flags.add_cell_choice(g, "generic", "the cell (default: generic)")
     g.add_argument("--activation", choices=tuple(ops.ACTIVATIONS), help="of the elman cell (default: tanh)")
     g.add_argument("--steps", type=flags.steps_up_to(MAX_GRAPH_STEPS), default=3, metavar="T",
                    help=f"time steps drawn, at most {MAX_GRAPH_STEPS} (default: 3)")
+    g.add_argument("--reverse", action="store_true",
+                   help="also draw the gradient's reverse flow dL/ds_t -> dL/ds_(t-1) along every state, and with "
+                        "--strategy the transitions no loss term's gradient crosses as cuts")
+    g.add_argument("--strategy", choices=tuple(n for n in strategies.STRATEGIES if n != "randomized"),
+                   default="full", help="the truncation whose cuts --reverse marks (default: full, no cut); "
+                                        "randomized has no fixed cut")
+    g.add_argument("--tau", type=flags.length, help="window length (window), piece length (chunked) or k (last)")
+    g.add_argument("--k1", type=flags.length, help="tbptt: an update every k1 steps")
+    g.add_argument("--k2", type=flags.length, help="tbptt: each update backpropagated through k2 states")
     g.add_argument("--format", choices=documents.GRAPH_FORMATS, default="dot",
                    help="dot (the text), or svg, png, pdf drawn by Graphviz's dot (default: dot)")
     g.add_argument("--out", type=flags.output, help="write the graph here (default: standard output)")
@@ -217,7 +227,7 @@ def _refuse_unused(args: argparse.Namespace, cell: object) -> None:
 
 def _refuse_unused_lengths(args: argparse.Namespace) -> None:
     """``--tau``, ``--k1``, ``--k2``, ``--pi``, ``--seed`` only with a strategy that takes them."""
-    strategy = getattr(args, "strategy", None) or "all"  # graph has none; derive's default is all
+    strategy = getattr(args, "strategy", None) or "all"  # derive's default is all
     for argument in ("tau", "k1", "k2", "pi", "seed"):
         users = strategies.users_of(argument)
         if getattr(args, argument, None) is not None and strategy not in ("all", *users):
@@ -235,7 +245,17 @@ def _graph(args: argparse.Namespace) -> int:
     chosen = _cell(args)
     _refuse_unused(args, chosen)
     cell = None if chosen == "generic" else cells.make_cell(chosen, args.activation or "tanh")
-    drawn = documents.draw_graph(graph.figure(cell, args.steps).to_dot(), args.format)
+    cuts = None
+    if args.reverse:
+        try:
+            strategy = strategies.make(args.strategy, tau=args.tau, k1=args.k1, k2=args.k2)
+        except ValueError as exc:
+            raise flags.UsageError(str(exc)) from None
+        cuts = strategies.cut_transitions(strategy, args.steps)
+    elif args.strategy != "full":
+        msg = f"--strategy {args.strategy} marks its cuts on the reverse flow: add --reverse"
+        raise flags.UsageError(msg)
+    drawn = documents.draw_graph(graph.figure(cell, args.steps, cuts).to_dot(), args.format)
     if args.out is None and args.format == "dot":
         sys.stdout.write(drawn.decode("utf-8"))
     elif args.out is None:

@@ -284,9 +284,10 @@ def check_seed(value: object) -> int | None:
     return arguments.non_negative_int(value, "seed")
 
 
-def chunk_cut_weights(T_: int, length: int) -> list[float]:
-    """The xi of ``randomized`` that equals ``chunked`` with k: 0 at the cuts, 1 elsewhere."""
-    return [0.0 if (s - 1) % length == 0 and s > 1 else 1.0 for s in range(1, T_ + 1)]
+def cut_transitions(strategy: Strategy, T_: int) -> frozenset[int]:
+    """The k in 2..T whose transition s_{k-1} → s_k no loss term's gradient crosses (l_t's: start(t) < k ≤ t)."""
+    starts = {t_: int(sp.sympify(strategy.start(sp.Integer(t_), sp.Integer(T_)))) for t_ in range(1, T_ + 1)}
+    return frozenset(k for k in range(2, T_ + 1) if not any(starts[t_] <= k - 1 for t_ in range(k, T_ + 1)))
 
 
 def draw_xi(pi_values: float | Sequence[float], T_: int, seed: int | None) -> list[float]:

@@ -7,6 +7,7 @@ definitions blows up exponentially and hits the recursion limit).
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -82,6 +83,7 @@ class Figure:
     hidden: tuple[sp.Symbol, ...]  # the parameters of f
     readout: tuple[sp.Symbol, ...]  # the parameters of g
     T: int
+    cuts: frozenset[int] | None = None  # draw the reverse flow, these k's transitions s_{k-1} -> s_k cut; None: don't
 
     def _params(self, params: tuple[sp.Symbol, ...], name: str) -> list[tuple[str, str]]:
         """(node id, label) of the boxes that stand for ``params``: one each, or one θ box for many."""
@@ -151,19 +153,31 @@ class Figure:
         for row in (rows[0], rows[1], rows[3], rows[4]):
             lines.extend(f"  {a} -> {b} [style=invis];" for a, b in itertools.pairwise(row) if (a, b) not in drawn)
         lines.extend(f"  {a} -> {b};" for a, b in edges)
+        if self.cuts is not None:
+            lines.extend(self._reverse_flow(self.cuts))
         lines.append("}")
         return "\n".join(lines) + "\n"
 
 
-def figure(cell: cells.Cell | None, T: int) -> Figure:
-    """The textbook's drawing of ``cell`` (None: the generic model) unrolled over ``T`` steps, every state in it."""
+    def _reverse_flow(self, cuts: frozenset[int]) -> list[str]:
+        """The gradient's way back, ∂L/∂s_k → ∂L/∂s_{k-1} along every state, dashed red; a transition no loss term's
+        gradient crosses is drawn as a cut (dotted grey, a bar for a head)."""
+        flow = 'color="#c0392b", style=dashed, penwidth=1.4'
+        cut = 'color="#999999", style=dotted, arrowhead=tee, penwidth=1.4'
+        return [f"  {_node_id(s[k])}:n -> {_node_id(s[k - 1])}:n [constraint=false, {cut if k in cuts else flow}];"
+                for s in self.states for k in range(self.T, 0, -1)]
+
+
+def figure(cell: cells.Cell | None, T: int, cuts: frozenset[int] | None = None) -> Figure:
+    """The textbook's drawing of ``cell`` (None: the generic model) unrolled over ``T`` steps, every state in it;
+    with ``cuts``, also the gradient's reverse flow with those transitions cut."""
     T = check_steps(T)
     if cell is None:
-        return unroll(generic(), T).figure()
+        return dataclasses.replace(unroll(generic(), T).figure(), cuts=cuts)
     readout = set(cell.readout_params)
     return Figure(tuple(sp.IndexedBase(s.name) for s in cell.state),
                   tuple(sp.Symbol(W.name) for W in cell.params if W not in readout),
-                  tuple(sp.Symbol(W.name) for W in cell.readout_params), T)
+                  tuple(sp.Symbol(W.name) for W in cell.readout_params), T, cuts)
 
 
 def _node_id(node: Expr) -> str:
