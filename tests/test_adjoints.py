@@ -85,7 +85,7 @@ def _slow_for_gates(configs, activations=()):
     return [pytest.param(c, marks=pytest.mark.slow) if slow(c) else c for c in configs]
 
 
-@pytest.mark.parametrize("config", _slow_for_gates(CONFIGS, (("sigmoid",), ("identity",))), ids="-".join)
+@pytest.mark.parametrize("config", _slow_for_gates(CONFIGS, (("sigmoid",), ("identity",), ("relu",))), ids="-".join)
 def test_one_step_equals_sympy_diff_entry_by_entry(config):
     """The derived ∂/∂W (step t's contribution) and ∂/∂s_{t-1} equal SymPy's entrywise diff of
     f = ∂L/∂l_t · l(o_t, y_t) + Σ Carry(s_t) ⊙ s_t, at d = 2, h = 2, q = 3."""

@@ -237,6 +237,7 @@ def test_readme_commands_for_a_formula_cell(tmp_path, capsys):
     assert "no such file" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # the every-cell-in-every-language test compiles it too
 @needs_tex
 def test_derive_pdf_of_a_formula_cell(tmp_path):
     tex = tmp_path / "mgu.tex"
