@@ -28,10 +28,10 @@ class BpttLatexPrinter(LatexPrinter):
         super().__init__({"mul_symbol": None})
 
     def _print_Partial(self, expr: Partial) -> str:
-        num = self._print(expr.num)
-        if not isinstance(expr.num, sp.Indexed | sp.Symbol | sp.Function):
-            num = self._print(expr.num)
-        return rf"\frac{{\partial {num}}}{{\partial {self._print(expr.den)}}}"
+        num, den = self._print(expr.num), self._print(expr.den)
+        if not isinstance(expr.num, sp.Indexed | sp.Symbol | sp.Function):  # ∂/∂w (½ (o_t − y_t)²), no nested fraction
+            return rf"\frac{{\partial}}{{\partial {den}}}\left({num}\right)"
+        return rf"\frac{{\partial {num}}}{{\partial {den}}}"
 
     def _print_Derivative(self, expr: sp.Derivative) -> str:
         if len(expr.variable_count) == 1 and expr.variable_count[0][1] == 1:
