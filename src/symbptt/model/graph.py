@@ -90,9 +90,9 @@ class Figure:
         if len(params) <= PARAMETERS_PER_BOX:
             return [(_node_id(p), _label(p)) for p in params]
         names = [_label(p)[1:-1] for p in params]  # the HTML inside <…>
-        lines = ["<br/>".join(", ".join(names[k:k + PARAMETERS_PER_BOX])
-                              for k in range(0, len(names), PARAMETERS_PER_BOX))]
-        return [(f"theta_{name}", f"<<i>θ</i><sub>{name}</sub>: {lines[0]}>")]
+        rows = range(0, len(names), PARAMETERS_PER_BOX)
+        text = "<br/>".join(", ".join(names[k:k + PARAMETERS_PER_BOX]) for k in rows)
+        return [(f"theta_{name}", f"<<i>θ</i><sub>{name}</sub>: {text}>")]
 
     def edges(self) -> Iterator[tuple[str, str]]:
         """(from, to) pairs: variable → operator → variable."""
@@ -132,7 +132,7 @@ class Figure:
         lines.append('  L [label="L", shape=box, style=filled, fillcolor="#f5e0dd"];')
         # rows, as in the figure: x_t (then the parameters of f) at the bottom; h_0, f, h_1, f, h_2, … left to right
         # (the recurrence runs along the row, another state beside h: h_0, c_0, f, h_1, c_1, …); g and its parameters;
-        # o_t; l and y_t; l_t. Invisible edges keep x, o and l in time order.
+        # o_t; l and y_t; l_t. Invisible edges keep the rows of x, the states, o and y in time order.
         rows = [
             [*(_node_id(x[k]) for k in steps), *(n for n, _ in hidden)],
             [*(_node_id(s[0]) for s in self.states),
