@@ -73,3 +73,10 @@ def test_e18_reads_a_gate_s_affine_argument_or_nothing():
     x, hp = mx.seq("x", 2), mx.seq("h", 2, -1)
     assert gates.affine_terms(mx.add(mx.mul(W, x), mx.mul(U, hp), b), {W, U, b}) == ((W, x), (U, hp), (b, sp.S.One))
     assert gates.affine_terms(mx.hadamard(x, hp), {W, U, b}) is None
+
+
+def test_e18_prints_relu_s_derivative_with_the_contract_s_value_at_the_kink():
+    (function,) = gates.activations(cells.make_cell("elman", "relu"))
+    _, rule = gates.derivative_equations(function)
+    assert rule.rhs.subs(gates.z, 0) == 0  # relu'(0) = 0, as the conventions section says
+    assert rule.rhs.subs(gates.z, sp.Rational(1, 10**9)) == 1 and rule.rhs.subs(gates.z, -sp.Rational(1, 10**9)) == 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import functools
 import itertools
 from typing import TypeAlias
 
@@ -54,6 +55,7 @@ def shown_sequence(model: ScalarModel, w: sp.Symbol) -> recurrence.LinearRecurre
     return seq
 
 
+@functools.lru_cache(maxsize=64)  # asked by every step of a derivation; each answer reads E4 off again
 def keeps_names(model: ScalarModel, w: sp.Symbol) -> bool:
     """Whether E7-E9 print b_t and c_t by name (see :func:`shown_sequence`)."""
     return any(sp.count_ops(part) > WRITTEN_OUT_OPS for part in read_off_bc(model, w))
@@ -100,14 +102,15 @@ def randomized_equations(model: ScalarModel, w: sp.Symbol) -> tuple[sp.Basic, ..
         e_z = sp.Add(*(_expected_term(term, xi_t, z[t - 1], expectation) for term in sp.Add.make_args(z_t)))
         return z_t, e_z, e_z.subs(expectation(xi_t), sp.simplify(mean_xi.doit()))
 
-    _, _, e_z_done = expected(seq)
+    z_t, e_z, e_z_done = expected(seq)
     if sp.expand(e_z_done - seq.equation(t).rhs.subs(seq.a(t - 1), expectation(z[t - 1]))) != 0:
         msg = "E[z_t] does not satisfy the recurrence of a_t"
         raise ProofError(msg)
     if sp.expand(seq.b(sp.S.One) - seq.iterate(1)[0]) != 0:  # the same start: z_1 = b_1 = a_1
         msg = "E[z_1] differs from the sensitivity at t = 1"
         raise ProofError(msg)
-    z_t, e_z, e_z_done = expected(shown)  # the steps just checked, as printed (b_t, c_t by name if long)
+    if shown is not seq:  # the steps just checked, as printed: b_t and c_t by name
+        z_t, e_z, e_z_done = expected(shown)
     return (
         sp.Eq(sp.Function("P")(sp.Eq(xi_t, 0)), 1 - pi_t),
         sp.Eq(sp.Function("P")(sp.Eq(xi_t, 1 / pi_t)), pi_t),
