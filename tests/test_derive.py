@@ -103,6 +103,26 @@ def test_randomized_is_unbiased_exactly(T):
     assert eq.rhs == Partial(h[T], w_h)
 
 
+@pytest.mark.parametrize("T", [2, 3, 6])
+def test_the_sum_over_outcomes_sees_a_sampler_that_does_not_reweight_and_a_wrong_closed_form(T):
+    """xi_t = 1/pi_t with probability pi_t is unbiased; keeping a path with probability pi_t without
+    reweighting it (xi_t = 1) is not, nor is a closed form missing its earliest term: both caught at every T."""
+    from symbptt import strategies
+    from symbptt.derive import recurrence
+    from symbptt.errors import ProofError
+
+    seq = recurrence.LinearRecurrence()
+    seq.check_unbiased(T, strategies.xi, strategies.pi)
+    seq.check_unbiased(T, strategies.xi, sp.IndexedBase("q"))  # any name for the probabilities
+    with pytest.raises(ProofError):
+        seq.check_unbiased(T, strategies.xi, strategies.pi, kept=lambda p: sp.S.One)
+    short = recurrence.LinearRecurrence()
+    object.__setattr__(short, "closed_form", lambda t_, **_: seq.closed_form(t_) - seq.b(sp.Integer(1))
+                       * sp.Mul(*(seq.c(sp.Integer(k)) for k in range(2, int(t_) + 1))))
+    with pytest.raises(ProofError):
+        short.check_unbiased(T, strategies.xi, strategies.pi)
+
+
 def test_randomized_symbolic_proof_steps():
     eqs = derive.randomized_equations(model.make_model("linear"), model.make_model("linear").recurrent_weight)
     assert eqs[-1].rhs == Partial(h[model.t], model.make_model("linear").recurrent_weight)

@@ -1,5 +1,6 @@
 
 import pytest
+import sympy as sp
 
 from symbptt import documents, latex
 from symbptt.derive import forward as derive
@@ -131,3 +132,16 @@ def test_a_gated_cell_is_shown_with_its_gates_named():
     assert r"&h_{t} = \left(1 - z_{t}\right) \tilde{h}_{t} + z_{t} h_{t - 1}" in e1
     e4 = latex.step_latex(gru["eq_bptt_partial_ht_wh_recur"])
     assert r"\left(1 - \tilde{h}_{t}^{2}\right)" in e4 and r"\sigma" not in e4  # σ' reads r_t (1 - r_t)
+
+
+def test_a_scalar_parameter_named_like_a_greek_letter_prints_letter_by_letter():
+    from symbptt.notation import to_latex
+
+    assert to_latex(sp.Symbol("W_xi")) == "W_{xi}" and to_latex(sp.Symbol("xi")) == r"\xi"
+
+
+def test_noncommutative_factors_keep_their_order_commutative_ones_sort_first():
+    from symbptt.notation import to_latex
+
+    c3, c2, b1 = (sp.Symbol(n, commutative=False) for n in ("C_3", "C_2", "B_1"))
+    assert to_latex(sp.Mul(c3, c2, b1) * sp.Symbol("xi")).endswith("C_{3} C_{2} B_{1}")

@@ -11,11 +11,12 @@ LAYERS = (
     "_version", "errors", "arguments",
     # model: what is differentiated
     "model.ops", "model.matrices", "model.lift", "model.cells", "model.losses", "model.formula_text", "model.formula",
-    "model.scalar",
+    "model.scalar", "model.pair",
     "model.graph",
     "strategies",
     # derive: the symbolic work
-    "derive.steps", "derive.recurrence", "derive.chain", "derive.sensitivity", "derive.forward", "derive.rules",
+    "derive.steps", "derive.recurrence", "derive.chain", "derive.sensitivity", "derive.forward", "derive.pair",
+    "derive.rules",
     "derive.gates",
     "derive.reverse",
     # codegen: from derived equations to source

@@ -19,6 +19,7 @@ import numpy as np
 from symbptt import analyze, api, clipping, documents, files, flags, handout, narration, strategies
 from symbptt._version import __version__
 from symbptt.codegen import jit
+from symbptt.derive import pair
 from symbptt.errors import SymbpttError
 from symbptt.model import cells, formula, graph, losses, ops
 
@@ -153,7 +154,7 @@ def _derive(args: argparse.Namespace) -> int:
     chosen_cell = _cell(args)
     _refuse_unused(args, chosen_cell)
     cell = None if chosen_cell == "generic" else cells.make_cell(chosen_cell, args.activation or "tanh")
-    if cell is not None and len(cell.state) > 1:  # two states: no scalar analysis, nothing for these to change
+    if cell is not None and len(cell.state) > 1 and not pair.supports(cell):  # no analysis at size one to change
         given = [f"--{n.replace('_', '-')}" for n in ("steps", "strategy", "tau", "k1", "k2")
                  if getattr(args, n) is not None]
         if given:

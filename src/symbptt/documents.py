@@ -58,7 +58,7 @@ def render(sections: list[Section], lang: str = "en", **blanks: object) -> str:
                 values["strategy"] = narration.sentence(lang, "titles", narration.EXPLICIT.sub("", step.label))
             note = narration.sentence(lang, "narration", key, **values)
             if step.names_from and not named_before:
-                note += " " + narration.sentence(lang, "text", "names", step=step.names_from)
+                note += " " + narration.sentence(lang, "text", step.names_sentence, step=step.names_from)
                 named_before = True
             out.append(latex.step_environment(step, title=narration.sentence(lang, "titles", key, **values),
                                               note=note, after=section.checks.get(key, "")))

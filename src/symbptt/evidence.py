@@ -17,6 +17,7 @@ import sympy as sp
 from symbptt import api, checks
 from symbptt.codegen.dialects import MATH
 from symbptt.codegen.printing import BpttNumPyPrinter
+from symbptt.derive import pair
 from symbptt.derive.chain import Partial
 from symbptt.derive.sensitivity import loss_gradient, sensitivity_sequence
 from symbptt.model import cells, graph
@@ -33,14 +34,26 @@ def scalar_closed_form(model: ScalarModel, T: int = 3, seed: int = 0) -> dict[st
     Node by node rather than ``sympy.diff`` of the nested loss: the same derivative, but a gated cell's nested
     loss at T = 3 takes SymPy minutes to differentiate.
     """
-    w = model.recurrent_weight
-    unrolled = graph.unroll(model, T)
+    seq = sensitivity_sequence(model, model.recurrent_weight)
+    return _closed_form_check(model, graph.unroll(model, T), {s: seq.closed_form(s) for s in range(1, T + 1)}, seed)
+
+
+def pair_closed_form(model: pair.PairModel, T: int = 3, seed: int = 0) -> dict[str, float]:
+    """:func:`scalar_closed_form` for a two-state cell: ∂h_t/∂w is the first entry of E7's 𝐚_t, its products of
+    2 × 2 matrices taken latest first."""
+    sensitivities = {s: a_s[0] for s, a_s in enumerate(pair.closed_forms(model, T), start=1)}
+    return _closed_form_check(model, pair.unrolled(model, T), sensitivities, seed)  # type: ignore[arg-type]
+
+
+def _closed_form_check(model: ScalarModel, unrolled: graph.UnrolledGraph, sensitivity: dict[int, sp.Expr],
+                       seed: int) -> dict[str, float]:
+    """E3 with ∂h_s/∂w = ``sensitivity[s]`` against the unrolled graph (see :func:`scalar_closed_form`)."""
+    w, T = model.recurrent_weight, unrolled.T
     point = _random_point(unrolled, seed)
     value = {s: sp.Float(v, DIGITS + 10) for s, v in point.items()}
     exact = _objective_slope(unrolled, _forward_slopes(unrolled.definitions, value, w))
-    seq = sensitivity_sequence(model, w)
     derived = sum(loss_gradient(model, w, sp.Integer(s)) for s in range(1, T + 1)) / T
-    derived = derived.xreplace({Partial(h[s], w): seq.closed_form(s) for s in range(1, T + 1)})
+    derived = derived.xreplace({Partial(h[s], w): sensitivity[s] for s in range(1, T + 1)})
     ours = derived.xreplace(value).evalf(DIGITS + 10)
     digits = _digits(exact, ours)
     nested = unrolled.nested_objective().xreplace({s: v for s, v in point.items() if s != w})

@@ -4,9 +4,10 @@ followed by how it was checked when the document was built (:mod:`evidence`)."""
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 from symbptt import documents, evidence, narration
-from symbptt.derive import forward, reverse
+from symbptt.derive import forward, pair, reverse
 from symbptt.derive.forward import EXACT_SUM_T
 from symbptt.model import cells, losses, scalar
 
@@ -20,24 +21,25 @@ def build(cell: cells.Cell | None, loss: str | None, strategy_names: tuple[str, 
     ``t`` and written out for ``T`` where the cell has one state, then the matrix analysis."""
     sections = []
     say = narration.table(lang)["text"]
-    if cell is None or len(cell.state) == 1:  # the textbook's scalar analysis: the cell's size-1 view
-        model = scalar.generic() if cell is None else scalar.view(cell)
-        title = model.title
+    title = "generic" if cell is None else cell.title
+    if cell is None or len(cell.state) == 1 or pair.supports(cell):  # the textbook's analysis at size one
         _progress(f"deriving {title}, symbolic t and T = {T} ...")
         if cell is None:
             closed = say["closed_form_generic"]
+            derive: Any = forward
+            model: Any = scalar.generic()
         else:
-            measured = evidence.scalar_closed_form(model, 3)
+            derive, model = (forward, scalar.view(cell)) if len(cell.state) == 1 else (pair, pair.view(cell))
+            measured = (evidence.scalar_closed_form if derive is forward else evidence.pair_closed_form)(model, 3)
             closed = narration.fill(say["closed_form"], T=3, digits=measured["digits"],
                                     fd=f"${evidence.scientific(measured['fd'])}$")
         sections += [
-            documents.Section("symbolic", forward.symbolic(model, strategy_names),
+            documents.Section("symbolic", derive.symbolic(model, strategy_names),
                               {"eq_bptt_at_proof": say["proof"], "eq_bptt_partial_ht_wh_gen": closed}),
-            documents.Section("explicit", forward.explicit(model, T, strategy_names, **lengths),
+            documents.Section("explicit", derive.explicit(model, T, strategy_names, **lengths),
                               {"eq_bptt_randomized_T": narration.fill(say["randomized"], T=EXACT_SUM_T)}),
         ]
     if cell is not None:
-        title = cell.title
         _progress(f"deriving the adjoints of the {title} cell ...")
         derivation = reverse.derivation(cell, losses.make_loss(loss or "generic", allow_generic=True),
                                         proof_T=PROOF_T)

@@ -17,19 +17,58 @@ from symbptt.notation import PRINTER, to_latex
 __all__ = ["escape", "step_environment", "step_latex", "to_latex"]
 
 MAX_ROWS = 8  # a step of more equations shows the first three, ⋮, the last two
-LINE_WIDTH = 66  # printed symbols per displayed line (see _width): measured on A4 with 2 cm margins
+LINE_WIDTH = 70  # letters per displayed line (see _width): A4 with 2 cm margins at 11 pt, the number beside it
 
 
-def _width(latex_text: str) -> int:
-    """A rough count of printed symbols: commands and braces print as at most one symbol, a fraction as the
-    wider of its numerator and denominator (they are stacked)."""
-    start = latex_text.find("\\frac{")
-    if start < 0:
-        return len(re.sub(r"\\(left|right|partial|mathbf|operatorname|top|qquad|quad)\b|[{}\s^_]", "", latex_text))
-    numerator_end = _closing(latex_text, start + 5)
-    denominator_end = _closing(latex_text, numerator_end + 1)
-    stacked = max(_width(latex_text[start + 6:numerator_end]), _width(latex_text[numerator_end + 2:denominator_end]))
-    return _width(latex_text[:start]) + stacked + _width(latex_text[denominator_end + 1:])
+# Widths in letters (a math italic letter ≈ 0.5 em): what each piece of a display adds to its line.
+_OPERATOR = 2.4  # + − = ≈ ⊙ between terms: the symbol and a medium space each side
+_COMMAND = {"partial": 1.0, "left": 0.0, "right": 0.0, "biggl": 1.0, "biggr": 1.0, "mathbf": 0.0, "tilde": 0.0,
+            "hat": 0.0, "operatorname": 0.0, "text": 0.0, "textbf": 0.0, "top": 1.0, "quad": 2.0, "qquad": 4.0,
+            "cdots": 3.0, "ldots": 3.0, "sum": 2.6, "prod": 2.6, "approx": _OPERATOR, "odot": _OPERATOR,
+            "cdot": 1.4, "geq": _OPERATOR, "leq": _OPERATOR, "mathbb": 0.0, "mathcal": 0.0}
+_SCRIPT = 0.7  # sub- and superscripts print at 70%; the script's own operators have no spaces round them
+
+
+def _width(latex_text: str, scale: float = 1.0) -> float:
+    """A display's printed width in letters, calibrated on A4 at 11 pt (E3 at T = 4, E7 for generic f): a
+    fraction as the wider of its numerator and denominator (they are stacked), scripts at 70%, operators
+    with their spaces, commands by what they print (``\\left`` nothing, ``\\partial`` a letter)."""
+    total, k, n = 0.0, 0, len(latex_text)
+    while k < n:
+        character = latex_text[k]
+        if character == "\\":
+            match = re.match(r"\\([A-Za-z]+)|\\.?", latex_text[k:], re.DOTALL)
+            assert match is not None  # a backslash, then a name or any character (or the text's end)
+            name = match.group(1)
+            k += match.end()
+            if name == "frac":
+                numerator_end = _closing(latex_text, k)
+                denominator_end = _closing(latex_text, numerator_end + 1)
+                total += scale * 0.3 + max(_width(latex_text[k + 1:numerator_end], scale),
+                                           _width(latex_text[numerator_end + 2:denominator_end], scale))
+                k = denominator_end + 1
+            else:
+                total += scale * (_COMMAND.get(name, 1.0) if name else 0.6)  # \, \; and the like: a thin space
+        elif character in "_^":
+            k += 1
+            if k < n and latex_text[k] == "{":
+                end = _closing(latex_text, k)
+                total += _width(latex_text[k + 1:end], scale * _SCRIPT)
+                k = end + 1
+            elif k < n:  # one character or one command: x^2, W^\top
+                match = re.match(r"\\[A-Za-z]+|.", latex_text[k:], re.DOTALL)
+                assert match is not None
+                total += _width(match.group(), scale * _SCRIPT)
+                k += match.end()
+        else:
+            if character in "+-=<>":
+                total += scale * (_OPERATOR if scale == 1.0 else 1.0)
+            elif character in "()[]|,":
+                total += scale * 0.8
+            elif not character.isspace() and character not in "{}&":
+                total += scale
+            k += 1
+    return total
 
 
 def _closing(text: str, opening: int) -> int:
@@ -48,25 +87,28 @@ def step_latex(step: Step, inline: bool = False) -> str:
     parts = []
     for eq in step.equations:
         if isinstance(eq, sp.Eq):
-            rhs = to_latex(eq.rhs) if inline else _broken(eq.rhs)
-            parts.append(f"{to_latex(eq.lhs)}{relation if eq is step.equations[-1] else ' = '}{rhs}")
+            lhs = to_latex(eq.lhs)
+            first_line = max(LINE_WIDTH - _width(lhs) - _OPERATOR, 24)  # the rhs begins after "lhs ="
+            rhs = to_latex(eq.rhs) if inline else _broken(eq.rhs, first_line)
+            parts.append(f"{lhs}{relation if eq is step.equations[-1] else ' = '}{rhs}")
         else:
             parts.append(to_latex(eq))
     if inline:
         return ",\\quad ".join(parts)
-    if len(parts) > MAX_ROWS:
+    if len(parts) > MAX_ROWS and step.elided:
         parts = [*parts[:3], r"\vdots", *parts[-2:]]
     return " \\\\\n".join(f"&{p}" for p in parts)
 
 
-def _broken(expr: sp.Basic, width: int = LINE_WIDTH, indent: str = r"\qquad") -> str:
+def _broken(expr: sp.Basic, width: float = LINE_WIDTH, indent: str = r"\qquad") -> str:
     """A sum too long for one line, as lines of terms continued with ``\\qquad +``; a product of such a sum
     and short factors, as the sum's lines in large parentheses, the factors after them (each nested break
     indented further)."""
     coeff, rest = expr.as_coeff_Mul() if isinstance(expr, sp.Mul) else (sp.S.One, expr)
     if coeff.is_Rational and coeff != 1 and isinstance(rest, sp.Add):
         # 1/T [ … ], not one large fraction over T; the brackets may open and close on different lines
-        return rf"{to_latex(coeff)} \biggl[ {_broken(rest)} \biggr]"
+        inside = width - _width(to_latex(coeff)) - 2  # the brackets
+        return rf"{to_latex(coeff)} \biggl[ {_broken(rest, inside, indent)} \biggr]"
     text = to_latex(expr)
     if _width(text) <= width:
         return text

@@ -112,6 +112,13 @@ class BpttLatexPrinter(LatexPrinter):
         head, _, tail = expr.name.partition("_")
         return f"{head}_{{{tail}}}" if tail else head
 
+    def _print_Symbol(self, expr: sp.Symbol, style: str = "plain") -> str:
+        # a scalar parameter of a cell's size-1 view, W_xi, is W_{xi} as well; w_h, h_0 print as before
+        head, _, tail = expr.name.partition("_")
+        if tail.isalnum() and head.isalpha() and len(head) == 1:
+            return f"{head}_{{{tail}}}"
+        return super()._print_Symbol(expr, style=style)
+
     def _print_OneMatrix(self, expr: sp.OneMatrix) -> str:
         return r"\mathbf{1}"
 
@@ -154,8 +161,11 @@ class BpttLatexPrinter(LatexPrinter):
         return f"{base}_{{{index}}}"
 
     def _print_Mul(self, expr: sp.Mul) -> str:
-        # SymPy's canonical order, then stably the chain's order and time (sorted() is stable).
-        factors = sorted(expr.as_ordered_factors(), key=_factor_key)
+        # SymPy's canonical order, then stably the chain's order and time (sorted() is stable); noncommutative
+        # factors (a two-state cell's matrices 𝐜_t) last, in their own order
+        ordered = expr.as_ordered_factors()
+        factors = [*sorted((f for f in ordered if f.is_commutative), key=_factor_key),
+                   *(f for f in ordered if not f.is_commutative)]
         inverse = [f for f in factors if isinstance(f, sp.Pow) and f.exp == -1]
         if inverse and any(isinstance(f, sp.Sum) for f in factors):
             # the textbook's 1/T Σ_t …, not \frac{Σ_t …}{T}

@@ -13,6 +13,7 @@ substituting it back into the recurrence.
 from __future__ import annotations
 
 import functools
+import itertools
 import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -60,6 +61,26 @@ class LinearRecurrence:
             values.append(a_prev)
         return values
 
+    def check_unbiased(self, T: int, xi: sp.IndexedBase, pi: sp.IndexedBase,
+                       kept: Callable[[Expr], Expr] = lambda p: 1 / p) -> None:
+        """E[z_T] = a_T for z_t = b_t + xi_t c_t z_{t-1}, xi_1 = 1, the xi_t independent, 0 with probability
+        1 − pi_t and ``kept(pi_t)`` = 1/pi_t with probability pi_t: z_T summed over all 2^{T-1} outcomes, with
+        symbolic pi_t, reduces to the closed form. On symbols b_t, c_t (noncommutative for matrices) it holds for
+        any cell."""
+        xis = [xi[k] for k in range(1, T + 1)]
+        z_T = self.iterate(T, multipliers=xis)[-1]
+        expected = sp.S.Zero
+        for outcome in itertools.product((False, True), repeat=T - 1):
+            weight, values = sp.S.One, {xis[0]: sp.S.One}
+            for k, keep in enumerate(outcome, start=2):
+                weight *= pi[k] if keep else 1 - pi[k]
+                values[xis[k - 1]] = kept(pi[k]) if keep else sp.S.Zero
+            expected += weight * z_T.xreplace(values)
+        difference = sp.expand(expected - self.closed_form(T))
+        if difference != 0 and sp.expand(sp.together(difference)) != 0:  # p/p cancels; (1 - p)/(1 - p) needs together
+            msg = f"E[z_{T}] summed over every outcome of xi differs from a_{T}"
+            raise ProofError(msg)
+
     def iterate_backward(self, T: int) -> list[Expr]:
         """[a_1, …, a_T] of the same recurrence read backward in time: a_T = b_T, a_t = b_t + c_{t+1} a_{t+1}.
 
@@ -98,20 +119,28 @@ class LinearRecurrence:
         if isinstance(t, int):
             t = sp.Integer(t)
         if t.is_Integer and sp.sympify(start).is_Integer:
-            return self.b(t) + sp.Add(
+            return self.b(t) + sp.Add(  # products latest first, c_t ⋯ c_{k+1}: the order of matrices
                 *(
-                    sp.Mul(*(self.c(sp.Integer(jj)) for jj in range(k + 1, int(t) + 1)))
+                    sp.Mul(*(self.c(sp.Integer(jj)) for jj in range(int(t), k, -1)))
                     * self.b(sp.Integer(k))
                     for k in range(int(start), int(t))
                 )
             )
         return self.b(t) + sp.Sum(sp.Mul(self.product(i, t, j), self.b(i), evaluate=False), (i, start, t - 1))
 
+    def multiplied_closed_form(self, t: int) -> Expr:
+        """b_t + Σ_{i=1}^{t-1} (c_t ⋯ c_{i+1}) b_i for an explicit t, with matrices multiplied (not a Mul)."""
+        total = self.b(sp.Integer(t))
+        for k in range(1, t):
+            total += functools.reduce(operator.matmul, [self.c(sp.Integer(jj)) for jj in range(t, k, -1)]
+                                      + [self.b(sp.Integer(k))])
+        return total
+
     def truncated(self, t: Expr, start: Expr, i: Expr = _i, j: Expr = _j) -> Expr:
         """Σ_{i=start}^{t} (Π_{j=i+1}^{t} c_j) b_i: the terms from ``start`` on, none if start > t."""
         t, start = sp.sympify(t), sp.sympify(start)
         if t.is_Integer and start.is_Integer:
-            return sp.Add(*(sp.Mul(*(self.c(sp.Integer(jj)) for jj in range(k + 1, int(t) + 1))) * self.b(sp.Integer(k))
+            return sp.Add(*(sp.Mul(*(self.c(sp.Integer(jj)) for jj in range(int(t), k, -1))) * self.b(sp.Integer(k))
                             for k in range(int(start), int(t) + 1)))
         return sp.Sum(sp.Mul(self.product(i, t, j), self.b(i), evaluate=False), (i, start, t))
 
@@ -137,7 +166,7 @@ class LinearRecurrence:
         # 1. substitute the closed form of a_{t-1} and distribute c_t
         steps.append(b(t) + c(t) * b(t - 1) + c(t) * inner)
         # 2. move the constant c_t into the sum
-        moved = sp.Sum(c(t) * self.product(i, t - 1, j) * b(i), (i, 1, t - 2))
+        moved = sp.Sum(sp.Mul(c(t), self.product(i, t - 1, j), b(i), evaluate=False), (i, 1, t - 2))  # c_t on the left
         steps.append(b(t) + c(t) * b(t - 1) + moved)
         # 3. c_t Π_{j=i+1}^{t-1} c_j = Π_{j=i+1}^{t} c_j  (recursive definition of Π, i + 1 ≤ t)
         extended = sp.Sum(sp.Mul(self.product(i, t, j), b(i), evaluate=False), (i, 1, t - 2))

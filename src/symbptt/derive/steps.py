@@ -18,6 +18,8 @@ class Step:
     note: str = ""
     blanks: tuple[tuple[str, str], ...] = ()  # values a document's narration fills in (a strategy's lengths)
     names_from: str = ""  # the label of the step defining the b_t, c_t this one prints by name ("" if written out)
+    names_sentence: str = "names"  # the narration's sentence that says so (``pair``: vectors and a 2 × 2 matrix)
+    elided: bool = True  # a long list of equations shows its ends around ⋮; False for definitions a reader needs
 
     def _repr_latex_(self) -> str:
         """The step on its own, in a notebook."""

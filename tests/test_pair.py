@@ -1,0 +1,80 @@
+"""The two-state analysis (the LSTM's h_t, c_t at size one): E1–E9 with a vector sensitivity and 2 × 2 matrices."""
+
+from __future__ import annotations
+
+import pytest
+import sympy as sp
+
+from symbptt import evidence, latex
+from symbptt.cli import main
+from symbptt.derive import pair, recurrence
+from symbptt.errors import ProofError
+from symbptt.model import cells
+
+
+@pytest.fixture(scope="module")
+def lstm():
+    return pair.view(cells.make_cell("lstm"))
+
+
+def test_every_step_of_the_scalar_analysis_is_there(lstm):
+    labels = pair.symbolic(lstm).labels
+    for label in ("eq_bptt_ht_ot", "eq_bptt_partial_ht_wh_recur", "eq_bptt_at_proof", "eq_bptt_substitution",
+                  "eq_bptt_partial_ht_wh_gen", "eq_bptt_window", "eq_bptt_randomized", "eq_bptt_last"):
+        assert label in labels
+    assert len(pair.symbolic(lstm)["eq_bptt_partial_ht_wh_recur"].equations) == 2  # one chain rule per state
+
+
+def test_e7_with_ordered_products_equals_the_unrolled_graph_s_derivative(lstm):
+    measured = evidence.pair_closed_form(lstm, 3)
+    assert measured["digits"] >= 25 and measured["fd"] < 1e-6
+
+
+def test_the_order_of_the_matrix_products_matters(lstm, monkeypatch):
+    """Not vacuous: 𝐜_t ⋯ 𝐜_{i+1} taken earliest first is a different, wrong number."""
+    def earliest_first(self, t_):
+        total = self.b(sp.Integer(t_))
+        for k in range(1, t_):
+            product = sp.eye(2)
+            for j in range(k + 1, t_ + 1):
+                product = product @ self.c(sp.Integer(j))
+            total += product @ self.b(sp.Integer(k))
+        return total
+
+    monkeypatch.setattr(recurrence.LinearRecurrence, "multiplied_closed_form", earliest_first)
+    assert evidence.pair_closed_form(lstm, 3)["digits"] < 5
+
+
+def test_the_written_out_forms_keep_the_latest_step_first(lstm):
+    d = pair.explicit(lstm, 3, ("full", "window"), tau_=2)
+    text = latex.step_latex(d["eq_bptt_partial_ht_wh_gen_T3"])
+    assert r"\mathbf{c}_{3} \mathbf{c}_{2} \mathbf{b}_{1}" in text
+    assert "eq_bptt_partial_ht_wh_gen_T3" in d.labels and "eq_bptt_window_T3" in d.labels
+
+
+class _EarliestFirst(recurrence.LinearRecurrence):
+    """E7 written out with its products in the wrong order for matrices (c_{i+1} ⋯ c_t)."""
+
+    def closed_form(self, t, start=sp.S.One, i=None, j=None):
+        t = int(t)
+        return self.b(sp.Integer(t)) + sp.Add(*(sp.Mul(*(self.c(sp.Integer(jj)) for jj in range(k + 1, t + 1)))
+                                              * self.b(sp.Integer(k)) for k in range(1, t)))
+
+
+def test_unbiasedness_is_checked_for_matrices_and_a_wrong_order_is_caught(monkeypatch):
+    for T in (2, 3, 5):
+        pair.check_unbiased(T)
+    monkeypatch.setattr(pair, "EXPLICIT", _EarliestFirst(b=pair.ordered("b"), c=pair.ordered("c"), a=pair.ordered("a")))
+    with pytest.raises(ProofError):
+        pair.check_unbiased(3)
+
+
+def test_derive_takes_steps_and_strategies_for_the_lstm(capsys):
+    assert main(["derive", "--cell", "lstm", "--steps", "4", "--strategy", "window", "--tau", "3"]) == 0
+    out = capsys.readouterr().out
+    assert r"\label{eq_bptt_window_T4}" in out and r"\mathbf{c}_{4} \mathbf{c}_{3} \mathbf{b}_{2}" in out
+
+
+def test_a_cell_of_other_states_is_refused_in_one_line():
+    with pytest.raises(Exception, match="needs the state"):
+        pair.view(cells.make_cell("gru"))
