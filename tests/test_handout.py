@@ -72,8 +72,8 @@ def test_the_document_says_how_each_result_was_checked():
 
 
 CASES = [("generic", None), ("linear", "tanh"), *(("elman", a) for a in ("identity", "tanh", "sigmoid", "relu")),
-         ("gru", "tanh"), ("lstm", "tanh"), ("formula", None)]
-FORMULA = Path(__file__).parent.parent / "examples" / "cells" / "mgu.txt"  # a minimal gated unit, as formulas
+         ("gru", "tanh"), ("lstm", "tanh"), ("formula", "mgu"), ("formula", "peephole_lstm")]
+FORMULAS = Path(__file__).parent.parent / "examples" / "cells"  # a minimal gated unit; an LSTM with peepholes
 
 
 @pytest.mark.slow
@@ -87,7 +87,7 @@ def test_each_cell_in_each_language_compiles_to_a_pdf_a_reader_can_read(tmp_path
         pytest.skip(f"{engine} or pdftoppm not installed")
     argv = ["derive", "--lang", lang, "--out", str(tmp_path / "d.tex")]
     if cell == "formula":
-        argv += ["--cell-file", str(FORMULA)]
+        argv += ["--cell-file", str(FORMULAS / f"{activation}.txt")]
     else:
         argv += ["--cell", cell] + (["--activation", activation] if cell == "elman" else [])
     assert main(argv) == 0

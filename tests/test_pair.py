@@ -64,7 +64,7 @@ class _EarliestFirst(recurrence.LinearRecurrence):
 def test_unbiasedness_is_checked_for_matrices_and_a_wrong_order_is_caught(monkeypatch):
     for T in (2, 3, 5):
         pair.check_unbiased(T)
-    monkeypatch.setattr(pair, "EXPLICIT", _EarliestFirst(b=pair.ordered("b"), c=pair.ordered("c"), a=pair.ordered("a")))
+    monkeypatch.setattr(pair, "EXPLICIT", _EarliestFirst(b=pair.bold("b"), c=pair.bold("c"), a=pair.bold("a")))
     with pytest.raises(ProofError):
         pair.check_unbiased(3)
 
@@ -78,3 +78,19 @@ def test_derive_takes_steps_and_strategies_for_the_lstm(capsys):
 def test_a_cell_of_other_states_is_refused_in_one_line():
     with pytest.raises(Exception, match="needs the state"):
         pair.view(cells.make_cell("gru"))
+
+
+def test_e17_unties_the_weight_in_both_states_at_each_step(lstm):
+    """The copies' derivatives sum to the shared weight's; untied in h_t alone, the paths through c_t are lost."""
+    assert evidence.per_step(lstm, 3) >= 25
+    unrolled = pair.unrolled(lstm, 3)
+    point = {s: sp.Float(v, 40) for s, v in evidence._random_point(unrolled, 0).items()}
+    w = lstm.recurrent_weight
+    tied = evidence._objective_slope(unrolled, evidence._forward_slopes(unrolled.definitions, dict(point), w))
+    copies = [sp.Symbol(f"w{s}") for s in (1, 2, 3)]
+    only_h = tuple((node, expr.xreplace({w: copies[int(node.indices[0]) - 1]}) if node.base == pair.h else expr)
+                   for node, expr in unrolled.definitions)
+    at = {**point, **{copy: point[w] for copy in copies}}
+    summed = sum(evidence._objective_slope(unrolled, evidence._forward_slopes(only_h, dict(at), copy))
+                 for copy in copies)
+    assert evidence._digits(tied, summed) < 3

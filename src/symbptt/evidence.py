@@ -84,14 +84,15 @@ def _forward_slopes(definitions: tuple[tuple[sp.Expr, sp.Expr], ...], value: dic
     return slope
 
 
-def per_step(model: ScalarModel, T: int = 3, seed: int = 0) -> int:
-    """E17 at ``T``: the weight untied into one copy per step, the sum of the loss's derivatives by the copies
-    equals its derivative by the shared weight (both by forward accumulation at a random point, ``DIGITS`` + 10
-    digits); the digits they agree to."""
+def per_step(model: ScalarModel | pair.PairModel, T: int = 3, seed: int = 0) -> int:
+    """E17 at ``T``: the weight untied into one copy per step (in every state's definition at that step: h_t,
+    and c_t for a two-state cell), the sum of the loss's derivatives by the copies equals its derivative by the
+    shared weight (both by forward accumulation at a random point, ``DIGITS`` + 10 digits); the digits they
+    agree to."""
     w = model.recurrent_weight
-    unrolled = graph.unroll(model, T)
+    unrolled = pair.unrolled(model, T) if isinstance(model, pair.PairModel) else graph.unroll(model, T)
     copies = [sp.Symbol(f"{w}^({s})", real=True) for s in range(1, T + 1)]
-    untied = tuple((node, expr.xreplace({w: copies[int(node.indices[0]) - 1]}) if node.base == h else expr)
+    untied = tuple((node, expr.xreplace({w: copies[int(node.indices[0]) - 1]}) if node.base in (h, pair.c) else expr)
                    for node, expr in unrolled.definitions)
     point = {s: sp.Float(v, DIGITS + 10) for s, v in _random_point(unrolled, seed).items()}
     tied = _objective_slope(unrolled, _forward_slopes(unrolled.definitions, dict(point), w))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from symbptt import documents, evidence, narration
+from symbptt import documents, evidence, latex, narration
 from symbptt.derive import forward, pair, reverse
 from symbptt.derive.forward import EXACT_SUM_T
 from symbptt.model import cells, losses, scalar
@@ -48,11 +48,13 @@ def build(cell: cells.Cell | None, loss: str | None, strategy_names: tuple[str, 
                   "eq_bptt_partial_L_hidden": narration.fill(say["gradient"], T=PROOF_T, directions=3,
                                                              fd=f"${evidence.scientific(fd)}$"),
                   "eq_bptt_gate_form": say["gate_form"]}
-        if len(cell.state) == 1:  # E17's check runs on the size-one model, which a two-state cell has not
-            digits = evidence.per_step(scalar.view(cell), PER_STEP_T)
+        if len(cell.state) == 1 or pair.supports(cell):  # E17's check runs on the size-one model
+            size_one = scalar.view(cell) if len(cell.state) == 1 else pair.view(cell)
+            digits = evidence.per_step(size_one, PER_STEP_T)
             checks["eq_bptt_per_step"] = narration.fill(say["per_step"], T=PER_STEP_T, digits=digits)
         sections.append(documents.Section("matrix", derivation, checks))
-    return documents.render(sections, lang, model=title, T=T, cell=title)
+    name = latex.escape(title)  # a formula cell's name may hold _ (peephole_lstm)
+    return documents.render(sections, lang, model=name, T=T, cell=name)
 
 
 def _progress(message: str) -> None:

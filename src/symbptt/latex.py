@@ -17,7 +17,7 @@ from symbptt.notation import PRINTER, to_latex
 __all__ = ["escape", "step_environment", "step_latex", "to_latex"]
 
 MAX_ROWS = 8  # a step of more equations shows the first three, ⋮, the last two
-LINE_WIDTH = 70  # letters per displayed line (see _width): A4 with 2 cm margins at 11 pt, the number beside it
+LINE_WIDTH = 68  # letters per displayed line (see _width): A4 with 2 cm margins at 11 pt, the number beside it
 
 
 # Widths in letters (a math italic letter ≈ 0.5 em): what each piece of a display adds to its line.
@@ -115,9 +115,10 @@ def _broken(expr: sp.Basic, width: float = LINE_WIDTH, indent: str = r"\qquad") 
     if isinstance(expr, sp.Eq):  # a chain a = b = c: the second equals sign starts a line
         return f"{_broken(expr.lhs)} \\\\\n&\\qquad = {_broken(expr.rhs)}"
     sums = [factor for factor in expr.args if isinstance(factor, sp.Add)] if isinstance(expr, sp.Mul) else []
-    if len(sums) == 1 and coeff == 1:  # (c_t) ∂h_{t-1}/∂w with a long c_t: (c_t's terms, over lines) ∂h_{t-1}/∂w
-        factors = to_latex(sp.Mul(*(factor for factor in expr.args if factor is not sums[0])))
-        inner = _broken(sums[0], width - _width(factors) - 2, indent + r"\quad")
+    if sums and coeff == 1:  # (c_t) ∂h_{t-1}/∂w with a long c_t: (c_t's terms, over lines) ∂h_{t-1}/∂w
+        widest = max(sums, key=lambda factor: _width(to_latex(factor)))  # the others stay factors: (1 - tanh²)
+        factors = to_latex(sp.Mul(*(factor for factor in expr.args if factor is not widest)))
+        inner = _broken(widest, width - _width(factors) - 2, indent + r"\quad")
         if "\\\\" in inner:
             return rf"\biggl( {inner} \biggr) {factors}"
         return text
@@ -134,13 +135,22 @@ def _broken(expr: sp.Basic, width: float = LINE_WIDTH, indent: str = r"\qquad") 
     for piece in terms:
         sign, piece = ("-", piece[2:]) if piece.startswith("- ") else ("+", piece)
         joined = f"{current} {sign} {piece}" if current else (piece if sign == "+" else f"- {piece}")
-        if current and _width(joined) > width:
+        # a term broken in turn joins the line if its first line fits there; its last line is where the next begins
+        if current and _width(f"{_last_line(current)} {sign} {_first_line(piece)}") > width:
             lines.append(current)
             current = f"{indent} {sign} {piece}"
         else:
             current = joined
     lines.append(current)
     return " \\\\\n&".join(lines)
+
+
+def _first_line(text: str) -> str:
+    return text.split("\\\\", 1)[0]
+
+
+def _last_line(text: str) -> str:
+    return text.rsplit("\\\\", 1)[-1]
 
 
 def step_environment(step: Step, title: str | None = None, note: str | None = None, after: str = "") -> str:

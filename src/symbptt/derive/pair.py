@@ -87,18 +87,14 @@ def model_equations(model: PairModel) -> tuple[sp.Eq, ...]:
 
 
 def bold(name: str) -> Callable[[Expr], Expr]:
-    """𝐧_k for symbolic k (a noncommutative IndexedBase, for sums and products over k)."""
+    """𝐧_k, noncommutative: a product of them keeps its order (for symbolic k in sums and products over k, and
+    written out for explicit k, where the printer elides the middle of a long product as for scalars)."""
     base = sp.IndexedBase(rf"\mathbf{{{name}}}", commutative=False)
     return lambda k: base[k]
 
 
-def ordered(name: str) -> Callable[[Expr], Expr]:
-    """𝐧_k for an explicit k, noncommutative: a product of them keeps its order."""
-    return lambda k: sp.Symbol(rf"\mathbf{{{name}}}_{{{k}}}", commutative=False)
-
-
 SYMBOLIC = recurrence.LinearRecurrence(b=bold("b"), c=bold("c"), a=bold("a"))
-EXPLICIT = recurrence.LinearRecurrence(b=ordered("b"), c=ordered("c"), a=ordered("a"))
+EXPLICIT = SYMBOLIC  # the same sequences, at explicit times
 
 
 def substitution(model: PairModel) -> tuple[sp.Eq, ...]:
@@ -203,7 +199,7 @@ def explicit(model: PairModel, T_: int, strategy_list: tuple[str, ...] = strateg
         if kind is strategies.Randomized:
             check_unbiased(T_)
             steps.append(Step(f"{kind.label}_T{T_}", f"Unbiasedness for $T = {T_}$, exactly",
-                              (sp.Eq(sp.Function("E")(ordered("z")(T_)), a_T),)))
+                              (sp.Eq(sp.Function("E")(bold("z")(T_)), a_T),)))
         elif kind is not strategies.Full:
             strategy = strategies.make(name, **{n: lengths[n] for n, _ in kind.symbols})
             steps.append(_named(f"{kind.label}_T{T_}", f"{kind.title}, {strategy.describe_math()}, $t = {T_}$",
