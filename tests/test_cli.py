@@ -84,7 +84,7 @@ def test_python_dash_m_is_wired():
     assert run.returncode == 2 and "Traceback" not in run.stderr
 
 
-@pytest.mark.parametrize("verb", [["derive"], ["grad"], ["code"], ["graph"], ["analyze", "spectrum"],
+@pytest.mark.parametrize("verb", [[], ["derive"], ["grad"], ["code"], ["graph"], ["analyze"], ["analyze", "spectrum"],
                                   ["analyze", "alignment"], ["analyze", "strategies"], ["analyze", "estimators"],
                                   ["analyze", "clipping"]])
 def test_every_subcommand_helps_with_an_example(verb, capsys):
@@ -92,7 +92,7 @@ def test_every_subcommand_helps_with_an_example(verb, capsys):
         main([*verb, "--help"])
     assert exit_info.value.code == 0
     text = capsys.readouterr().out
-    assert "example" in text and f"symbptt {' '.join(verb)}" in text
+    assert "example" in text and f"symbptt {' '.join(verb)}".strip() in text
 
 
 @pytest.mark.parametrize("verb", ["derive", "graph", "code"])

@@ -22,7 +22,9 @@ CHARACTERS = 40  # the opening of The Time Machine the figures are drawn on
 
 def add_parser(verbs: argparse._SubParsersAction) -> None:
     a = verbs.add_parser("analyze", help="the section's claims as figures (PNG and SVG; needs matplotlib)",
-                         description="The section's claims as figures, each written as STEM.png and STEM.svg.")
+                         description="The section's claims as figures, each written as STEM.png and STEM.svg.",
+                         epilog="example: symbptt analyze spectrum --radii 0.9 1.0 1.1 --out spectrum "
+                                "(symbptt analyze KIND --help for each kind's options)")
     kinds = a.add_subparsers(dest="analysis", required=True, parser_class=flags.Parser)
 
     s = kinds.add_parser("strategies", help="where each strategy cuts the gradient, on The Time Machine",

@@ -28,7 +28,9 @@ MAX_GRAPH_STEPS = 500  # a graph of more steps is no figure anyone reads
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = flags.Parser(prog="symbptt", description="Backpropagation through time, derived symbolically.")
+    parser = flags.Parser(prog="symbptt", description="Backpropagation through time, derived symbolically.",
+                          epilog="example: symbptt derive --cell elman --out bptt.tex --pdf "
+                                 "(symbptt COMMAND --help for each command's options and examples)")
     parser.add_argument("--version", action="version", version=f"symbptt {__version__}")
     verbs = parser.add_subparsers(dest="command", required=True, parser_class=flags.Parser)
 
