@@ -10,6 +10,7 @@ cell, a formula cell's truncation). Sizes and values are Hypothesis's.
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -145,3 +146,41 @@ def test_the_vectorized_tanh_and_exp_for_any_floats(kernels, values):
     with np.errstate(over="ignore", invalid="ignore"):
         assert_same_function(kernels._tanh(x), np.tanh(x))
         assert_same_function(kernels._exp(x), np.exp(x))
+
+
+def test_tanh_writes_into_a_slice_and_bias_rows_add_as_numpy_broadcasts(kernels):
+    """The forward step's forms: ``_tanh(z, h[t])`` fills h_t in place; ``_add_rows(stack, b)`` is stack += b."""
+    rng = np.random.default_rng(1)
+    h = np.zeros((4, 3, 5))
+    z = rng.standard_normal((3, 5)) * 4
+    assert kernels._tanh(z, h[2]) is not None
+    np.testing.assert_array_equal(h[2], kernels._tanh(z))
+    assert not h[[0, 1, 3]].any()  # nothing written outside the slice
+    stack, b = rng.standard_normal((6, 3, 5)), rng.standard_normal(5)
+    expected = stack[1:] + b
+    kernels._add_rows(stack[1:], b)
+    np.testing.assert_array_equal(stack[1:], expected)
+
+
+def _vm_flags(address: int) -> list[str]:
+    """The VmFlags of the mapping holding ``address`` in this process (Linux's /proc/self/smaps)."""
+    inside = False
+    for line in Path("/proc/self/smaps").read_text().splitlines():
+        head = line.split()[0]
+        if "-" in head and not head.endswith(":"):
+            low, high = (int(part, 16) for part in head.split("-"))
+            inside = low <= address < high
+        elif inside and head == "VmFlags:":
+            return line.split()[1:]
+    return []
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="madvise(MADV_HUGEPAGE) is Linux's")
+def test_large_buffers_are_advised_onto_huge_pages_as_numpys_are(kernels):
+    """A (T, B, h) buffer of 4 MiB or more asks for transparent huge pages (VmFlags ``hg``), as NumPy's own do:
+    without it the compiled backend's products ran 1.5 ms slower at (100, 32, 256), in TLB misses."""
+    large = kernels._empty((101, 32, 256))  # 6.6 MB
+    assert large.shape == (101, 32, 256)
+    assert "hg" in _vm_flags(large.ctypes.data + large.nbytes // 2)
+    small = kernels._empty((8, 8))
+    assert small.shape == (8, 8)

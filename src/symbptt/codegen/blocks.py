@@ -39,7 +39,7 @@ def accumulate(ctx: Context, statements: Sequence[Assign]) -> tuple[list[ir.Node
     K, j, n = ctx.name("K"), ctx.name("j"), ctx.name("n")
     width = " + ".join(ctx.size(leaf) for leaf in buffered)
     setup: list[ir.Node] = [Line(f"{K} = _block({T}, {B} * ({width}))", "steps per block of the parameters' sums")]
-    setup += [Line(f"{buffers[leaf]} = numpy.empty(({K}, {B}, {ctx.size(leaf)}))") for leaf in buffered]
+    setup += [Line(f"{buffers[leaf]} = {ctx.dialect.empty(f'({K}, {B}, {ctx.size(leaf)})')}") for leaf in buffered]
 
     def name(leaf: MatExpr) -> str:
         if leaf in buffers:

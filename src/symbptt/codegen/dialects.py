@@ -40,6 +40,10 @@ class Dialect:
             return f"xp.zeros({shape}, dtype=xp.float64, device=device({like}))"
         return f"numpy.zeros({shape})"
 
+    def empty(self, shape: str) -> str:
+        """Code for an uninitialized float64 buffer of ``shape`` (Numba's on huge pages: see runtime_numba)."""
+        return f"{self.functions.get('empty', 'numpy.empty')}({shape})"
+
     def zero_carry(self, shape: str, like: str) -> str:
         """What a carried adjoint starts as: the number 0 broadcasts, where the compiler lets it."""
         return self.zeros(shape, like) if self.typed else "0.0"
@@ -49,7 +53,7 @@ _NUMPY_FORMS = {"relu": "numpy.maximum({}, 0)", "step": "({} > 0)", "softplus": 
 
 NUMPY = Dialect("numpy", "numpy", forms=_NUMPY_FORMS)
 NUMBA = Dialect("numba", "numpy", typed=True, releases=False, forms=_NUMPY_FORMS,
-               functions={"tanh": "_tanh", "exp": "_exp"})
+               functions={"tanh": "_tanh", "exp": "_exp", "empty": "_empty"})
 ARRAY_API = Dialect("array_api", "xp", mutable=False,
                     forms={"relu": "_relu({})", "step": "_step({})", "softplus": "_softplus({})"})
 

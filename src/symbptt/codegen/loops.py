@@ -108,8 +108,28 @@ def emit(ctx: Context, statements: Sequence[Assign], stacked: bool) -> list[ir.N
         if stacked and statement.op == "=" and isinstance(statement.expr, sp.MatAdd) and ctx.dialect.mutable:
             out += _sum_in_place(printer, name, statement.expr, comment)
         else:
-            out.append(Line(f"{name} {statement.op} {printer.doprint(statement.expr)}", comment))
+            text = printer.doprint(statement.expr)
+            out.append(Line(_into(text, name, ctx.dialect) if statement.op == "=" else f"{name} {statement.op} {text}",
+                            comment))
     return out
+
+
+def _into(text: str, name: str, dialect: Dialect) -> str:
+    """``name = text``; under Numba, ``_tanh(z, name)`` for ``name = _tanh(z)`` into a slice: tanh written straight
+    into h_t, with no copy (the forward step of every tanh cell)."""
+    if dialect.typed and "[" in name and text.startswith("_tanh(") and _closes_at_end(text, len("_tanh")):
+        return f"{text[:-1]}, {name})"
+    return f"{name} = {text}"
+
+
+def _closes_at_end(text: str, opening: int) -> bool:
+    """Whether the parenthesis at ``opening`` closes at the text's last character."""
+    depth = 0
+    for k in range(opening, len(text)):
+        depth += {"(": 1, ")": -1}.get(text[k], 0)
+        if depth == 0:
+            return k == len(text) - 1
+    return False
 
 
 def _sum_in_place(printer: RowPrinter, name: str, expr: sp.MatAdd, comment: str) -> list[ir.Node]:
@@ -121,7 +141,9 @@ def _sum_in_place(printer: RowPrinter, name: str, expr: sp.MatAdd, comment: str)
     stack, matrix = first.product
     into = (Line(f"_matmul({stack}, {matrix}, out={name})", comment) if "[" in name  # a slice: filled in place
             else Line(f"{name} = _matmul({stack}, {matrix})", comment))
-    rest = [Line(f"{name} -= {term.negated.text}" if term.negated else f"{name} += {term.text}")
+    rest = [Line(f"{name} -= {term.negated.text}" if term.negated else
+                 f"_add_rows({name}, {term.text})" if printer.dialect.typed and term.kind == "param" else
+                 f"{name} += {term.text}")  # a bias under Numba: its broadcast loop is slow
             for term in terms if term is not first]
     return [into, *rest]
 
@@ -154,12 +176,12 @@ def forward(ctx: Context) -> list[ir.Node]:
     if mutable:
         for node in nodes:
             if node in cell.state or node not in hoisted:  # a hoisted part's buffer is made by its statement
-                out.append(Line(f"{storage.array(node.name)} = numpy.empty(({T} + {storage.first[node.name]}, "
-                                f"{B}, {ctx.size(node)}))"))
+                shape = f"({T} + {storage.first[node.name]}, {B}, {ctx.size(node)})"
+                out.append(Line(f"{storage.array(node.name)} = {ctx.dialect.empty(shape)}"))
         for s in cell.state:
             out.append(Line(f"{storage.array(s.name)}[0] = {ctx.name(s.name + '0')}"))
         for extra in (s.target for s in before if s.target not in nodes):
-            out.append(Line(f"{storage.array(extra.name)} = numpy.empty(({T}, {B}, {ctx.size(extra)}))"))
+            out.append(Line(f"{storage.array(extra.name)} = {ctx.dialect.empty(f'({T}, {B}, {ctx.size(extra)})')}"))
     else:  # a list per node the loop makes, stacked after it
         out += [Line(f"{storage.array(node.name)} = [{ctx.name(node.name + '0') if node in cell.state else ''}]")
                 for node in looped]
