@@ -27,11 +27,13 @@ from compiled_vs_handwritten import problem, timed  # noqa: E402
 
 import symbptt  # noqa: E402
 
-SIZES = [  # cell, (d, h, q, T, B): the sizes of the README's table where the two are closest
+SIZES = [  # cell, (d, h, q, T, B): the README's sizes where the two are closest, and the gated cells wide
     ("elman", (32, 64, 32, 100, 32)),
     ("elman", (64, 256, 64, 100, 32)),
     ("elman", (64, 256, 64, 1000, 8)),
     ("lstm", (32, 64, 32, 100, 32)),
+    ("lstm", (64, 256, 64, 100, 32)),
+    ("gru", (64, 256, 64, 100, 32)),
 ]
 
 

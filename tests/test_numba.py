@@ -38,16 +38,16 @@ def test_cross_entropy_and_one_sample_without_a_batch_axis(numba_cache):
     assert_close(numba_grad(params, X, Y, *initial), numpy_grad(params, X, Y, *initial))
 
 
-def test_auto_takes_the_compiled_numba_module_for_narrow_problems_only(numba_cache):
+def test_auto_takes_the_compiled_numba_module_narrow_and_for_elman_wide(numba_cache):
     make("elman-tanh", backend="numba")  # compiled: in the cache folder from now on
     grad = make("elman-tanh", backend="auto")
     narrow = arrays(grad, 0, B=1, h=4)
     grad(narrow[0], narrow[1], narrow[2], *narrow[3])
     assert "numba" in grad.compile_seconds
     wide = make("elman-tanh", backend="auto")
-    params, X, Y, initial = arrays(wide, 0, B=2, h=80)  # h = 80 > backends.NARROW
+    params, X, Y, initial = arrays(wide, 0, B=2, h=80)  # h = 80 > backends.NARROW, but elman is in backends.WIDE
     wide(params, X, Y, *initial)
-    assert set(wide.compile_seconds) <= {"numpy", "numba"}
+    assert "numba" in wide.compile_seconds
 
 
 def test_a_second_process_loads_the_compiled_code_from_the_cache(numba_cache):

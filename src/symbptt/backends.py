@@ -6,13 +6,14 @@
 - ``array_api``: the module written against the array API standard, for
   PyTorch, JAX and CuPy arrays (``pip install 'symbptt[array-api]'``);
 - ``auto`` (the default): arrays of another library go to ``array_api``;
-  NumPy arrays go to ``numba`` when the hidden size ``h`` is at most
-  :data:`NARROW` (where the per-operation cost of NumPy counts) and the
-  model's Numba code is compiled already (in this process, or cached on disk
-  by an earlier ``backend="numba"``): auto never makes a call wait the 15-25 s
-  of a first compilation. Else ``numpy``. On wide arrays both spend their
-  time in the same BLAS products, and the NumPy module is 3-5% faster
-  there (``benchmarks/compiled_vs_handwritten.py``).
+  NumPy arrays go to ``numba`` where it is the faster (the hidden size ``h``
+  at most :data:`NARROW`, where the per-operation cost of NumPy counts, or a
+  cell of :data:`WIDE` at any size) and the model's Numba code is compiled
+  already (in this process, or cached on disk by an earlier
+  ``backend="numba"``): auto never makes a call wait the 15-25 s of a first
+  compilation. Else ``numpy``. On wide arrays both spend their time in the
+  same BLAS products: Numba is 3% faster for Elman, 5% slower for the gated
+  cells (``benchmarks/numba_vs_numpy_wide.py``).
 """
 
 from __future__ import annotations
@@ -32,8 +33,9 @@ from symbptt.errors import NotSupportedError
 from symbptt.model import cells, losses
 
 BACKENDS = ("auto", "numpy", "numba", "array_api")
-NARROW = 64  # h up to which the Numba module beats the NumPy one (README): 0.85-0.89× at h = 64, B = 32; at
-# h = 256, where the h × h products dominate, the NumPy one is 3-5% faster (B = 8 and 32)
+NARROW = 64  # h up to which the Numba module beats the NumPy one for every cell (README): 0.85-0.93× at h = 64
+WIDE = ("linear", "elman")  # the cells it beats the NumPy one with at h = 256 too (0.97×); the gated cells' five
+# tanh per step cost it more there than NumPy's SIMD tanh (1.05×: benchmarks/numba_vs_numpy_wide.py)
 log = logging.getLogger("symbptt")
 
 
@@ -76,7 +78,8 @@ def choose(model: tuple[Any, ...], backend: str, arrays_foreign: bool, h: int) -
         return "array_api"
     if backend != "auto":
         return backend
-    return "numba" if h <= NARROW and numba_ready(*model) else "numpy"
+    faster = h <= NARROW or model[0] in WIDE  # model[0]: a built-in cell's name, or a formula cell
+    return "numba" if faster and numba_ready(*model) else "numpy"
 
 
 @functools.cache
