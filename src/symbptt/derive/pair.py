@@ -19,6 +19,7 @@ import sympy as sp
 from symbptt import strategies
 from symbptt.derive import chain, recurrence
 from symbptt.derive.chain import Partial
+from symbptt.derive.forward import EXACT_SUM_T  # the same bound as the one-state analysis, said once in the text
 from symbptt.derive.sensitivity import gradient_equation, loss_gradient, objective
 from symbptt.derive.steps import Derivation, Step
 from symbptt.errors import ProofError
@@ -230,9 +231,6 @@ def closed_forms(model: PairModel, T_: int) -> list[sp.Matrix]:
     c_of = {s: sp.Matrix(rows).subs(t, s) for s in range(1, T_ + 1)}
     explicit_seq = recurrence.LinearRecurrence(b=lambda k: b_of[int(k)], c=lambda k: c_of[int(k)])
     return [explicit_seq.multiplied_closed_form(s) for s in range(1, T_ + 1)]
-
-
-EXACT_SUM_T = 6  # up to this T, E[𝐳_T] is summed over all 2^(T-1) outcomes of xi
 
 
 def check_unbiased(T_: int) -> None:
