@@ -149,13 +149,19 @@ def test_the_vectorized_tanh_and_exp_for_any_floats(kernels, values):
 
 
 def test_tanh_writes_into_a_slice_and_bias_rows_add_as_numpy_broadcasts(kernels):
-    """The forward step's forms: ``_tanh(z, h[t])`` fills h_t in place; ``_add_rows(stack, b)`` is stack += b."""
+    """The forward step's forms: ``_tanh(z, h[t])`` fills h_t in place, ``_sigmoid`` a gate; ``_add_rows(stack, b)``
+    is stack += b."""
     rng = np.random.default_rng(1)
     h = np.zeros((4, 3, 5))
     z = rng.standard_normal((3, 5)) * 4
     assert kernels._tanh(z, h[2]) is not None
     np.testing.assert_array_equal(h[2], kernels._tanh(z))
     assert not h[[0, 1, 3]].any()  # nothing written outside the slice
+    with np.errstate(over="ignore"):
+        for x in (EDGES, rng.standard_normal(1000) * 30):  # σ in one pass: the three passes' numbers, bit for bit
+            np.testing.assert_array_equal(kernels._sigmoid(x), 0.5 + 0.5 * kernels._tanh(0.5 * x))
+    kernels._sigmoid(z, h[1])
+    np.testing.assert_array_equal(h[1], 0.5 + 0.5 * kernels._tanh(0.5 * z))
     stack, b = rng.standard_normal((6, 3, 5)), rng.standard_normal(5)
     expected = stack[1:] + b
     kernels._add_rows(stack[1:], b)

@@ -12,7 +12,7 @@
   already (in this process, or cached on disk by an earlier
   ``backend="numba"``): auto never makes a call wait the 15-25 s of a first
   compilation. Else ``numpy``. On wide arrays both spend their time in the
-  same BLAS products: Numba is 3% faster for Elman, 5% slower for the gated
+  same BLAS products: Numba is 3-4% faster for Elman, 3-4% slower for the gated
   cells (``benchmarks/numba_vs_numpy_wide.py``).
 """
 
@@ -34,8 +34,8 @@ from symbptt.model import cells, losses
 
 BACKENDS = ("auto", "numpy", "numba", "array_api")
 NARROW = 64  # h up to which the Numba module beats the NumPy one for every cell (README): 0.85-0.93× at h = 64
-WIDE = ("linear", "elman")  # the cells it beats the NumPy one with at h = 256 too (0.97×); the gated cells' five
-# tanh per step cost it more there than NumPy's SIMD tanh (1.05×: benchmarks/numba_vs_numpy_wide.py)
+WIDE = ("linear", "elman")  # the cells it beats the NumPy one with at h = 256 too (0.96×); the gated cells' five
+# tanh per step cost it more there than NumPy's SIMD tanh (1.03-1.04×: benchmarks/numba_vs_numpy_wide.py)
 log = logging.getLogger("symbptt")
 
 

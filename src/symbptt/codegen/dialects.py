@@ -53,7 +53,7 @@ _NUMPY_FORMS = {"relu": "numpy.maximum({}, 0)", "step": "({} > 0)", "softplus": 
 
 NUMPY = Dialect("numpy", "numpy", forms=_NUMPY_FORMS)
 NUMBA = Dialect("numba", "numpy", typed=True, releases=False, forms=_NUMPY_FORMS,
-               functions={"tanh": "_tanh", "exp": "_exp", "empty": "_empty"})
+               functions={"tanh": "_tanh", "exp": "_exp", "sigmoid": "_sigmoid", "empty": "_empty"})
 ARRAY_API = Dialect("array_api", "xp", mutable=False,
                     forms={"relu": "_relu({})", "step": "_step({})", "softplus": "_softplus({})"})
 

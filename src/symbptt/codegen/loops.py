@@ -116,8 +116,9 @@ def emit(ctx: Context, statements: Sequence[Assign], stacked: bool) -> list[ir.N
 
 def _into(text: str, name: str, dialect: Dialect) -> str:
     """``name = text``; under Numba, ``_tanh(z, name)`` for ``name = _tanh(z)`` into a slice: tanh written straight
-    into h_t, with no copy (the forward step of every tanh cell)."""
-    if dialect.typed and "[" in name and text.startswith("_tanh(") and _closes_at_end(text, len("_tanh")):
+    into h_t, with no copy (the forward step of every tanh cell), and so for a gate's ``_sigmoid``."""
+    kernel = next((k for k in ("_tanh", "_sigmoid") if text.startswith(f"{k}(")), None)
+    if dialect.typed and "[" in name and kernel is not None and _closes_at_end(text, len(kernel)):
         return f"{text[:-1]}, {name})"
     return f"{name} = {text}"
 

@@ -54,6 +54,8 @@ class BpttNumPyPrinter(NumPyPrinter):
     def _print_sigmoid(self, expr: sp.Function) -> str:
         # σ(z) = (1 + tanh(z/2)) / 2: one transcendental, no overflow for large |z|
         z = self._print(expr.args[0])
+        if "sigmoid" in self.known_functions:  # a kernel of its own (Numba): one pass, not three
+            return f"{self._function('sigmoid')}({z})"
         return f"(0.5 + 0.5 * {self._function('tanh')}(0.5 * ({z})))"
 
     def _print_softplus(self, expr: sp.Function) -> str:
