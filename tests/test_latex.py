@@ -145,3 +145,13 @@ def test_noncommutative_factors_keep_their_order_commutative_ones_sort_first():
 
     c3, c2, b1 = (sp.Symbol(n, commutative=False) for n in ("C_3", "C_2", "B_1"))
     assert to_latex(sp.Mul(c3, c2, b1) * sp.Symbol("xi")).endswith("C_{3} C_{2} B_{1}")
+
+
+def test_a_vector_of_derivatives_sets_its_fractions_at_display_size_rows_apart():
+    """E6's 𝐚_t = (∂h_t/∂w, ∂c_t/∂w): a matrix sets its entries in text style, fractions small and touching."""
+    from symbptt.notation import to_latex
+
+    w, x, y = sp.symbols("w x y")
+    text = to_latex(sp.Matrix([x / w, y / w]))
+    assert r"\dfrac{x}{w}\\[4pt]\dfrac{y}{w}" in text and r"\frac{" not in text
+    assert to_latex(sp.Matrix([[x, y], [w, x]])) == r"\left[\begin{matrix}x & y\\w & x\end{matrix}\right]"

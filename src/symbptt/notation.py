@@ -119,6 +119,13 @@ class BpttLatexPrinter(LatexPrinter):
             return f"{head}_{{{tail}}}"
         return super()._print_Symbol(expr, style=style)
 
+    def _print_MatrixBase(self, expr: sp.MatrixBase) -> str:
+        # a matrix's entries are set in text style: ∂h_t/∂w in E6's 𝐚_t as a display fraction, like the rest
+        text = super()._print_MatrixBase(expr)
+        if r"\frac{" not in text:
+            return text
+        return text.replace(r"\frac{", r"\dfrac{").replace("\\\\", r"\\[4pt]")  # rows apart: they are tall
+
     def _print_OneMatrix(self, expr: sp.OneMatrix) -> str:
         return r"\mathbf{1}"
 
