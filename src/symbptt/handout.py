@@ -22,14 +22,13 @@ def build(cell: cells.Cell | None, loss: str | None, strategy_names: tuple[str, 
     sections = []
     say = narration.table(lang)["text"]
     title = "generic" if cell is None else cell.title
-    if cell is None or len(cell.state) == 1 or pair.supports(cell):  # the textbook's analysis at size one
+    size_one = _size_one(cell)
+    if size_one is not None:  # the textbook's analysis at size one
         _progress(f"deriving {title}, symbolic t and T = {T} ...")
+        derive, model = size_one
         if cell is None:
             closed = say["closed_form_generic"]
-            derive: Any = forward
-            model: Any = scalar.generic()
         else:
-            derive, model = (forward, scalar.view(cell)) if len(cell.state) == 1 else (pair, pair.view(cell))
             measured = (evidence.scalar_closed_form if derive is forward else evidence.pair_closed_form)(model, 3)
             closed = narration.fill(say["closed_form"], T=3, digits=measured["digits"],
                                     fd=f"${evidence.scientific(measured['fd'])}$")
@@ -48,13 +47,22 @@ def build(cell: cells.Cell | None, loss: str | None, strategy_names: tuple[str, 
                   "eq_bptt_partial_L_hidden": narration.fill(say["gradient"], T=PROOF_T, directions=3,
                                                              fd=f"${evidence.scientific(fd)}$"),
                   "eq_bptt_gate_form": say["gate_form"]}
-        if len(cell.state) == 1 or pair.supports(cell):  # E17's check runs on the size-one model
-            size_one = scalar.view(cell) if len(cell.state) == 1 else pair.view(cell)
-            digits = evidence.per_step(size_one, PER_STEP_T)
+        if size_one is not None:  # E17's check runs on the size-one model
+            digits = evidence.per_step(size_one[1], PER_STEP_T)
             checks["eq_bptt_per_step"] = narration.fill(say["per_step"], T=PER_STEP_T, digits=digits)
         sections.append(documents.Section("matrix", derivation, checks))
     name = latex.escape(title)  # a formula cell's name may hold _ (peephole_lstm)
     return documents.render(sections, lang, model=name, T=T, cell=name)
+
+
+def _size_one(cell: cells.Cell | None) -> tuple[Any, Any] | None:
+    """The analysis at size one, as (its derivation module, the model): the textbook's generic model, a cell's
+    one-state view, or the pair (h, c); None for a cell of other states."""
+    if cell is None:
+        return forward, scalar.generic()
+    if len(cell.state) == 1:
+        return forward, scalar.view(cell)
+    return (pair, pair.view(cell)) if pair.supports(cell) else None
 
 
 def _progress(message: str) -> None:

@@ -119,14 +119,12 @@ class LinearRecurrence:
         if isinstance(t, int):
             t = sp.Integer(t)
         if t.is_Integer and sp.sympify(start).is_Integer:
-            return self.b(t) + sp.Add(  # products latest first, c_t ⋯ c_{k+1}: the order of matrices
-                *(
-                    sp.Mul(*(self.c(sp.Integer(jj)) for jj in range(int(t), k, -1)))
-                    * self.b(sp.Integer(k))
-                    for k in range(int(start), int(t))
-                )
-            )
+            return self.b(t) + sp.Add(*self._written_out(int(t), range(int(start), int(t))))
         return self.b(t) + sp.Sum(sp.Mul(self.product(i, t, j), self.b(i), evaluate=False), (i, start, t - 1))
+
+    def _written_out(self, t: int, starts: range) -> list[Expr]:
+        """(c_t ⋯ c_{k+1}) b_k for each k of ``starts``: products latest first, the order of matrices."""
+        return [sp.Mul(*(self.c(sp.Integer(j)) for j in range(t, k, -1))) * self.b(sp.Integer(k)) for k in starts]
 
     def multiplied_closed_form(self, t: int) -> Expr:
         """b_t + Σ_{i=1}^{t-1} (c_t ⋯ c_{i+1}) b_i for an explicit t, with matrices multiplied (not a Mul)."""
@@ -140,8 +138,7 @@ class LinearRecurrence:
         """Σ_{i=start}^{t} (Π_{j=i+1}^{t} c_j) b_i: the terms from ``start`` on, none if start > t."""
         t, start = sp.sympify(t), sp.sympify(start)
         if t.is_Integer and start.is_Integer:
-            return sp.Add(*(sp.Mul(*(self.c(sp.Integer(jj)) for jj in range(int(t), k, -1))) * self.b(sp.Integer(k))
-                            for k in range(int(start), int(t) + 1)))
+            return sp.Add(*self._written_out(int(t), range(int(start), int(t) + 1)))
         return sp.Sum(sp.Mul(self.product(i, t, j), self.b(i), evaluate=False), (i, start, t))
 
     # ---------------------------------------------------------------- the proof
