@@ -31,16 +31,16 @@ def seconds(T: int, model: str, folder: Path) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, nargs="+", default=[3, 12, 50, 100])
-    parser.add_argument("--model", default="generic")
+    parser.add_argument("--cell", default="generic")
     args = parser.parse_args()
     if shutil.which("pdflatex") is None:
         sys.exit("needs pdflatex")
     with tempfile.TemporaryDirectory() as folder:
-        base = seconds(3, args.model, Path(folder))
-        print(f"derive --model {args.model} --steps T --pdf   (baseline T = 3: {base:.2f} s)")
+        base = seconds(3, args.cell, Path(folder))
+        print(f"derive --cell {args.cell} --steps T --pdf   (baseline T = 3: {base:.2f} s)")
         print(f"{'T':>5} {'seconds':>8} {'x T=3':>7}")
         for T in args.steps:
-            s = seconds(T, args.model, Path(folder))
+            s = seconds(T, args.cell, Path(folder))
             print(f"{T:>5} {s:>8.2f} {s / base:>7.2f}")
 
 

@@ -22,6 +22,14 @@ def draw_inputs(grad, T, B, seed):
     return params, x, y, h0
 
 
+def library(name, reason=""):
+    """An optional library, imported; skipped where it is missing, naming it, unless CI requires the backends
+    (SYMBPTT_REQUIRE_BACKENDS: there a missing library fails the test)."""
+    if os.environ.get("SYMBPTT_REQUIRE_BACKENDS"):
+        return __import__(name)
+    return pytest.importorskip(name, reason=reason or f"{name} is not installed")
+
+
 def _tex_required() -> bool:
     return bool(os.environ.get("SYMBPTT_REQUIRE_TEX"))
 

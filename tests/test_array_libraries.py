@@ -5,18 +5,16 @@ fail for the duration of each call. CI installs both (``.ci/run``) and sets
 SYMBPTT_REQUIRE_BACKENDS, so there a missing library fails instead of skipping.
 """
 
-import os
 
 import numpy as np
 import pytest
 
 from .backend_cases import CELLS, STRATEGY_ARGUMENTS, arrays, assert_close, make
+from .helpers import library
 
 
 def _library(name):
-    if os.environ.get("SYMBPTT_REQUIRE_BACKENDS"):
-        return __import__(name)  # required: an ImportError fails the tests
-    return pytest.importorskip(name)
+    return library(name)
 
 
 def _no_autodiff(monkeypatch, torch=None, jax=None):

@@ -69,6 +69,15 @@ def test_a_missing_numba_is_one_line_saying_how_to_install_it(monkeypatch):
         symbptt.compile_gradient("elman", backend="numba")
 
 
+def test_a_missing_scipy_is_one_line_saying_how_to_install_it(monkeypatch):
+    monkeypatch.setitem(sys.modules, "scipy", None)  # Numba's matrix products call SciPy's BLAS
+    with pytest.raises(NotSupportedError, match=r"backend 'numba' needs SciPy for its matrix products .*: pip install "
+                                                r"'symbptt\[numba\]'$") as caught:
+        symbptt.compile_gradient("elman", backend="numba")
+    assert "\n" not in str(caught.value)
+    assert not backends.numba_installed()  # so auto never takes it
+
+
 @pytest.mark.parametrize("backend", ["numpy", "numba", "array_api"])
 def test_every_module_is_python_and_names_what_it_needs(backend):
     source = make("lstm", "window").module_source(backend)
@@ -138,7 +147,7 @@ def test_the_command_line_takes_a_backend(tmp_path, capsys):
     assert main(["grad", str(tmp_path / "in.npz"), "--cell", "elman", "--backend", "numpy",
                  "--out", str(tmp_path / "g.npz")]) == 0
     assert_close(dict(np.load(tmp_path / "g.npz")), grad(params, X, Y, *initial))
-    assert main(["code", "--cell", "elman", "--backend", "array-api", "--out", str(tmp_path / "m.py")]) == 0
+    assert main(["code", "--cell", "elman", "--backend", "array_api", "--out", str(tmp_path / "m.py")]) == 0
     assert "from array_api_compat import array_namespace, device" in (tmp_path / "m.py").read_text()
     with pytest.raises(SystemExit) as usage:
         main(["grad", str(tmp_path / "in.npz"), "--cell", "elman", "--backend", "jax",

@@ -195,9 +195,9 @@ def test_the_command_line_says_so_in_one_line(tmp_path, capsys):
 @pytest.mark.parametrize(("argv", "message"), [
     (["derive", "--strategy", "full", "--tau", "3"], "--tau applies to --strategy window or chunked or last"),
     (["derive", "--strategy", "window", "--k1", "2"], "--k1 applies to --strategy tbptt (or all), not window"),
-    (["derive", "--model", "gru", "--activation", "relu"], "--activation applies to the elman cell only, not gru"),
+    (["derive", "--cell", "gru", "--activation", "relu"], "--activation applies to the elman cell only, not gru"),
     (["derive", "--loss", "squared"], "--loss applies to a cell's matrix section"),
-    (["graph", "--model", "linear", "--activation", "relu"], "--activation applies to the elman cell only"),
+    (["graph", "--cell", "linear", "--activation", "relu"], "--activation applies to the elman cell only"),
 ])
 def test_flags_that_do_not_apply_are_refused_not_ignored(argv, message, capsys):
     from symbptt.cli import main

@@ -11,7 +11,7 @@ from .helpers import needs_graphviz, needs_tex
 
 def test_derive_writes_the_document(tmp_path, capsys):
     out = tmp_path / "d.tex"
-    assert main(["derive", "--model", "elman", "--steps", "2", "--out", str(out)]) == 0
+    assert main(["derive", "--cell", "elman", "--steps", "2", "--out", str(out)]) == 0
     assert r"\label{eq_bptt_partial_ht_wh_gen}" in out.read_text()
 
 
@@ -24,7 +24,7 @@ def test_derive_to_stdout(capsys):
 @pytest.mark.parametrize(("args", "message"), [
     (["--steps", "0"], "argument --steps: must be an integer from 1 to 100, got '0'"),
     (["--steps", "2.5"], "argument --steps: must be an integer from 1 to 100, got '2.5'"),
-    (["--model", "rnn"], "argument --cell/--model: invalid choice: 'rnn'"),
+    (["--cell", "rnn"], "argument --cell: invalid choice: 'rnn'"),
     (["--activation", "softplus"], "argument --activation: invalid choice: 'softplus'"),
     (["--strategy", "nope"], "argument --strategy: invalid choice: 'nope'"),
     (["--tau", "0"], "argument --tau: must be an integer >= 1, got '0'"),
@@ -40,12 +40,12 @@ def test_bad_input_is_one_line_exit_2_no_file(tmp_path, capsys, args, message):
 
 
 def test_derive_gated_cells_refuse_an_activation(capsys):
-    assert main(["derive", "--model", "gru", "--activation", "relu"]) == 2  # a flag that does not apply: a usage error
+    assert main(["derive", "--cell", "gru", "--activation", "relu"]) == 2  # a flag that does not apply: a usage error
     assert "--activation applies to the elman cell only, not gru" in capsys.readouterr().err
 
 
 def test_derive_matrix_section(capsys):
-    assert main(["derive", "--model", "linear", "--steps", "2"]) == 0
+    assert main(["derive", "--cell", "linear", "--steps", "2"]) == 0
     text = capsys.readouterr().out
     for label in ("eq_bptt_partial_L_ot", "eq_bptt_partial_L_hT_final_step", "eq_bptt_partial_L_ht_recur",
                   "eq_bptt_partial_L_ht", "eq_bptt_partial_ht_wh_gen"):
@@ -57,7 +57,7 @@ def test_derive_matrix_section(capsys):
 @pytest.mark.parametrize("cell", ["gru", "lstm"])
 def test_derive_gated_cell_pdf(tmp_path, cell):
     out = tmp_path / f"{cell}.tex"
-    assert main(["derive", "--model", cell, "--loss", "cross_entropy", "--out", str(out), "--pdf"]) == 0
+    assert main(["derive", "--cell", cell, "--loss", "cross_entropy", "--out", str(out), "--pdf"]) == 0
     assert (tmp_path / f"{cell}.pdf").read_bytes()[:5] == b"%PDF-"
 
 

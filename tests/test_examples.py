@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from .helpers import library
+
 EXAMPLES = Path(__file__).parent.parent / "examples"
 
 
@@ -25,7 +27,8 @@ def test_truncation_strategies_runs(capsys):
 
 
 def test_readme_python_blocks_run(capsys):
-    """Every ```python block of README.md runs as written."""
+    """Every ```python block of README.md runs as written (one of them passes PyTorch tensors)."""
+    library("torch")
     readme = (Path(__file__).parent.parent / "README.md").read_text()
     blocks = re.findall(r"```python\n(.*?)```", readme, flags=re.S)
     assert len(blocks) >= 2

@@ -172,7 +172,7 @@ def test_bad_class_ids_and_xi_are_named_by_the_api():
         randomized(params, X, Y)
     with pytest.raises(ValueError, match="xi applies to the randomized strategy only"):
         grad(params, X, Y, xi=[1.0, 1.0, 1.0])
-    with pytest.raises(ValueError, match="c0 is the LSTM's initial cell state"):
+    with pytest.raises(ValueError, match="c0 is the initial value of a second state"):
         grad(params, X, Y, c0=np.zeros((2, 2)))
 
 
@@ -265,10 +265,10 @@ def test_grad_and_code_take_tbptt_and_last(tmp_path, flags, values):
 
 
 def test_derive_prints_the_truncated_sums_of_tbptt_and_last(capsys):
-    assert main(["derive", "--model", "elman", "--strategy", "tbptt", "--k1", "2", "--k2", "3"]) == 0
+    assert main(["derive", "--cell", "elman", "--strategy", "tbptt", "--k1", "2", "--k2", "3"]) == 0
     text = capsys.readouterr().out
     assert r"\label{eq_bptt_tbptt}" in text and r"\label{eq_bptt_tbptt_T3}" in text
     assert r"\left\lceil" in text or "lceil" in text  # u(t) = k1 ⌈t/k1⌉
-    assert main(["derive", "--model", "gru", "--strategy", "last", "--tau", "2"]) == 0
+    assert main(["derive", "--cell", "gru", "--strategy", "last", "--tau", "2"]) == 0
     text = capsys.readouterr().out
     assert r"\label{eq_bptt_last}" in text and r"\label{eq_bptt_partial_L_ht_recur}" in text

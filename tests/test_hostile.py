@@ -28,6 +28,8 @@ import symbptt
 from symbptt.cli import main
 from symbptt.model.cells import cell_names
 
+from .helpers import compiled as helpers_compiled
+
 SEEN: set[str] = set()  # every distinct hostile input run, CLI and Python
 _RUN: set[str] = set()  # the tests of this module that ran, for the count's own test
 KEEP = b"an existing output: a failed run must leave it as it is\n"
@@ -135,8 +137,8 @@ FLAG_CASES = [
     (GRAD, "--seed", ["--strategy", "randomized", "--pi", "0.5"], BAD_SEEDS),
     (GRAD, "--clip-norm", [], BAD_THRESHOLDS),
     (GRAD, "--clip-value", [], BAD_THRESHOLDS),
-    (DERIVE, "--model", [], BAD_CHOICES),
-    (GRAPH, "--model", [], BAD_CHOICES),
+    (DERIVE, "--cell", [], BAD_CHOICES),
+    (GRAPH, "--cell", [], BAD_CHOICES),
     (GRAPH, "--format", [], [*BAD_CHOICES, "jpeg", "DOT"]),
     (CODE, "--cell", [], BAD_CHOICES),
     (GRAD, "--cell", [], BAD_CHOICES),
@@ -144,7 +146,7 @@ FLAG_CASES = [
     (CODE, "--loss", [], BAD_CHOICES),
     (CODE, "--strategy", [], BAD_CHOICES),
     (DERIVE, "--strategy", [], BAD_CHOICES),
-    (DERIVE, "--activation", ["--model", "elman"], BAD_CHOICES),
+    (DERIVE, "--activation", ["--cell", "elman"], BAD_CHOICES),
     (GRAD, "--loss", [], BAD_CHOICES),
     (["analyze", "strategies", "--out", "{dir}/KEEP"], "--characters", [], [*BAD_COUNTS, "81"]),
     (["analyze", "strategies", "--out", "{dir}/KEEP"], "--pi", [], BAD_PROBABILITIES),
@@ -196,17 +198,17 @@ def test_any_steps_outside_1_to_100_are_refused(value):
 MISUSE = [
     (["derive", "--strategy", "full", "--tau", "3"], "--tau"),
     (["derive", "--strategy", "window", "--k1", "2"], "--k1"),
-    (["derive", "--model", "gru", "--activation", "relu"], "--activation"),
-    (["derive", "--model", "generic", "--loss", "squared", "--out", "{dir}/KEEP.tex"], "--loss"),
-    (["graph", "--model", "gru", "--activation", "relu"], "--activation"),
+    (["derive", "--cell", "gru", "--activation", "relu"], "--activation"),
+    (["derive", "--cell", "generic", "--loss", "squared", "--out", "{dir}/KEEP.tex"], "--loss"),
+    (["graph", "--cell", "gru", "--activation", "relu"], "--activation"),
     (["code", "--cell", "elman", "--strategy", "full", "--tau", "3"], "--tau"),
     (["code", "--cell", "elman", "--strategy", "window", "--pi", "0.5", "--tau", "2"], "--pi"),
     (["code", "--cell", "elman", "--strategy", "full", "--seed", "3"], "--seed"),
     (["code", "--cell", "gru", "--activation", "relu"], "activation"),
     (["code", "--cell", "elman", "--strategy", "window"], "tau"),
     (["code", "--cell", "elman", "--strategy", "tbptt", "--k1", "2"], "k2"),
-    (["derive", "--model", "lstm", "--activation", "relu"], "--activation"),
-    (["derive", "--model", "lstm", "--strategy", "window", "--k1", "2"], "--k1"),
+    (["derive", "--cell", "lstm", "--activation", "relu"], "--activation"),
+    (["derive", "--cell", "lstm", "--strategy", "window", "--k1", "2"], "--k1"),
     (["analyze"], "analysis"),
     (["analyze", "nonsense"], "nonsense"),
     (["analyze", "spectrum", "--radii", "1", "2", "3", "4", "5", "6", "7", "--out", "{dir}/KEEP"], "--radii"),
@@ -230,9 +232,8 @@ MISUSE = [
     (["grad", "{dir}/IN.npz", "--cell", "elman", "--loss", "cross_entropy", "--out", "{dir}/KEEP.npz"], "Y"),
     (["grad", "{dir}/IN.npz", "--cell", "elman", "--strategy", "randomized", "--out", "{dir}/KEEP.npz"], "pi"),
     (["derive", "--cell-file", "{dir}/MISSING.txt"], "MISSING.txt"),
-    (["derive", "--cell-file", "{dir}/KEEP.tex", "--model", "elman"], "--model"),
+    (["derive", "--cell-file", "{dir}/KEEP.tex", "--cell", "elman"], "--cell"),
     (["nonsense"], "nonsense"),
-    ([], "symbptt"),
     (["grad"], "INPUT"),
 ]
 
@@ -565,7 +566,91 @@ HELPERS = [
       for v in (0, -1, 2.5, "3", True, None)],
     *[(f"compile_scalar_gradient model={v!r}", lambda v=v: symbptt.compile_scalar_gradient(v, 3), ("model", "cell"))
       for v in ("rnn", None, 3)],
+    *[(f"compile_scalar_gradient T={v!r} (too many steps)", lambda v=v: symbptt.compile_scalar_gradient("elman", v),
+       ("T must be at most",)) for v in (10**4 + 1, 2**63, 10**100)],
+    *[(f"compile_gradient {k}={v!r}", lambda k=k, v=v, s=s: symbptt.compile_gradient("elman", strategy=s, **{k: v}),
+       (k,)) for k, s in (("tau", "window"), ("tau", "last")) for v in (2**62 + 1, 2**63, 10**30)],
+    *[(f"central_difference eps={v!r}", lambda v=v: symbptt.central_difference(_square, {"a": 1.0}, eps=v), ("eps",))
+      for v in (0, 0.0, -1e-6, float("nan"), float("inf"), "1e-6", None, True, 1j)],
+    *[(f"central_difference params={v!r}", lambda v=v: symbptt.central_difference(_square, v), ("params",))
+      for v in ({}, {1: 1.0}, {"a": "x"}, {"a": float("nan")}, {"a": None}, {"a": 1j}, [1.0], None)],
+    *[(f"central_difference loss={v!r}", lambda v=v: symbptt.central_difference(v, {"a": 1.0}), ("loss",))
+      for v in (None, 3, "loss")],
+    *[(f"central_difference loss returns {v!r}", lambda v=v: symbptt.central_difference(lambda p: v, {"a": 1.0}),
+       ("loss",)) for v in ("1", None, [1.0, 2.0], np.ones(2), 1j, {"loss": 1.0})],
+    *[(f"central_difference at an overflow {v!r}", lambda v=v: symbptt.central_difference(_square, {"a": v}),
+       ("not finite",)) for v in (1e200, 1e308, -1e300)],
+    *[(f"assert_gradients_close {a!r} {b!r}", lambda a=a, b=b: symbptt.assert_gradients_close(a, b),
+       ("analytic", "numeric")) for a, b in (({}, {"a": 1.0}), ({"a": 1.0}, {}), ({"a": 1.0}, {"b": 1.0}),
+                                              ({"a": 1.0, "b": 2.0}, {"a": 1.0}), ({}, {}), (None, {"a": 1.0}),
+                                              ({"a": "1"}, {"a": 1.0}), ({"a": float("nan")}, {"a": 1.0}),
+                                              ({1: 1.0}, {1: 1.0}))],
+    *[(f"assert_gradients_close {k}={v!r}", lambda k=k, v=v: symbptt.assert_gradients_close({"a": 1.0}, {"a": 1.0},
+                                                                                              **{k: v}), (k,))
+      for k in ("rtol", "atol") for v in (-1.0, float("nan"), float("inf"), "1e-5", None, True)],
+    *[(f"check_gradient {what}", call, names) for what, call, names in (
+        ("params={}", lambda: symbptt.check_gradient(_square, {}, {}), ("params",)),
+        ("a string parameter", lambda: symbptt.check_gradient(_square, {"a": "x"}, {"a": 1.0}), ("params",)),
+        ("a complex gradient", lambda: symbptt.check_gradient(_square, {"a": np.ones(2)}, {"a": np.ones(2) * 1j}),
+         ("gradient",)),
+        ("a ragged gradient", lambda: symbptt.check_gradient(_square, {"a": np.ones(2)}, {"a": [1.0, [2.0]]}),
+         ("gradient",)),
+        ("a loss returning text", lambda: symbptt.check_gradient(lambda p: "1", {"a": np.ones(2)}, {"a": np.ones(2)}),
+         ("loss",)),
+        ("a loss returning an array", lambda: symbptt.check_gradient(lambda p: np.ones(2), {"a": np.ones(2)},
+                                                                     {"a": np.ones(2)}), ("loss",)))],
+    *[(f"clip_norm gradient {v!r:.40}", lambda v=v: symbptt.clip_norm({"a": v}, 1.0), ("gradient 'a'",))
+      for v in (np.ones(2) * 1j, np.array(["a"]), [1.0, [2.0]], "1.0", None, np.array([1.0, np.nan]),
+                np.array([np.inf]), np.array([1, None], dtype=object))],
+    *[(f"clip_value gradient {v!r:.40}", lambda v=v: symbptt.clip_value({"a": v}, 1.0), ("gradient 'a'",))
+      for v in (np.ones(2) * 1j, np.array(["a"]), [1.0, [2.0]], None)],
+    *[(f"scalar gradient {what}", call, names) for what, call, names in (
+        ("a batch of parameters", lambda: _scalar()({n: np.ones(2) for n in _scalar().param_names}, np.zeros((3, 2)),
+                                                    np.zeros((3, 2))), ("must be a number",)),
+        ("h0 of another batch", lambda: _scalar()(_scalar_params(), np.zeros((3, 2)), np.zeros((3, 2)), h0=np.ones(5)),
+         ("h0",)),
+        ("x and y of two batches", lambda: _scalar()(_scalar_params(), np.zeros((3, 2)), np.zeros((3, 4))), ("x", "y")),
+        ("xi without randomized", lambda: _scalar()(_scalar_params(), np.zeros(3), np.zeros(3), xi=np.ones(3)),
+         ("xi",)),
+        ("params as a list", lambda: _scalar()([0.1] * 5, np.zeros(3), np.zeros(3)), ("params",)),
+        ("an int key", lambda: _scalar()({**_scalar_params(), 1: 0.1}, np.zeros(3), np.zeros(3)), ("unexpected",)))],
+    *[(f"gradient {what}", call, names) for what, call, names in (
+        ("an int key", lambda: _elman()({**_elman_params(), 1: np.ones(2)}, *_elman_data()), ("unexpected 1",)),
+        ("a tuple key", lambda: _elman()({**_elman_params(), (1, 2): np.ones(2)}, *_elman_data()), ("unexpected",)),
+        ("ragged class ids", lambda: _elman("cross_entropy")(_elman_params(), _elman_data()[0], [[0, 1], [1]]),
+         ("Y",)),
+        ("longdouble X", lambda: _elman()(_elman_params(), _elman_data()[0].astype(np.longdouble), _elman_data()[1]),
+         ("X",)),
+        ("a ragged h0", lambda: _elman()(_elman_params(), *_elman_data(), h0=[[0.0, 1.0], [1.0]]), ("h0",)))],
 ]
+
+
+def _square(p):
+    with np.errstate(over="ignore"):  # the user's loss overflows: the check must say so, not return NaN
+        return float(sum(np.sum(np.asarray(v) ** 2) for v in p.values()))
+
+
+def _scalar():
+    return helpers_compiled("elman", "tanh", 3)
+
+
+def _scalar_params():
+    return {n: 0.1 for n in _scalar().param_names}
+
+
+def _elman(loss="squared"):
+    return symbptt.compile_gradient("elman", loss=loss, backend="numpy")
+
+
+def _elman_params():
+    rng = np.random.default_rng(0)
+    return {"W_hx": rng.normal(size=(3, 2)), "W_hh": rng.normal(size=(3, 3)) / 3, "b_h": np.zeros(3),
+            "W_qh": rng.normal(size=(2, 3)), "b_q": np.zeros(2)}
+
+
+def _elman_data():
+    rng = np.random.default_rng(1)
+    return rng.normal(size=(4, 2, 2)), rng.normal(size=(4, 2, 2))
 
 
 @pytest.mark.parametrize(("key", "call", "names"), HELPERS, ids=[k for k, _, _ in HELPERS])

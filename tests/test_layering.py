@@ -25,7 +25,7 @@ LAYERS = (
     "codegen.loops", "codegen.blocks", "codegen.backward", "codegen.wrappers", "codegen.module", "codegen.jit",
     "codegen.program",
     "notation", "latex", "narration", "documents", "clipping", "backends", "api", "scalar_api", "checks", "evidence",
-    "handout", "extend", "files",
+    "handout", "extend", "inputs", "files",
     "analysis.truncation", "analysis.alignment", "analysis.estimators", "analysis.spectrum",
     "analysis.training", "analysis.figures", "flags", "analyze",
     "cli",

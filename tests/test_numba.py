@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 import symbptt
 
 from .backend_cases import CELLS, arrays, assert_close, make, numba_equals_numpy
+from .helpers import library
 
 pytestmark = pytest.mark.slow
 
@@ -104,7 +105,8 @@ EDGES = np.array([0.0, -0.0, 1e-300, -1e-300, 5e-324, 1e-8, -1e-8, 0.625, -0.625
 @pytest.fixture(scope="module")
 def kernels(tmp_path_factory):
     """The Numba module's helpers alone, compiled (tanh and exp written so that LLVM vectorizes them)."""
-    pytest.importorskip("numba")
+    library("numba")
+    library("scipy")
     from symbptt.codegen import jit, module
     from symbptt.codegen.dialects import NUMBA
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from symbptt import documents, files, flags, strategies
+from symbptt import documents, flags, inputs, strategies
 from symbptt.analysis import alignment, estimators, figures, spectrum, training, truncation
 from symbptt.model import ops
 
@@ -28,6 +28,9 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
     kinds = a.add_subparsers(dest="analysis", required=True, parser_class=flags.Parser)
 
     s = kinds.add_parser("strategies", help="where each strategy cuts the gradient, on The Time Machine",
+                         description="Where each truncation strategy cuts the gradient's way back, drawn over the "
+                                     "first characters of The Time Machine (one step per character): the pieces, "
+                                     "the update spans and, for randomized, the transitions its drawn xi keeps.",
                          epilog="example: symbptt analyze strategies --pi 0.8 --seed 2 --out cuts")
     s.add_argument("--characters", type=flags.steps_up_to(80), default=CHARACTERS, metavar="N",
                    help=f"characters of the text, one step each (default: {CHARACTERS}, at most 80)")
@@ -40,6 +43,9 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
     s.set_defaults(run=_strategies)
 
     m = kinds.add_parser("alignment", help="exercise 1: M^k x turns toward the top eigenvector",
+                         description="Exercise 1 of the section: for a random symmetric M, the angle between M^k x "
+                                     "and the top eigenvector v_1 shrinks as |lambda_2 / lambda_1|^k; the symbolic "
+                                     "proof is checked first (--tex writes it).",
                          epilog="example: symbptt analyze alignment --size 5 --steps 30 --out alignment")
     m.add_argument("--size", type=flags.integer_in(2, 200), default=5, metavar="N",
                    help="size of the random symmetric M, 2 to 200 (default: 5)")
@@ -50,6 +56,9 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
     m.set_defaults(run=_alignment)
 
     e = kinds.add_parser("estimators", help="bias, variance and cost of every strategy against full",
+                         description="Each strategy's gradient against full BPTT on an Elman network: the relative "
+                                     "bias of the deterministic truncations as their length grows, the spread of "
+                                     "randomized truncation's draws for several pi, and the cost of each.",
                          epilog="example: symbptt analyze estimators --draws 200 --out estimators")
     e.add_argument("--hidden", type=flags.steps_up_to(256), default=8, metavar="H", help="hidden size (default: 8)")
     e.add_argument("--draws", type=flags.steps_up_to(10000), default=200, metavar="N",
@@ -59,9 +68,14 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
     e.set_defaults(run=_estimators)
 
     r = kinds.add_parser("spectrum", help="vanishing and exploding gradients as powers of W_hh (E15)",
+                         description="The norm of dl_T/dh_t against the lag T - t, from compiled gradients of the "
+                                     "linear cell (E15's powers of W_hh^T) and of an Elman cell, for W_hh of given "
+                                     "spectral radii or your own; with the eigenvalues and Pascanu's conditions.",
                          epilog="example: symbptt analyze spectrum --radii 0.9 1.0 1.1 --out spectrum")
-    r.add_argument("--hidden", type=flags.steps_up_to(512), metavar="H", help="size of the drawn W_hh (default: 32)")
-    r.add_argument("--steps", type=flags.steps_up_to(500), default=60, metavar="T", help="the lags (default: 60)")
+    r.add_argument("--hidden", type=flags.steps_up_to(512), metavar="H",
+                   help="size of the drawn W_hh (default: 32, a matrix whose spectrum is clearly visible)")
+    r.add_argument("--steps", type=flags.steps_up_to(500), default=60, metavar="T",
+                   help="the longest lag T - t drawn (default: 60)")
     r.add_argument("--radii", type=flags.threshold, nargs="+", metavar="RHO",
                    help="spectral radii of the drawn W_hh (default: 0.9 1.0 1.1)")
     r.add_argument("--weights", type=Path, metavar="W.npz", help="use this W_hh (an .npz holding W_hh) instead")
@@ -72,8 +86,12 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
     r.set_defaults(run=_spectrum)
 
     c = kinds.add_parser("clipping", help="gradient norm and loss of a short training run, clipped or not",
+                         description="Three gradient-descent runs from one start on The Time Machine (characters as "
+                                     "classes): unclipped, with clip_norm and with clip_value; their gradient "
+                                     "norms and losses per update.",
                          epilog="example: symbptt analyze clipping --updates 150 --out clipping")
-    c.add_argument("--updates", type=flags.steps_up_to(5000), default=150, metavar="N", help="(default: 150)")
+    c.add_argument("--updates", type=flags.steps_up_to(5000), default=150, metavar="N",
+                   help="gradient-descent updates of each run (default: 150)")
     c.add_argument("--theta", type=flags.threshold, default=1.0, help="clip_norm's threshold (default: 1)")
     c.add_argument("--c", type=flags.threshold, default=0.1, help="clip_value's bound (default: 0.1)")
     c.add_argument("--seed", type=flags.seed, default=0, help="seed of the weights and windows (default: 0)")
@@ -82,7 +100,7 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
 
 
 def _out(p: argparse.ArgumentParser, default: str) -> None:
-    p.add_argument("--out", type=flags.output, default=Path(default), metavar="STEM",
+    p.add_argument("--out", type=flags.stem, default=default, metavar="STEM",  # a text default: checked too
                    help=f"write STEM.png and STEM.svg (default: {default})")
 
 
@@ -110,10 +128,13 @@ def _alignment(args: argparse.Namespace) -> int:
     A = rng.normal(size=(args.size, args.size))
     result = alignment.alignment((A + A.T) / 2, rng.normal(size=args.size), args.steps)
     proof = alignment.derivation()  # proved before anything is written
-    written = _written(figures.save(figures.alignment(result), args.out))
+    also = {}
+    if args.tex is not None:  # written with the figure, or none of the three
+        document = documents.render_plain([("Exercise 1: the powers of a symmetric matrix", proof)],
+                                          "Exercise 1, proved symbolically")
+        also[args.tex] = document.encode("utf-8")
+    written = _written(figures.save(figures.alignment(result), args.out, also))
     if args.tex is not None:
-        files.write_text(args.tex, documents.render_plain([("Exercise 1: the powers of a symmetric matrix", proof)],
-                                                    "Exercise 1, proved symbolically"))
         print(f"symbptt: wrote {args.tex}", file=sys.stderr)
     return written
 
@@ -148,7 +169,7 @@ def _spectrum(args: argparse.Namespace) -> int:
         if given:
             msg = f"{' and '.join(given)} draw a W_hh; --weights gives one: use one or the other"
             raise flags.UsageError(msg)
-        arrays = files.read_npz(args.weights)
+        arrays = inputs.read_npz(args.weights)
         if "W_hh" not in arrays:
             msg = f"{args.weights} has no array 'W_hh'"
             raise ValueError(msg)

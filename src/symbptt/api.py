@@ -37,7 +37,7 @@ class Gradient:
         self.cell, self.activation, self.loss = self.step.cell.name, activation, loss
         self.chosen = strategy
         self.param_names = tuple(p.name for p in self.step.cell.params)
-        self.state_names = tuple(f"{s.name}0" for s in self.step.cell.state)
+        self.state_names = self.step.cell.initial_states
         # each parameter's shape in letters, read once: printing SymPy sizes per call cost more than the
         # gradient itself at small sizes
         self._shapes = tuple((W.name, tuple(str(s) for s in _storage_shape(W))) for W in self.step.cell.params)
@@ -65,11 +65,10 @@ class Gradient:
 
     def module_source(self, backend: str = "numpy") -> str:
         """The standalone module of a backend (``symbptt code --backend``), this gradient's arguments written in."""
-        name = backend.replace("-", "_") if isinstance(backend, str) else backend
-        if name not in DIALECTS:
+        if not isinstance(backend, str) or backend not in DIALECTS:
             msg = f"backend of a module must be one of {', '.join(DIALECTS)}; got {backend!r}"
             raise ValueError(msg)
-        return module.module_source(self.step, self.chosen, DIALECTS[name])
+        return module.module_source(self.step, self.chosen, DIALECTS[backend])
 
     def _module(self, backend: str) -> Any:
         """The ``grad`` of a backend's module, compiled at the first request."""
@@ -102,7 +101,7 @@ class Gradient:
         Y = self._check_targets(Y, X, sizes["q"], origins)
         initial = {"h0": h0, "c0": c0}
         if c0 is not None and "c0" not in self.state_names:
-            msg = f"c0 is the LSTM's initial cell state; the {self.cell} cell has none"
+            msg = f"c0 is the initial value of a second state (the LSTM's c); the {self.cell} cell has only h"
             raise ValueError(msg)
         for name in self.state_names:
             if initial[name] is not None:
@@ -141,7 +140,7 @@ class Gradient:
             msg = f"params must be a mapping of arrays by name ({names}), got {type(params).__name__}"
             raise ValueError(msg)
         missing = [n for n in self.param_names if n not in params]
-        extra = sorted(set(params) - set(self.param_names))
+        extra = sorted(map(str, set(params) - set(self.param_names)))  # an int key among them too
         if missing or extra:
             parts = ([f"missing {', '.join(missing)}"] if missing else []) + (
                 [f"unexpected {', '.join(extra)}"] if extra else [])
@@ -165,7 +164,7 @@ class Gradient:
     def _check_targets(self, Y: Any, X: np.ndarray, q: int, origins: Mapping[str, str]) -> np.ndarray:
         lead = X.shape[:-1]
         if self.step.loss.target == "class":
-            Y = np.asarray(Y)
+            Y = arguments.as_array(Y, "Y", "integer class ids")
             if Y.dtype.kind not in "iu":
                 msg = f"Y must hold integer class ids for the cross_entropy loss, got dtype {Y.dtype}"
                 raise ValueError(msg)

@@ -9,11 +9,18 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
+MAX_LENGTH = 2**62  # a strategy's length: compiled code adds it to a time step in int64 arithmetic
 
-def positive_int(value: object, name: str, context: str = "") -> int:
-    """``value`` as an int ≥ 1 (a bool is not one), or a ValueError: ``name must be an integer >= 1…``."""
+
+def positive_int(value: object, name: str, context: str = "", at_most: int | None = None) -> int:
+    """``value`` as an int ≥ 1 (a bool is not one), or a ValueError: ``name must be an integer >= 1…``.
+
+    ``at_most`` bounds the work a number asks for (the steps written out) or what an int64 holds."""
     if isinstance(value, bool) or not isinstance(value, int | sp.Integer | np.integer) or int(value) < 1:
         msg = f"{name} must be an integer >= 1{context}, got {value!r}"
+        raise ValueError(msg)
+    if at_most is not None and int(value) > at_most:
+        msg = f"{name} must be at most {at_most}{context}, got {value!r}"
         raise ValueError(msg)
     return int(value)
 
@@ -43,23 +50,35 @@ def positive_number(value: object, name: str) -> float:
     return float(value)
 
 
-def numbers(value: object, name: str) -> np.ndarray:
-    """``value`` as a float64 array, or a TypeError: ``name must be an array of numbers, got <type>``."""
+def as_array(value: Any, name: str, holding: str = "floats") -> np.ndarray:
+    """``np.asarray(value)``, or a ValueError of one line: a ragged list, a tensor that requires grad."""
+    if getattr(value, "requires_grad", False):  # PyTorch refuses to share it with NumPy
+        msg = (f"{name} is a tensor that requires grad: pass {name}.detach() (symbptt derives the gradient "
+               "itself; no autograd is needed)")
+        raise ValueError(msg)
     try:
-        return np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        msg = f"{name} must be an array of numbers, got {type(value).__name__}"
-        raise TypeError(msg) from None
+        return np.asarray(value)
+    except (TypeError, ValueError, RuntimeError):
+        msg = f"{name} must be an array of {holding} (a rectangular one), got {type(value).__name__}"
+        raise ValueError(msg) from None
+
+
+def numbers(value: object, name: str) -> np.ndarray:
+    """``value`` as a float64 array of real numbers, or a TypeError: ``name must be an array of numbers…``."""
+    try:
+        arr = as_array(value, name, "numbers")
+    except ValueError as exc:
+        raise TypeError(str(exc)) from None
+    if arr.dtype.kind not in "iuf":
+        msg = f"{name} must be an array of numbers (real), got {type(value).__name__} of dtype {arr.dtype}"
+        raise TypeError(msg)
+    return arr.astype(np.float64)
 
 
 def float_array(value: Any, name: str) -> np.ndarray:
     """A float64 array, or a ValueError naming the array: integers, NaN and infinities are refused."""
-    try:
-        arr = np.asarray(value)
-    except (TypeError, ValueError):
-        msg = f"{name} must be an array of floats, got {type(value).__name__}"
-        raise ValueError(msg) from None
-    if arr.dtype.kind != "f":
+    arr = as_array(value, name)
+    if arr.dtype.kind != "f" or arr.dtype.itemsize > 8:  # longdouble would lose digits silently
         msg = f"{name} must be an array of floats, got dtype {arr.dtype}"
         raise ValueError(msg)
     arr = arr.astype(np.float64, copy=False)

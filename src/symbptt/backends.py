@@ -41,10 +41,10 @@ log = logging.getLogger("symbptt")
 
 def check_backend(backend: Any) -> str:
     """``backend``, or a one-line refusal listing the backends."""
-    if not isinstance(backend, str) or backend.replace("-", "_") not in BACKENDS:
+    if not isinstance(backend, str) or backend not in BACKENDS:
         msg = f"backend must be one of {', '.join(BACKENDS)}; got {backend!r}"
         raise ValueError(msg)
-    name = backend.replace("-", "_")
+    name = backend
     if name == "numba":
         jit.numba_module()
     if name == "array_api":
@@ -53,7 +53,8 @@ def check_backend(backend: Any) -> str:
 
 
 def numba_installed() -> bool:
-    return importlib.util.find_spec("numba") is not None
+    """Numba and SciPy (whose BLAS Numba's matrix products call) are both installed."""
+    return importlib.util.find_spec("numba") is not None and jit.scipy_version() is not None
 
 
 def array_api_compat() -> Any:

@@ -16,12 +16,13 @@ from pathlib import Path
 
 import numpy as np
 
-from symbptt import analyze, api, clipping, documents, files, flags, handout, narration, strategies
+from symbptt import analyze, api, backends, clipping, documents, files, flags, handout, inputs, narration, strategies
 from symbptt._version import __version__
 from symbptt.codegen import jit
+from symbptt.codegen.dialects import DIALECTS
 from symbptt.derive import pair
 from symbptt.errors import SymbpttError
-from symbptt.model import cells, formula, graph, losses, ops
+from symbptt.model import cells, formula, formula_text, graph, losses, ops
 
 MAX_DERIVE_STEPS = 100  # the written-out part costs ~T² (T = 50: 4 s, T = 100: 6 s, PDF included)
 MAX_GRAPH_STEPS = 500  # a graph of more steps is no figure anyone reads
@@ -34,10 +35,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"symbptt {__version__}")
     verbs = parser.add_subparsers(dest="command", required=True, parser_class=flags.Parser)
 
-    d = verbs.add_parser("derive", help="write the derivation (E1-E16) as a LaTeX document",
+    d = verbs.add_parser("derive", help="write the derivation (E1-E18) as a LaTeX document",
                          description="The derivation of backpropagation through time for a cell, as a standalone "
                                      "LaTeX document: E1-E9 for symbolic t and written out for T = --steps, "
-                                     "then the adjoints E10-E16 of the cell's matrix form.",
+                                     "then the adjoints E10-E16 of the cell's matrix form, the per-step "
+                                     "decomposition E17 and the gates and activations E18.",
                          epilog="examples: symbptt derive --out bptt.tex --pdf; "
                                 "symbptt derive --cell gru --loss cross_entropy --out gru.tex --pdf; "
                                 "symbptt derive --steps 6 --strategy window --tau 3; "
@@ -76,19 +78,19 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--clip-value", type=flags.threshold, metavar="C",
                    help="clip every entry to [-C, C] (after --clip-norm)")
     r.add_argument("--out", type=flags.output, required=True, metavar="GRADS.npz", help="the gradients and the loss")
-    r.add_argument("--backend", choices=("auto", "numpy", "numba"), default="auto",
+    r.add_argument("--backend", choices=backends.BACKENDS, default="auto",
                    help="auto (default): Numba for narrow problems once compiled, else NumPy; numba compiles "
-                        "(15-25 s the first time, cached on disk)")
+                        "(about 10 s the first time, cached on disk); array_api runs the array API module")
     r.set_defaults(run=_grad)
 
     c = verbs.add_parser("code", help="a standalone module of a compiled gradient (NumPy, Numba or array API)",
                          description="The generated module, readable, with the strategy's arguments written in; "
                                      "grad(params, X, Y, h0=None, c0=None, xi=None). --backend numpy needs only "
-                                     "NumPy; numba adds Numba; array-api runs on PyTorch, JAX or CuPy arrays "
+                                     "NumPy; numba adds Numba; array_api runs on PyTorch, JAX or CuPy arrays "
                                      "through array-api-compat.",
                          epilog="example: symbptt code --cell gru --strategy tbptt --k1 4 --k2 8 > gru_grad.py")
     flags.add_compile_options(c)
-    c.add_argument("--backend", choices=("numpy", "numba", "array-api"), default="numpy",
+    c.add_argument("--backend", choices=tuple(DIALECTS), default="numpy",
                    help="the module's dialect (default: numpy)")
     c.add_argument("--out", type=flags.output, help="write the module here (default: standard output)")
     c.set_defaults(run=_code)
@@ -124,20 +126,18 @@ def _cell(args: argparse.Namespace) -> str | cells.Cell:
     """The cell by name, or the one the --cell-file's formulas define (its name is the file's stem)."""
     if args.cell_file is None:
         return str(args.cell)
-    try:
-        text = args.cell_file.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        msg = f"no such file: {args.cell_file}"
-        raise ValueError(msg) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        msg = f"cannot read {args.cell_file} as text: {exc}"
-        raise ValueError(msg) from None
-    return formula.cell_from_text(text, name=args.cell_file.stem)
+    stem = args.cell_file.stem
+    if not cells.CELL_NAME.fullmatch(stem):
+        msg = (f"the cell is named by its file's stem, {stem!r}: name the file with letters, digits, _ and - "
+               "(starting with a letter, at most 48), e.g. my_cell.txt")
+        raise ValueError(msg)
+    text = inputs.read_text(args.cell_file, formula_text.MAX_CHARS)
+    return formula.cell_from_text(text, name=stem)
 
 
 def _compile(args: argparse.Namespace) -> api.Gradient:
     cell = _cell(args)  # a bad cell file is bad data (exit 1); everything else here came from a flag (exit 2)
-    _refuse_unused_lengths(args)
+    flags.refuse_unused_lengths(args)
     try:
         cells.make_cell(cell, args.activation)
         strategies.make(args.strategy, tau=args.tau, pi=args.pi, seed=args.seed, k1=args.k1, k2=args.k2)
@@ -152,9 +152,16 @@ def _derive(args: argparse.Namespace) -> int:
     if args.pdf and args.out is None:
         print("symbptt: error: --pdf needs --out FILE.tex", file=sys.stderr)
         return 2
+    if args.pdf:  # the PDF beside the document, and the engine, are checked before the work, as --out is
+        try:
+            flags.output(str(args.out.with_suffix(".pdf")))
+        except argparse.ArgumentTypeError as exc:
+            msg = f"argument --pdf: {exc}"
+            raise flags.UsageError(msg) from None
+        documents.tex_engine(documents.engine(args.lang))
     chosen = strategies.STRATEGIES if args.strategy in (None, "all") else (args.strategy,)
     chosen_cell = _cell(args)
-    _refuse_unused(args, chosen_cell)
+    flags.refuse_unused(args, chosen_cell)
     cell = None if chosen_cell == "generic" else cells.make_cell(chosen_cell, args.activation or "tanh")
     if cell is not None and len(cell.state) > 1 and not pair.supports(cell):  # no analysis at size one to change
         given = [f"--{n.replace('_', '-')}" for n in ("steps", "strategy", "tau", "k1", "k2")
@@ -166,7 +173,7 @@ def _derive(args: argparse.Namespace) -> int:
     lengths = {"tau_": args.tau or 2, "k1_": args.k1 or 2, "k2_": args.k2 or 3}
     text = handout.build(cell, args.loss, chosen, args.steps or 3, lengths, args.lang)
     if args.out is None:
-        sys.stdout.write(text)
+        files.to_stdout(text)
         return 0
     compile_pdf = functools.partial(documents.compile_pdf, tex=documents.engine(args.lang))
     pdf = files.write_document(args.out, text, compile_pdf if args.pdf else None)
@@ -176,27 +183,15 @@ def _derive(args: argparse.Namespace) -> int:
     return 0
 
 
-INPUT_ARRAYS = ("X", "Y", "h0", "c0", "xi")
-
-
 def _grad(args: argparse.Namespace) -> int:
+    backends.check_backend(args.backend)  # a missing optional package is said before any work
     if args.backend == "numba":
-        print(f"symbptt: compiling the numba backend (15-25 s the first time; cached in {jit.cache_folder()})",
+        print(f"symbptt: compiling the numba backend (several seconds the first time; cached in {jit.cache_folder()})",
               file=sys.stderr)
     grad = _compile(args)
     if args.backend == "numba":
         print(f"symbptt: numba backend ready in {grad.compile_seconds['numba']:.1f} s", file=sys.stderr)
-    arrays = files.read_npz(args.input)
-    allowed = (*grad.param_names, *INPUT_ARRAYS)
-    unexpected = sorted(set(arrays) - set(allowed))
-    if unexpected:
-        msg = (f"{args.input} holds {', '.join(unexpected)}, not an input of the {grad.cell} cell; "
-               f"allowed: {', '.join(allowed)}")
-        raise ValueError(msg)
-    for name in ("X", "Y"):
-        if name not in arrays:
-            msg = f"{args.input} has no array {name!r}"
-            raise ValueError(msg)
+    arrays = inputs.read_inputs(args.input, grad.param_names, grad.cell)
     params = {n: arrays[n] for n in grad.param_names if n in arrays}
     result = grad(params, arrays["X"], arrays["Y"], arrays.get("h0"), arrays.get("c0"), arrays.get("xi"))
     if args.clip_norm is not None:
@@ -211,32 +206,10 @@ def _grad(args: argparse.Namespace) -> int:
 def _code(args: argparse.Namespace) -> int:
     source = _compile(args).module_source(args.backend)
     if args.out is None:
-        sys.stdout.write(source)
+        files.to_stdout(source)
     else:
         _write_text(args.out, source)
     return 0
-
-
-def _refuse_unused(args: argparse.Namespace, cell: object) -> None:
-    """A flag the chosen cell or strategy does not use is refused, never ignored."""
-    _refuse_unused_lengths(args)
-    if args.activation is not None and cell != "elman":
-        msg = f"--activation applies to the elman cell only, not {getattr(cell, 'name', cell)}"
-        raise flags.UsageError(msg)
-    if getattr(args, "loss", None) is not None and cell == "generic":
-        msg = "--loss applies to a cell's matrix section; the generic model's loss is the textbook's l"
-        raise flags.UsageError(msg)
-
-
-def _refuse_unused_lengths(args: argparse.Namespace) -> None:
-    """``--tau``, ``--k1``, ``--k2``, ``--pi``, ``--seed`` only with a strategy that takes them."""
-    strategy = getattr(args, "strategy", None) or "all"  # derive's default is all
-    for argument in ("tau", "k1", "k2", "pi", "seed"):
-        users = strategies.users_of(argument)
-        if getattr(args, argument, None) is not None and strategy not in ("all", *users):
-            also = " (or all)" if args.run is _derive else ""
-            msg = f"--{argument} applies to --strategy {' or '.join(users)}{also}, not {strategy}"
-            raise flags.UsageError(msg)
 
 
 def _write_text(path: Path, text: str) -> None:
@@ -246,7 +219,7 @@ def _write_text(path: Path, text: str) -> None:
 
 def _graph(args: argparse.Namespace) -> int:
     chosen = _cell(args)
-    _refuse_unused(args, chosen)
+    flags.refuse_unused(args, chosen)
     cell = None if chosen == "generic" else cells.make_cell(chosen, args.activation or "tanh")
     cuts = None
     if args.reverse:
@@ -258,21 +231,26 @@ def _graph(args: argparse.Namespace) -> int:
     elif args.strategy != "full":
         msg = f"--strategy {args.strategy} marks its cuts on the reverse flow: add --reverse"
         raise flags.UsageError(msg)
+    if args.out is None and args.format != "dot" and sys.stdout is not None and sys.stdout.isatty():
+        msg = f"--format {args.format} is binary: give --out FILE, or redirect standard output to a file"
+        raise flags.UsageError(msg)
+    if args.format != "dot":
+        documents.graphviz(args.format)  # before the work
     drawn = documents.draw_graph(graph.figure(cell, args.steps, cuts).to_dot(), args.format)
-    if args.out is None and args.format == "dot":
-        sys.stdout.write(drawn.decode("utf-8"))
-    elif args.out is None:
-        sys.stdout.flush()
-        sys.stdout.buffer.write(drawn)
-        sys.stdout.buffer.flush()
+    if args.out is None:
+        files.to_stdout(drawn.decode("utf-8") if args.format == "dot" else drawn)
     else:
-        files.atomic(args.out, lambda path: path.write_bytes(drawn))
+        files.write_bytes(args.out, drawn)
         print(f"symbptt: wrote {args.out}", file=sys.stderr)
     return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    if not (sys.argv[1:] if argv is None else list(argv)):
+        parser.print_help()
+        return 0
+    args = parser.parse_args(argv)
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", api.NonFiniteWarning)
@@ -283,6 +261,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except flags.UsageError as exc:
         print(f"symbptt: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        print("symbptt: error: standard output was closed before everything was written", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("symbptt: interrupted; no output file was written or changed", file=sys.stderr)
+        return 130
     except (SymbpttError, ValueError, OSError) as exc:
         print(f"symbptt: error: {exc}", file=sys.stderr)
         return 1

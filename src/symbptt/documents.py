@@ -108,12 +108,18 @@ PACKAGES = {"pdflatex": "texlive-latex-base, texlive-latex-recommended",
             "xelatex": "texlive-xetex, fonts-texgyre, fonts-nanum"}
 
 
-def _compile(tex_path: Path, build: Path, tex: str = "pdflatex") -> str:
-    """``tex`` twice into ``build``; the final log's text."""
+def tex_engine(tex: str) -> str:
+    """The path of the TeX engine ``tex``, or a one-line SymbpttError saying what to install."""
     program = shutil.which(tex)
     if program is None:
         msg = f"no TeX engine {tex} found: install it (Debian: {PACKAGES[tex]})"
         raise SymbpttError(msg)
+    return program
+
+
+def _compile(tex_path: Path, build: Path, tex: str = "pdflatex") -> str:
+    """``tex`` twice into ``build``; the final log's text."""
+    program = tex_engine(tex)
     for _ in range(2):
         run = subprocess.run(
             [program, "-interaction=nonstopmode", "-halt-on-error", f"-output-directory={build}", str(tex_path)],
@@ -129,6 +135,15 @@ def _compile(tex_path: Path, build: Path, tex: str = "pdflatex") -> str:
 GRAPH_FORMATS = ("dot", "svg", "png", "pdf")
 
 
+def graphviz(fmt: str) -> str:
+    """The path of Graphviz's ``dot``, or a one-line SymbpttError saying what to install."""
+    engine = shutil.which("dot")
+    if engine is None:
+        msg = f"--format {fmt} needs Graphviz's dot (Debian: apt-get install graphviz); --format dot needs nothing"
+        raise SymbpttError(msg)
+    return engine
+
+
 def draw_graph(dot_text: str, fmt: str = "dot") -> bytes:
     """The DOT text itself, or the graph drawn by Graphviz's ``dot`` as svg, png or pdf; SymbpttError without it."""
     if fmt not in GRAPH_FORMATS:
@@ -136,11 +151,7 @@ def draw_graph(dot_text: str, fmt: str = "dot") -> bytes:
         raise ValueError(msg)
     if fmt == "dot":
         return dot_text.encode("utf-8")
-    engine = shutil.which("dot")
-    if engine is None:
-        msg = f"--format {fmt} needs Graphviz's dot (Debian: apt-get install graphviz); --format dot needs nothing"
-        raise SymbpttError(msg)
-    run = subprocess.run([engine, f"-T{fmt}"], input=dot_text.encode("utf-8"), capture_output=True, check=False)
+    run = subprocess.run([graphviz(fmt), f"-T{fmt}"], input=dot_text.encode("utf-8"), capture_output=True, check=False)
     if run.returncode != 0:
         first = run.stderr.decode(errors="replace").strip().splitlines()[:1]
         msg = f"Graphviz's dot failed: {first[0] if first else 'no message'}"

@@ -25,5 +25,7 @@ class FormulaError(SymbpttError, ValueError):
     def __init__(self, message: str, source: str = "", line: int = 0, column: int = 0) -> None:
         self.message, self.source, self.line, self.column = message, source, line, column
         where = f"line {line}, column {column + 1}: " if line else ""
-        shown = f"\n    {source}\n    {' ' * column}^" if source else ""
+        # a control or non-ASCII character is shown as ?, one column wide, so the caret stays under its column
+        printed = "".join(c if c.isascii() and c.isprintable() else "?" for c in source)
+        shown = f"\n    {printed}\n    {' ' * column}^" if source else ""
         super().__init__(f"{where}{message}{shown}")

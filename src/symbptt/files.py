@@ -1,101 +1,178 @@
-"""The command line's files: .npz inputs read safely, outputs written whole or not at all.
+"""The command line's outputs, written whole or not at all (its inputs: :mod:`symbptt.inputs`).
 
-An input's array headers are read, and their sizes checked against
-``MAX_ELEMENTS``, before any array is allocated: a 1 KB file that claims a
-terabyte is refused in a line. Every output is written beside its target and
-renamed into place, so a failure leaves no partial file and an existing file
-intact; a document and its PDF are replaced together, only when both are made.
+An output is written to a temporary file of a unique name beside its target
+(created exclusively, so a link planted there is never followed and no file
+of the user's is ever touched), then renamed onto the target: a failure, a
+full disk or Ctrl-C leaves no partial file and an existing file intact, and
+two concurrent runs each install one complete result. A target that is a
+symbolic link is written through to the file it names, keeping the link; one
+that is not a regular file (a folder, a device such as ``/dev/null``, a FIFO)
+is refused, never replaced. Outputs made together (a document and its PDF, a
+figure's PNG and SVG) are renamed into place only when all are made. Standard
+output is flushed where it is written, so a closed pipe or a full disk is one
+line on the command line, not a traceback at exit.
 """
 
 from __future__ import annotations
 
-import math
-import shutil
-import struct
+import functools
+import os
+import stat
+import sys
 import tempfile
-import zipfile
-import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
-# what zipfile, zlib and NumPy's reader raise for a damaged archive (found by tests/test_hostile.py:
-# a changed byte can make a member claim an unsupported zip version, an encryption flag, a bad deflate stream)
-_DAMAGED = (zipfile.BadZipFile, zlib.error, struct.error, EOFError, OSError, ValueError, KeyError, TypeError,
-            NotImplementedError, RuntimeError, OverflowError)
-MAX_ELEMENTS = 2**27  # per array: 1 GiB of float64; larger inputs are refused before they are read
+from symbptt.inputs import file_kind
+
+Writer = Callable[[BinaryIO], object]
 
 
-def read_npz(path: Path) -> dict[str, np.ndarray]:
-    """The arrays of an .npz file, or a ValueError of one line saying what is wrong with it."""
-    if not path.exists():
-        msg = f"no such file: {path}"
-        raise ValueError(msg)
-    if not path.is_file():
-        msg = f"{path} is not a file"
-        raise ValueError(msg)
-    if not zipfile.is_zipfile(path):
-        msg = f"{path} is not an .npz archive (save the arrays with numpy.savez)"
+# ------------------------------------------------------------------ outputs
+
+
+def target(path: Path) -> Path:
+    """The file an output to ``path`` replaces (a symbolic link followed), checked before any work is done.
+
+    A ValueError of one line, naming the user's path, if its folder does not exist or cannot be written, or if
+    it names something other than a regular file.
+    """
+    path = Path(path)
+    real = Path(os.path.realpath(path))
+    folder = path.parent if str(path.parent) else Path(".")
+    if not real.parent.is_dir():
+        msg = f"cannot write {path}: no such folder {folder}"
         raise ValueError(msg)
     try:
-        with zipfile.ZipFile(path) as archive:
-            for member in archive.namelist():
-                with archive.open(member) as stream:
-                    _check_header(stream, member, path)
-        with np.load(path, allow_pickle=False) as data:
-            return {name: data[name] for name in data.files}
-    except _DAMAGED as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        msg = f"cannot read {path} as .npz arrays: {first}"
+        mode = real.stat().st_mode
+    except FileNotFoundError:
+        mode = None
+    except OSError as exc:
+        msg = f"cannot write {path}: {exc.strerror or type(exc).__name__}"
         raise ValueError(msg) from None
-
-
-def _check_header(stream: object, member: str, path: Path) -> None:
-    version = np.lib.format.read_magic(stream)  # type: ignore[arg-type]
-    read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
-    shape, _, dtype = read(stream)  # type: ignore[arg-type]
-    elements = math.prod(shape)
-    if dtype.hasobject:
-        msg = f"{member} in {path} holds Python objects; only numeric arrays are read"
+    if mode is not None and not stat.S_ISREG(mode):
+        msg = f"cannot write {path}: it is {file_kind(mode)}, which is never replaced; name a regular file"
         raise ValueError(msg)
-    if elements > MAX_ELEMENTS:
-        msg = f"{member} in {path} claims shape {shape}: {elements} entries, more than the {MAX_ELEMENTS} allowed"
+    if not os.access(real.parent, os.W_OK):
+        msg = f"cannot write {path}: the folder {folder} is not writable"
         raise ValueError(msg)
+    return real
 
 
-def atomic(path: Path, write: Callable[[Path], object]) -> None:
-    """Write beside the target and rename: an error never leaves a partial file behind."""
-    tmp = path.with_name(f".{path.name}.partial")
+def write_all(outputs: Mapping[Path, Writer]) -> None:
+    """Each ``write(stream)`` into a temporary beside its target; all renamed into place only once all are made."""
+    targets = {Path(path): target(path) for path in outputs}
+    if len(set(targets.values())) < len(targets):
+        msg = f"two outputs name one file: {', '.join(str(p) for p in targets)}"
+        raise ValueError(msg)
+    made: list[tuple[Path, Path]] = []
+    current = next(iter(targets), Path())
     try:
-        write(tmp)
-        tmp.replace(path)
+        for current, write in outputs.items():
+            made.append((_temporary(targets[Path(current)], write), targets[Path(current)]))
+        for temporary, real in made:
+            os.replace(temporary, real)
+    except OSError as exc:
+        msg = f"cannot write {current}: {exc.strerror or exc}"
+        raise OSError(msg) from None
     finally:
-        tmp.unlink(missing_ok=True)
+        for temporary, _ in made:
+            temporary.unlink(missing_ok=True)
+
+
+def _temporary(real: Path, write: Writer) -> Path:
+    """A new file of a unique name beside ``real``, holding what ``write`` wrote, flushed to the disk."""
+    handle, name = tempfile.mkstemp(dir=real.parent, prefix=f".{real.name}.", suffix=".partial")
+    temporary = Path(name)
+    try:
+        os.fchmod(handle, _mode(real))
+        with os.fdopen(handle, "wb") as stream:
+            write(stream)
+            stream.flush()
+            os.fsync(stream.fileno())
+    except BaseException:  # Ctrl-C too: no partial file is left
+        temporary.unlink(missing_ok=True)
+        raise
+    return temporary
+
+
+def _mode(real: Path) -> int:
+    """The permissions of the file replaced, or those a new file gets (0666 less the umask)."""
+    try:
+        return stat.S_IMODE(real.stat().st_mode)
+    except OSError:
+        return 0o666 & ~_umask()
+
+
+@functools.cache
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def write_text(path: Path, text: str) -> None:
-    atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    write_all({path: lambda stream: stream.write(text.encode("utf-8"))})
+
+
+def write_bytes(path: Path, data: bytes) -> None:
+    write_all({path: lambda stream: stream.write(data)})
 
 
 def write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    def save(tmp: Path) -> None:
-        with tmp.open("wb") as f:
-            np.savez(f, **arrays)  # type: ignore[arg-type]  # NumPy's stub types **kwds as allow_pickle
-
-    atomic(path, save)
+    write_all({path: lambda stream: np.savez(stream, **arrays)})  # type: ignore[arg-type]  # **kwds typed as bool
 
 
 def write_document(path: Path, text: str, make_pdf: Callable[[Path], Path] | None) -> Path | None:
-    """The .tex (and, with ``make_pdf``, its PDF) made in a scratch folder beside ``path``, then moved in.
+    """The .tex (and, with ``make_pdf``, its PDF beside it) made in a scratch folder, then both moved in together.
 
     If the TeX run fails, neither file is touched: an existing document survives.
     """
-    with tempfile.TemporaryDirectory(dir=path.parent, prefix=f".{path.stem}.") as scratch:
-        tex = Path(scratch) / path.name
+    pdf_path = path.with_suffix(".pdf")
+    if make_pdf is not None and target(pdf_path) == target(path):
+        msg = f"--pdf writes {pdf_path} beside the document: name the document FILE.tex, not {path.name}"
+        raise ValueError(msg)
+    with tempfile.TemporaryDirectory(prefix="symbptt-document-") as scratch:
+        tex = Path(scratch) / f"{path.stem}.tex"
         tex.write_text(text, encoding="utf-8")
-        pdf = make_pdf(tex) if make_pdf else None
-        if pdf is not None:
-            shutil.move(pdf, path.with_suffix(".pdf"))
-        tex.replace(path)
-    return path.with_suffix(".pdf") if pdf is not None else None
+        outputs: dict[Path, Writer] = {path: lambda stream: stream.write(text.encode("utf-8"))}
+        if make_pdf is not None:
+            pdf = make_pdf(tex).read_bytes()
+            outputs[pdf_path] = lambda stream: stream.write(pdf)
+        write_all(outputs)
+    return pdf_path if make_pdf is not None else None
+
+
+def to_stdout(data: str | bytes) -> None:
+    """Text or bytes on standard output, flushed here: a closed stream is a BrokenPipeError, a full one an
+    OSError of one line, and nothing more is flushed at exit."""
+    if sys.stdout is None:  # started with standard output closed
+        raise BrokenPipeError
+    try:
+        if isinstance(data, bytes):
+            sys.stdout.flush()
+            sys.stdout.buffer.write(data)
+            sys.stdout.buffer.flush()
+        else:
+            sys.stdout.write(data)
+            sys.stdout.flush()
+    except BrokenPipeError:
+        silence_stdout()
+        raise
+    except OSError as exc:  # a full disk, say
+        silence_stdout()
+        msg = f"cannot write to standard output: {exc.strerror or exc}"
+        raise OSError(msg) from None
+
+
+def silence_stdout() -> None:
+    """Point standard output at /dev/null: Python's flush at exit would otherwise report the same failure again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, AttributeError, ValueError):
+        pass

@@ -13,7 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 
-from symbptt import arguments, strategies
+from symbptt import arguments, files, strategies
+from symbptt.analysis import figures
 from symbptt.model import cells, losses, ops
 
 
@@ -31,12 +32,23 @@ class UsageError(ValueError):
 
 
 def output(text: str) -> Path:
-    """An output file's path: not empty, not a folder."""
+    """An output file's path: not empty, not a folder, in a folder that exists, checked before any work."""
     path = Path(text)
     if not text or text.endswith(("/", "\\")) or path.is_dir() or not path.name:
         msg = f"must name a file to write, got {text!r}"
         raise argparse.ArgumentTypeError(msg)
+    try:
+        files.target(path)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
     return path
+
+
+def stem(text: str) -> Path:
+    """A figure's STEM, naming STEM.png and STEM.svg: both checked as outputs."""
+    for path in figures.outputs(output(text)):
+        output(str(path))
+    return Path(text)
 
 
 def _flag(parse: Callable[[str], object], check: Callable[[object], object], allowed: str) -> Callable[[str], object]:
@@ -97,10 +109,33 @@ def add_cell_choice(p: argparse.ArgumentParser, default: str | None, help_text: 
     """``--cell NAME`` (or ``--model``), or ``--cell-file FILE`` with the cell written as formulas."""
     choice = p.add_mutually_exclusive_group(required=default is None)
     names = ("generic", *cells.cell_names()) if default else cells.cell_names()
-    # --cell everywhere; derive and graph also take --model, the name they had first
-    spellings = ("--cell", "--model") if default else ("--cell",)
-    choice.add_argument(*spellings, dest="cell", choices=names, default=default, metavar="CELL",
+    choice.add_argument("--cell", dest="cell", choices=names, default=default, metavar="CELL",
                         help=f"{help_text}: {', '.join(names)}")
     choice.add_argument("--cell-file", type=Path, metavar="FILE",
                         help="a cell written as step equations, one `name = expression` per line "
                              "(docs/contract.md, 'Cells written as formulas')")
+
+
+# ------------------------------------------------------------------ flags that do not go together
+
+
+def refuse_unused(args: argparse.Namespace, cell: object) -> None:
+    """A flag the chosen cell or strategy does not use is refused, never ignored."""
+    refuse_unused_lengths(args)
+    if args.activation is not None and cell != "elman":
+        msg = f"--activation applies to the elman cell only, not {getattr(cell, 'name', cell)}"
+        raise UsageError(msg)
+    if getattr(args, "loss", None) is not None and cell == "generic":
+        msg = "--loss applies to a cell's matrix section; the generic model's loss is the textbook's l"
+        raise UsageError(msg)
+
+
+def refuse_unused_lengths(args: argparse.Namespace) -> None:
+    """``--tau``, ``--k1``, ``--k2``, ``--pi``, ``--seed`` only with a strategy that takes them."""
+    strategy = getattr(args, "strategy", None) or "all"  # derive's default is all
+    for argument in ("tau", "k1", "k2", "pi", "seed"):
+        users = strategies.users_of(argument)
+        if getattr(args, argument, None) is not None and strategy not in ("all", *users):
+            also = " (or all)" if args.command == "derive" else ""
+            msg = f"--{argument} applies to --strategy {' or '.join(users)}{also}, not {strategy}"
+            raise UsageError(msg)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import time
 from collections.abc import Mapping
 from typing import Any, TypeAlias
 
@@ -53,27 +52,35 @@ class ScalarGradient:
         numba = jit.numba_module()
         source = self.float_source.replace("import math\n", "import math\nimport numba\n", 1).replace(
             f"def {self.name}(", f"@numba.njit(cache=True)\ndef {self.name}(", 1)
-        loaded = getattr(jit.load(source), self.name)
+        loaded = jit.load(source)
         vector = numba.types.Array(numba.float64, 1, "C")
         xi = vector if isinstance(self.program.strategy, strategies.Randomized) else numba.types.none
-        start = time.perf_counter()
-        loaded.compile((*[numba.float64] * len(self.param_names), vector, vector, numba.float64, xi))
-        self.compile_seconds = time.perf_counter() - start
-        return loaded
+        signature = (*[numba.float64] * len(self.param_names), vector, vector, numba.float64, xi)
+        self.compile_seconds = jit.compile_cached(loaded, self.name, signature)
+        return getattr(loaded, self.name)
 
     def __call__(self, params: Arrays, x: Any, y: Any, h0: Any = 0.0, xi: Any = None) -> dict[str, float]:
         T, strategy = self.program.T, self.program.strategy
+        params = arguments.mapping(params, "params", f"numbers by name ({', '.join(self.param_names)})")
         missing = sorted(set(self.param_names) - set(params))
-        extra = sorted(set(params) - set(self.param_names))
+        extra = sorted(map(str, set(params) - set(self.param_names)))
         if missing or extra:
             msg = f"parameters must be exactly {', '.join(self.param_names)}; missing {missing}, unexpected {extra}"
             raise ValueError(msg)
         values = [arguments.float_array(params[n], n) for n in self.param_names]
+        for name, value in zip(self.param_names, values, strict=True):
+            if value.ndim:  # one model for the whole batch: a batch of parameters is another question
+                msg = f"{name} must be a number (each parameter of the scalar model is one), got shape {value.shape}"
+                raise ValueError(msg)
         x_arr, y_arr = arguments.float_array(x, "x"), arguments.float_array(y, "y")
         for name, arr in (("x", x_arr), ("y", y_arr)):
             if arr.ndim not in (1, 2) or arr.shape[0] != T:
                 msg = f"{name} must have shape (T,) or (T, B) with T = {T}, got {arr.shape}"
                 raise ValueError(msg)
+        if x_arr.shape != y_arr.shape:
+            msg = f"x and y must have one shape, (T,) or (T, B); got {x_arr.shape} and {y_arr.shape}"
+            raise ValueError(msg)
+        batch = x_arr.shape[1:]
         if isinstance(strategy, strategies.Randomized):
             if xi is None:
                 if strategy.pi is None:
@@ -84,7 +91,13 @@ class ScalarGradient:
             if xi.shape != (T,) or (xi < 0).any():
                 msg = f"xi must have shape ({T},) with entries >= 0, got shape {xi.shape}"
                 raise ValueError(msg)
+        elif xi is not None:
+            msg = f"xi applies to the randomized strategy only, not {strategy.name!r}"
+            raise ValueError(msg)
         h0_arr = arguments.float_array(h0, "h0")
+        if h0_arr.shape not in ((), batch):
+            msg = f"h0 must be a number or have shape {batch} (one per sample of x), got {h0_arr.shape}"
+            raise ValueError(msg)
         one_sample = x_arr.ndim == 1 and y_arr.ndim == 1 and h0_arr.ndim == 0 and all(v.ndim == 0 for v in values)
         if self.backend == "numba":
             results = self._call_jitted(values, x_arr, y_arr, h0_arr, xi, one_sample)

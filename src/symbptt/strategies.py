@@ -260,7 +260,7 @@ def make(name: str, *, tau: object = None, k1: object = None, k2: object = None,
         if given[n] is None:
             msg = f"strategy {name!r} needs {n} (an integer >= 1)"
             raise ValueError(msg)
-        lengths[n] = arguments.positive_int(given[n], n, f" for strategy {name!r}")
+        lengths[n] = arguments.positive_int(given[n], n, f" for strategy {name!r}", at_most=arguments.MAX_LENGTH)
     return kind(**lengths)
 
 

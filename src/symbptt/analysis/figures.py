@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,22 +30,33 @@ def pyplot() -> Any:
     return plt
 
 
-def save(figure: Any, stem: Path) -> tuple[Path, Path]:
-    """``stem``.png (150 dpi) and ``stem``.svg, written whole (to a temporary name, then renamed)."""
+def save(figure: Any, stem: Path, also: Mapping[Path, bytes] | None = None) -> tuple[Path, Path]:
+    """``stem``.png (150 dpi) and ``stem``.svg (and the files of ``also``), written together or not at all."""
+    png, svg = outputs(stem)
+
+    def draw(kind: str, **options: Any) -> files.Writer:
+        return lambda stream: figure.savefig(stream, format=kind, bbox_inches="tight", **options)
+
+    written: dict[Path, files.Writer] = {png: draw("png", dpi=150), svg: draw("svg")}
+    for path, data in (also or {}).items():
+        written[path] = functools.partial(_write, data)
+    try:
+        files.write_all(written)
+    finally:
+        pyplot().close(figure)
+    return png, svg
+
+
+def _write(data: bytes, stream: Any) -> None:
+    stream.write(data)
+
+
+def outputs(stem: Path) -> tuple[Path, Path]:
+    """The PNG and SVG a figure's ``--out STEM`` names ("fig.png" names the pair fig.png, fig.svg)."""
     stem = Path(stem)
-    if stem.suffix in (".png", ".svg"):  # "fig.png" names the pair fig.png, fig.svg
+    if stem.suffix in (".png", ".svg"):
         stem = stem.with_suffix("")
-    written = []
-    for suffix, options in ((".png", {"dpi": 150}), (".svg", {})):
-        target = stem.with_name(stem.name + suffix)
-
-        def draw(path: Path, kind: str = suffix[1:], extra: dict[str, Any] = options) -> None:
-            figure.savefig(path, format=kind, bbox_inches="tight", **extra)
-
-        files.atomic(target, draw)
-        written.append(target)
-    pyplot().close(figure)
-    return written[0], written[1]
+    return stem.with_name(stem.name + ".png"), stem.with_name(stem.name + ".svg")
 
 
 def truncation(text: str, rows: Sequence[tuple[str, Cuts]]) -> Any:

@@ -21,6 +21,14 @@ from typing import TypeAlias
 from symbptt.model.matrices import MatExpr
 
 
+def docstring(text: str) -> str:
+    """``text`` as a triple-quoted string literal: a backslash, a quote or a control character in a name it
+    quotes (a cell named by a user's file) is escaped, so no text ends the string or reaches the code."""
+    escaped = "".join("\\\\" if c == "\\" else '\\"' if c == '"' else c if c.isprintable() or c == "\n"
+                      else c.encode("unicode_escape").decode("ascii") for c in text)
+    return f'"""{escaped}"""'
+
+
 @dataclass(frozen=True)
 class Assign:
     """``target (op) expr``: op is "=", or "+=" for a parameter's running sum."""

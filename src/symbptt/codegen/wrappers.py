@@ -35,17 +35,17 @@ def grad_function(step: ReverseStep, strategy: strategies.Strategy, dialect: Dia
                   "    X, Y, h0, c0 = as_batch(X, numpy.asarray(Y), h0, c0)"]
     lines.append("    T, B = X.shape[0], X.shape[1]")
     W, axis = sizes["dim_h"]
-    for s in cell.state:
+    for initial in cell.initial_states:  # by position: a second state of any name starts from c0
         zeros = dialect.zeros(f"(B, params[{W.name!r}].shape[{axis}])", "X")
-        given = f"{s.name}0" if xp else f"numpy.asarray({s.name}0, dtype=numpy.float64)"
-        lines.append(f"    {s.name}0 = {zeros} if {s.name}0 is None else {given}")
+        given = initial if xp else f"numpy.asarray({initial}, dtype=numpy.float64)"
+        lines.append(f"    {initial} = {zeros} if {initial} is None else {given}")
     if step.loss.target == "class":
         Wq, q_axis = sizes["dim_q"]
         q = f"params[{Wq.name!r}].shape[{q_axis}]"
         lines.append(f"    Y = one_hot_xp(Y, {q}, X)" if xp else f"    Y = one_hot(Y, {q})")
     elif not xp:
         lines.append("    Y = Y.astype(numpy.float64, copy=False)")
-    arrays = [f"params[{p.name!r}]" for p in cell.params] + ["X", "Y"] + [f"{s.name}0" for s in cell.state]
+    arrays = [f"params[{p.name!r}]" for p in cell.params] + ["X", "Y", *cell.initial_states]
     if isinstance(strategy, strategies.Randomized):
         sampled = "xp.asarray(sample_xi(pi, T, seed), device=device(X))" if xp else "sample_xi(pi, T, seed)"
         given = "xi" if xp else "numpy.asarray(xi, dtype=numpy.float64)"

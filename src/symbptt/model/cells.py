@@ -9,6 +9,7 @@ There is no derivative code here: every gradient comes from the rules in
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -19,6 +20,19 @@ from symbptt.model import ops
 from symbptt.model.matrices import MatExpr, Seq, d, h, q  # noqa: F401  (q: the readout)
 
 CONTRACT_NAMES = frozenset({"loss", "X", "Y", "h0", "c0", "xi"})  # keys of the contract's input and output files
+# the initial value of each state, by position: h_0, then the second state's (the LSTM's c_0, whatever its name)
+INITIAL_STATES = ("h0", "c0")
+# a cell's name reaches generated code (docstrings, module names), documents and file names: letters only
+CELL_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,47}")
+
+
+def check_name(name: object) -> str:
+    """A cell's name, or a one-line ValueError: it reaches generated code, documents and file names."""
+    if not isinstance(name, str) or not CELL_NAME.fullmatch(name):
+        msg = ("a cell's name must be letters, digits, _ and -, starting with a letter, at most 48 characters; "
+               f"got {name!r}")
+        raise ValueError(msg)
+    return name
 
 
 @dataclass(frozen=True)
@@ -33,6 +47,7 @@ class Cell:
     readout: MatExpr  # o_t
 
     def __post_init__(self) -> None:
+        check_name(self.name)
         names = [p.name for p in self.params]
         nodes = [node.name for node, _ in self.steps]
         repeated = sorted({n for n in names if names.count(n) > 1} | {n for n in nodes if n in names or n == "x"})
@@ -43,6 +58,10 @@ class Cell:
         if owned:
             msg = (f"cell {self.name!r}: a parameter cannot be called {', '.join(owned)}: the contract's files and "
                    f"results use {', '.join(sorted(CONTRACT_NAMES))} for themselves")
+            raise ValueError(msg)
+        if len(self.state) > len(INITIAL_STATES):
+            msg = (f"cell {self.name!r}: at most {len(INITIAL_STATES)} states (h, and one more whose initial value "
+                   f"is c0), got {len(self.state)}: {', '.join(s.name for s in self.state)}")
             raise ValueError(msg)
         missing = [s.name for s in self.state if s.name not in nodes]
         if missing:
@@ -56,6 +75,11 @@ class Cell:
     @property
     def title(self) -> str:
         return self.name if self.activation is None else f"{self.name} ({self.activation})"
+
+    @property
+    def initial_states(self) -> tuple[str, ...]:
+        """The names the initial states are passed by (``h0``, ``c0``), one per state, in order."""
+        return INITIAL_STATES[:len(self.state)]
 
     @property
     def previous_state(self) -> tuple[Seq, ...]:

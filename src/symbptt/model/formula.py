@@ -40,7 +40,7 @@ class Value:
 
 def cell_from_text(text: str, name: str = "formula") -> cells.Cell:
     """The cell the step equations in ``text`` define (see the module docstring)."""
-    return _Parser(reading.checked_text(text), name).cell()
+    return _Parser(reading.checked_text(text), cells.check_name(name)).cell()
 
 
 def cell_from_formulas(formulas: Mapping[str, str], name: str = "formula") -> cells.Cell:
@@ -119,12 +119,21 @@ class _Parser:
             result = self._shaped(self.expr(value), h, value)
             if result.size != h:
                 self.fail(f"{target} = …: a step's value must be (h,), this is ({result.size},)", value)
+            refused = reading.refused_value(target, result.expr, reading.text(value))
+            if refused:
+                self.fail(refused, value)
             steps.append((mx.seq(target, h), result.expr))
         if "h" not in self.states:
             self.fail("h must be a state: read h (its previous value h_{t-1}) before assigning it",
                             self._target_node(self.assigned["h"]))
         state = tuple(mx.seq(s, h) for s in ["h", *(s for s in self.states if s != "h")])
         params = tuple(self.params[n][0] for n in self.order if n not in ("W_qh", "b_q"))
+        unused = reading.what_does_not_reach_h(steps, state, params)
+        if unused is not None:
+            what, message = unused
+            if what in self.assigned:
+                self.fail(message, self._target_node(self.assigned[what]))
+            self.fail(message, ast.Name(id="", lineno=self.params[what][1], col_offset=0))
         return cells.Cell(self.name, None, (*params, cells.W_qh, cells.b_q), state, tuple(steps), cells.readout())
 
     def _target_node(self, number: int) -> ast.AST:
@@ -165,6 +174,9 @@ class _Parser:
         if name in self.assigned:
             if self.assigned[name] >= self.current:  # read before its assignment: the previous value
                 if name not in self.states:
+                    if len(self.states) == len(cells.INITIAL_STATES):
+                        self.fail(f"{name} would be a third state; a cell has at most two (h, and one more, whose "
+                                  "initial value is passed as c0)", node)
                     self.states.append(name)
                 return Value(mx.seq(name, h, -1), h)
             return Value(mx.seq(name, h), h)
@@ -181,6 +193,10 @@ class _Parser:
 
     def declare(self, name: str, rows: Any, cols: Any, node: ast.AST) -> sp.MatrixSymbol:
         symbol = sp.MatrixSymbol(name, rows, cols)
+        if name in self.params and self.params[name][0].shape != symbol.shape:  # W + W @ h: one name, two shapes
+            earlier, line = self.params[name]
+            self.fail(f"{name} is {reading.shape(earlier)} from line {line} and {reading.shape(symbol)} here: "
+                      "a parameter has one shape", node)
         self.params[name] = (symbol, getattr(node, "lineno", 1))
         return symbol
 

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import ast
 import re
+import sys
+from collections.abc import Sequence
 from typing import Any
 
 import sympy as sp
 
 from symbptt.errors import FormulaError
+from symbptt.model import matrices as mx
 from symbptt.model import ops
 
 MAX_CHARS, MAX_LINES, MAX_NAME = 4000, 64, 48  # bounds on the text (documented)
 MAX_PARENTHESES, MAX_DEPTH = 32, 64  # nesting of parentheses, and of the expression's tree
+FLOAT64_MIN, FLOAT64_MAX = sys.float_info.min, sys.float_info.max  # the normal numbers a printed constant can be
 FUNCTIONS: dict[str, Any] = {"tanh": sp.tanh, "sigmoid": ops.sigmoid, "relu": ops.relu, "exp": sp.exp,
                              "log": sp.log, "identity": None, "softplus": ops.softplus}
 NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
@@ -72,3 +76,38 @@ def shape(symbol: sp.MatrixSymbol) -> str:
 def article(word: str) -> str:
     return "an" if word[:1] in "aeiou" else "a"
 
+
+
+def refused_value(target: str, expr: sp.Expr, written: str) -> str | None:
+    """Why a step's simplified value is refused: identically zero, or holding a constant float64 cannot hold."""
+    if isinstance(expr, sp.ZeroMatrix) or expr == 0:
+        return f"{target} = {written} is identically zero: a step must depend on something"
+    for number in sorted(expr.atoms(sp.Number), key=abs, reverse=True):
+        if number != 0 and not FLOAT64_MIN <= abs(float(number)) <= FLOAT64_MAX:
+            return (f"{target} = …: the constant {str(sp.Float(number, 3)).lower()} it makes is outside float64's "
+                    f"range ({FLOAT64_MIN:.3g} to {FLOAT64_MAX:.3g} in magnitude)")
+    return None
+
+
+def what_does_not_reach_h(steps: Sequence[tuple[mx.Seq, Any]], state: Sequence[mx.Seq],
+                          params: Sequence[sp.MatrixSymbol]) -> tuple[str, str] | None:
+    """The first name, and why, of what has no effect once SymPy has simplified (``h = 1 + 0 * h``,
+    ``... + 0 * b``): a state whose previous value is never read, a step value or parameter that reaches h at
+    neither this step nor a later one."""
+    values = {node.name: value for node, value in steps}
+    for s in state:
+        if not any(value.has(s.at(mx.t - 1)) for value in values.values()):
+            return s.name, f"{s.name} must be a state, but its previous value cancels out of every step"
+    reaching, pending = {"h"}, ["h"]  # the steps h_t or a later h depends on, through values and states
+    while pending:
+        for used in values[pending.pop()].atoms(mx.Seq):
+            if used.name in values and used.name not in reaching:
+                reaching.add(used.name)
+                pending.append(used.name)
+    for node, _ in steps:
+        if node.name not in reaching:
+            return node.name, f"{node.name} never reaches h (it is not used, or cancels out): every step must"
+    for W in params:
+        if not any(values[name].has(W) for name in reaching):
+            return W.name, f"{W.name} cancels out of every step: a parameter must have an effect"
+    return None

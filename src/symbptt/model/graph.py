@@ -22,9 +22,13 @@ from symbptt.model.scalar import L, ScalarModel, generic, h, l_node, o, x, y
 Expr: TypeAlias = sp.Expr
 
 
-def check_steps(T: object, name: str = "T") -> int:
-    """T as an int ≥ 1, or a ValueError naming the value."""
-    return arguments.positive_int(T, name)
+MAX_STEPS = 10_000  # a graph, a derivation or a program written out step by step grows with T: beyond, use the
+# symbolic-t derivation, or the compiled gradient, whose work does not grow with T
+
+
+def check_steps(T: object, name: str = "T", at_most: int = MAX_STEPS) -> int:
+    """T as an int from 1 to ``at_most``, or a ValueError naming the value."""
+    return arguments.positive_int(T, name, at_most=at_most)
 
 
 def step_definitions(model: ScalarModel, t: Expr) -> tuple[tuple[Expr, Expr], ...]:
