@@ -1,10 +1,18 @@
+import os
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+import symbptt
+from symbptt import cli
 from symbptt.cli import main
+
+ROOT = Path(__file__).parent.parent
 
 from .helpers import needs_graphviz, needs_tex
 
@@ -171,3 +179,100 @@ def test_graph_strategy_flags_are_refused_in_one_line(argv, message, capsys):
     assert main(["graph", *argv]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and message in err
+
+
+# ------------------------------------------------------------------ the command line agrees with itself (issue 20)
+
+
+def test_symbptt_alone_prints_its_help(capsys):
+    assert main([]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: symbptt") and "derive" in out and "analyze" in out
+
+
+@pytest.mark.parametrize("kind", ["strategies", "alignment", "estimators", "spectrum", "clipping"])
+def test_every_analysis_has_a_description_and_explains_its_defaults(kind, capsys):
+    with pytest.raises(SystemExit):
+        main(["analyze", kind, "--help"])
+    text = capsys.readouterr().out
+    description = text.split("\n\n")[1]
+    assert not description.startswith("options:") and len(description.split()) >= 12, description
+    verbs = next(a for a in cli.build_parser()._actions if a.dest == "command").choices
+    kinds = next(a for a in verbs["analyze"]._actions if a.dest == "analysis").choices
+    for action in kinds[kind]._actions:
+        if action.dest != "help":  # a reader is told what each option is, not only its default
+            assert action.help and not action.help.startswith("(default"), (action.dest, action.help)
+
+
+def test_one_spelling_for_each_backend_in_the_api_and_on_the_command_line(tmp_path, capsys):
+    from symbptt import backends
+    from symbptt.codegen.dialects import DIALECTS
+
+    with pytest.raises(ValueError, match="backend must be one of auto, numpy, numba, array_api; got 'array-api'"):
+        symbptt.compile_gradient("elman", backend="array-api")
+    with pytest.raises(ValueError, match="got 'array-api'"):
+        symbptt.compile_gradient("elman", backend="numpy").module_source("array-api")
+    parser = cli.build_parser()
+    verbs = next(a for a in parser._actions if a.dest == "command").choices
+    choices = {verb: next(a for a in verbs[verb]._actions if a.dest == "backend").choices for verb in ("grad", "code")}
+    assert tuple(choices["grad"]) == backends.BACKENDS and tuple(choices["code"]) == tuple(DIALECTS)
+    for verb in ("grad", "code"):
+        with pytest.raises(SystemExit):
+            main([verb, "--cell", "elman", "--backend", "array-api"])
+        assert "invalid choice: 'array-api'" in capsys.readouterr().err
+
+
+def test_every_command_takes_its_cell_by_one_flag(capsys):
+    for verb in ("derive", "graph"):
+        with pytest.raises(SystemExit):
+            main([verb, "--model", "elman"])
+        assert "unrecognized arguments: --model" in capsys.readouterr().err
+
+
+def test_a_missing_package_is_said_before_any_compiling_line(tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "numba", None)
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "in.npz", W_hx=rng.normal(size=(3, 2)), W_hh=rng.normal(size=(3, 3)), b_h=np.zeros(3),
+             W_qh=rng.normal(size=(2, 3)), b_q=np.zeros(2), X=rng.normal(size=(4, 2, 2)), Y=rng.normal(size=(4, 2, 2)))
+    assert main(["grad", str(tmp_path / "in.npz"), "--cell", "elman", "--backend", "numba",
+                 "--out", str(tmp_path / "g.npz")]) == 1
+    err = capsys.readouterr().err
+    assert err.splitlines() == ["symbptt: error: backend 'numba' needs Numba, which is not installed: pip install "
+                                "'symbptt[numba]'"]
+
+
+def test_a_missing_tex_engine_is_said_before_the_derivation(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    assert main(["derive", "--cell", "gru", "--out", str(tmp_path / "d.tex"), "--pdf"]) == 1
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and "no TeX engine pdflatex" in err and "deriving" not in err
+    assert not any(tmp_path.iterdir())
+
+
+def test_an_ascii_terminal_is_told_how_to_read_the_korean_document():
+    run = subprocess.run([sys.executable, "-m", "symbptt", "derive", "--lang", "ko"], capture_output=True,
+                         text=True, timeout=120, env={**os.environ, "PYTHONIOENCODING": "ascii"}, check=False)
+    assert run.returncode == 1 and run.stdout == ""
+    assert run.stderr.splitlines()[-1] == ("symbptt: error: standard output's encoding (ascii) cannot hold this "
+                                           "text: set PYTHONIOENCODING=utf-8, or write it to a file with --out")
+
+
+def test_derive_help_names_every_equation_the_document_reaches(capsys):
+    with pytest.raises(SystemExit):
+        main(["derive", "--help"])
+    text = capsys.readouterr().out
+    assert "E17" in text and "E18" in text and "E1-E16" not in text
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    assert "(E1-E18)" in capsys.readouterr().out
+    main(["derive", "--cell", "elman"])
+    document = capsys.readouterr().out
+    assert "\\label{eq_bptt_per_step}" in document and "\\label{eq_bptt_gate_form}" in document  # E17, E18
+
+
+def test_the_numbers_the_readme_and_the_contract_quote_agree():
+    readme = (ROOT / "README.md").read_text()
+    contract = (ROOT / "docs" / "contract.md").read_text()
+    steps_50 = re.findall(r"`derive --steps 50 --pdf` takes ([\d.]+) s", readme)
+    assert steps_50 and re.search(rf"T = 50 takes about {steps_50[0]} s", contract), steps_50
+    assert str(cli.MAX_DERIVE_STEPS) in contract and f"up to {cli.MAX_DERIVE_STEPS}" in readme

@@ -1,5 +1,6 @@
 """Cells written as formulas: the same engine as the built-ins, every strategy right, hostile text refused unrun."""
 
+import ast
 import functools
 import re
 from pathlib import Path
@@ -16,7 +17,7 @@ from symbptt.errors import FormulaError
 from symbptt.model import cells, losses
 
 from . import reference
-from .helpers import needs_tex
+from .helpers import library, needs_tex
 
 ROOT = Path(__file__).parent.parent
 CELL_FILES = ROOT / "examples" / "cells"
@@ -245,3 +246,99 @@ def test_derive_pdf_of_a_formula_cell(tmp_path):
     tex = tmp_path / "mgu.tex"
     assert main(["derive", "--cell-file", str(CELL_FILES / "mgu.txt"), "--out", str(tex), "--pdf"]) == 0
     assert tex.with_suffix(".pdf").stat().st_size > 10_000
+
+
+# ------------------------------------------------------------------ a second state of any name (issue 20)
+
+STACKED = "h1 = tanh(W_hh1 @ h1 + W_xh1 @ x)\nh = tanh(W_ih2 @ h1 + W_hh2 @ h)"
+
+
+def _stacked_arrays(seed=0):
+    rng = np.random.default_rng(seed)
+    params = {"W_hh1": rng.normal(size=(3, 3)) / 2, "W_xh1": rng.normal(size=(3, 2)),
+              "W_ih2": rng.normal(size=(3, 3)) / 2, "W_hh2": rng.normal(size=(3, 3)) / 2,
+              "W_qh": rng.normal(size=(2, 3)), "b_q": rng.normal(size=2)}
+    return params, rng.normal(size=(5, 2, 2)), rng.normal(size=(5, 2, 2)), rng.normal(size=(2, 3)), \
+        rng.normal(size=(2, 3))
+
+
+@pytest.mark.parametrize("backend", ["numpy", "array_api", "numba"])
+def test_a_second_state_of_any_name_starts_from_c0_and_matches_central_differences(backend):
+    if backend == "numba":
+        library("numba")
+        library("scipy")
+    if backend == "array_api":
+        library("array_api_compat")
+    cell = symbptt.cell_from_text(STACKED, name="stacked")
+    assert [s.name for s in cell.state] == ["h", "h1"]
+    grad = symbptt.compile_gradient(cell, backend=backend)
+    params, X, Y, h0, c0 = _stacked_arrays()
+    out = grad(params, X, Y, h0, c0)
+    symbptt.check_gradient(lambda p: grad(p, X, Y, h0, c0)["loss"], params, out, rtol=1e-6)
+    assert out["loss"] != grad(params, X, Y, h0)["loss"]  # c0 reaches h1's start: it is not ignored
+    namespace = {}
+    exec(compile(grad.source, "stacked_grad.py", "exec"), namespace)  # noqa: S102  (the generated module)
+    standalone = namespace["grad"](params, X, Y, h0, c0)
+    assert all(np.allclose(standalone[k], out[k], rtol=1e-12, atol=1e-14) for k in out)
+
+
+def test_a_third_state_is_refused_with_a_caret():
+    with pytest.raises(FormulaError, match="m would be a third state") as caught:
+        symbptt.cell_from_text("c = c * sigmoid(W @ h)\nm = m + tanh(U @ x)\nh = tanh(V @ h) * m + c")
+    assert caught.value.line == 2 and caught.value.column == 4
+
+
+@pytest.mark.parametrize(("text", "message", "line"), [
+    ("h = tanh(W + W @ h)", "W is (h, h) from line 1 and (h,) here", 1),
+    ("h = tanh(W @ h / 1e-320 + U @ x)", "the constant 1.00e+320 it makes is outside float64's range", 1),
+    ("h = tanh(W @ h * 1e308 * 1e308 + U @ x)", "outside float64's range", 1),
+    ("h = tanh(W @ h + U @ x) * 1e-200 * 1e-200", "outside float64's range", 1),
+    ("h = h - h", "identically zero", 1),
+    ("h = 0 * tanh(W @ h)", "identically zero", 1),
+    ("h = 1 + 0 * h", "h must be a state, but its previous value cancels out", 1),
+    ("h = tanh(U @ x) + h - h", "cancels out", 1),
+    ("h = tanh(W @ h + U @ x) + 0 * b", "b cancels out of every step", 1),
+    ("f = sigmoid(U @ x)\nh = tanh(W @ h + V @ x)", "f never reaches h", 1),
+    ("c = c * 1 + h\nh = tanh(W @ h + V @ x)", "c never reaches h", 1),
+])
+def test_what_cannot_compile_is_refused_at_its_line(text, message, line):
+    with pytest.raises(FormulaError, match=re.escape(message)) as caught:
+        symbptt.cell_from_text(text)
+    assert caught.value.line == line
+    shown = str(caught.value).splitlines()
+    assert len(shown) == 3 and shown[2].strip() == "^"
+
+
+HOSTILE_NAMES = ['a"""; import os; os.system("touch PWNED"); """', "a\\b", "x\ny", "", "1cell", "a b", "a.b",
+                 "../cell", "é", "a" * 49, "a'b", "a\x00b", "a{b}", "a%s"]
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES)
+def test_a_hostile_cell_name_is_refused_before_any_code_is_made(name, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match="a cell's name must be") as caught:
+        symbptt.cell_from_text("h = tanh(W @ h + U @ x)", name=name)
+    assert "\n" not in str(caught.value)
+    assert not (tmp_path / "PWNED").exists()
+
+
+@pytest.mark.parametrize("stem", ['a"""; import os; os.system("touch PWNED"); """', "a\\b", "a b", "é"])
+def test_a_cell_file_of_a_hostile_name_is_refused_on_the_command_line(stem, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / f"{stem}.txt"
+    path.write_text("h = tanh(W @ h + U @ x)\n")
+    for verb in (["code"], ["derive"], ["graph"]):
+        assert main([*verb, "--cell-file", str(path)]) == 1
+        err = capsys.readouterr().err
+        assert len(err.splitlines()) == 1 and "named by its file's stem" in err
+    assert not (tmp_path / "PWNED").exists()
+
+
+@pytest.mark.parametrize("text", ['"""', 'a"""b', "\\", '\\"""', "x\x00y", "\x1b[31m", "tab\there", '"', "''' '''"])
+def test_a_docstring_prints_any_text_as_data(text):
+    from symbptt.codegen import ir
+
+    literal = ir.docstring(f"cell {text} end")
+    tree = ast.parse(f"def f():\n    {literal}\n")
+    body = tree.body[0].body
+    assert len(body) == 1 and ast.get_docstring(tree.body[0], clean=False) == f"cell {text} end"

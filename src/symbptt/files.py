@@ -162,6 +162,10 @@ def to_stdout(data: str | bytes) -> None:
     except BrokenPipeError:
         silence_stdout()
         raise
+    except UnicodeEncodeError as exc:  # PYTHONIOENCODING=ascii, a C locale: nothing was written
+        msg = (f"standard output's encoding ({exc.encoding}) cannot hold this text: set PYTHONIOENCODING=utf-8, or "
+               "write it to a file with --out")
+        raise ValueError(msg) from None
     except OSError as exc:  # a full disk, say
         silence_stdout()
         msg = f"cannot write to standard output: {exc.strerror or exc}"

@@ -33,7 +33,7 @@ from symbptt.derive.sensitivity import (  # noqa: F401  (re-exported: the pieces
 )
 from symbptt.derive.steps import Derivation, Step
 from symbptt.errors import ProofError
-from symbptt.model import graph
+from symbptt.model import graph, scalar
 from symbptt.model.scalar import L, ScalarModel, h, t
 
 Expr: TypeAlias = sp.Expr
@@ -180,6 +180,7 @@ def randomized_expectation_exact(model: ScalarModel, w: sp.Symbol, T_: int) -> s
 
 def symbolic(model: ScalarModel, strategy_list: tuple[str, ...] = strategies.STRATEGIES) -> Derivation:
     """E1–E9 for symbolic t, each step derived and checked."""
+    model = scalar.checked_model(model)
     w = model.recurrent_weight
     check_substitution(model, w)
     seq, shown = sensitivity_sequence(model, w), shown_sequence(model, w)
@@ -217,6 +218,7 @@ def symbolic(model: ScalarModel, strategy_list: tuple[str, ...] = strategies.STR
 def explicit(model: ScalarModel, T_: int, strategy_list: tuple[str, ...] = strategies.STRATEGIES,
              tau_: int = 2, k1_: int = 2, k2_: int = 3) -> Derivation:
     """The same analysis written out for t = 1..T: E3, E4 per step, E7 at t = T, strategies."""
+    model = scalar.checked_model(model)
     lengths = {"tau": tau_, "k1": k1_, "k2": k2_}
     T_ = graph.check_steps(T_)
     w = model.recurrent_weight

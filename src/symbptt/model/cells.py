@@ -48,6 +48,7 @@ class Cell:
 
     def __post_init__(self) -> None:
         check_name(self.name)
+        _check_types(self)
         names = [p.name for p in self.params]
         nodes = [node.name for node, _ in self.steps]
         repeated = sorted({n for n in names if names.count(n) > 1} | {n for n in nodes if n in names or n == "x"})
@@ -93,6 +94,24 @@ class Cell:
 
     def param(self, name: str) -> sp.MatrixSymbol:
         return next(p for p in self.params if p.name == name)
+
+
+def _check_types(cell: Cell) -> None:
+    """What each field of a cell holds, in one line (ex.Cell is built by users)."""
+    expected = [("params", cell.params, sp.MatrixSymbol, "parameters (ex.param)"),
+                ("state", cell.state, Seq, "states (ex.h_t, ex.c_t, ex.seq)")]
+    for field, values, kind, what in expected:
+        if not isinstance(values, tuple) or not values or not all(isinstance(v, kind) for v in values):
+            msg = f"cell {cell.name!r}: {field} must be a non-empty tuple of {what}, got {values!r:.60}"
+            raise TypeError(msg)
+    if not isinstance(cell.steps, tuple) or not cell.steps or not all(
+            isinstance(s, tuple) and len(s) == 2 and isinstance(s[0], Seq) and isinstance(s[1], sp.MatrixExpr)
+            for s in cell.steps):
+        msg = f"cell {cell.name!r}: steps must be a non-empty tuple of (quantity, matrix expression) pairs"
+        raise TypeError(msg)
+    if not isinstance(cell.readout, sp.MatrixExpr):
+        msg = f"cell {cell.name!r}: readout must be a matrix expression (ex.readout()), got {cell.readout!r:.40}"
+        raise TypeError(msg)
 
 
 def recurrent_weight(cell: Cell) -> sp.MatrixSymbol:
@@ -211,10 +230,7 @@ _REGISTRY: dict[str, Entry] = {}
 
 def register_cell(name: str, build: Callable[..., Cell], *, activation: bool = False) -> None:
     """Make ``build()`` (or ``build(activation)``) the cell ``name`` everywhere: API, CLI, derivations."""
-    if not isinstance(name, str) or not name.isidentifier():
-        msg = f"a cell's name must be an identifier, got {name!r}"
-        raise ValueError(msg)
-    _REGISTRY[name] = Entry(build, activation)
+    _REGISTRY[check_name(name)] = Entry(build, activation)
 
 
 def cell_names() -> tuple[str, ...]:

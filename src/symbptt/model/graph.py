@@ -17,7 +17,7 @@ import sympy as sp
 
 from symbptt import arguments
 from symbptt.model import cells
-from symbptt.model.scalar import L, ScalarModel, generic, h, l_node, o, x, y
+from symbptt.model.scalar import L, ScalarModel, checked_model, generic, h, l_node, o, x, y
 
 Expr: TypeAlias = sp.Expr
 
@@ -203,7 +203,8 @@ def _operator_id(node: Expr) -> str:
 
 
 def unroll(model: ScalarModel, T: int) -> UnrolledGraph:
-    """The computation graph of ``model`` over ``T`` steps (``T ≥ 1``)."""
+    """The computation graph of ``model`` (a ScalarModel, or one's name) over ``T`` steps (``T ≥ 1``)."""
+    model = checked_model(model)
     T = check_steps(T)
     definitions = tuple(d for k in range(1, T + 1) for d in step_definitions(model, sp.Integer(k)))
     objective = sp.Add(*(l_node[k] for k in range(1, T + 1))) / T

@@ -142,6 +142,16 @@ def scalar_of(expr: sp.Basic, env: dict[sp.Basic, Expr]) -> Expr:
     raise NotSupportedError(msg)
 
 
+def checked_model(model: object) -> ScalarModel:
+    """A scalar model, or one by name (``make_model``); anything else is a one-line TypeError."""
+    if isinstance(model, str):
+        return make_model(model)
+    if not isinstance(model, ScalarModel):
+        msg = f"model must be a ScalarModel (symbptt.make_model(name)) or a model's name, got {type(model).__name__}"
+        raise TypeError(msg)
+    return model
+
+
 def make_model(name: str, activation: str = "tanh") -> ScalarModel:
     """The scalar model called ``name``: ``generic`` (undefined f, g, l) or the size-1 view of a cell."""
     if name == "generic":
