@@ -1,14 +1,20 @@
 """Where random values in [-1, 1] never go: the relu kink, logits in the hundreds, the xi sampler, normalisation."""
 
 import math
+import warnings
 
 import numpy as np
 import pytest
+import sympy as sp
+from hypothesis import assume, example, given, settings
+from hypothesis import strategies as st
 
 import symbptt
 from symbptt import strategies
+from symbptt.model import matrices as mx
 
 from . import reference
+from .helpers import library
 
 
 def test_relu_derivative_at_an_exact_zero_preactivation_is_zero():
@@ -63,3 +69,136 @@ def test_the_scalar_api_averages_over_batch_and_time_like_the_contract():
     p = {k: np.full((1, 1) if k.startswith("W") else (1,), v) for k, v in params.items()}
     expected = reference.loss_value(("elman", "tanh", "squared"), p, x[..., None], y[..., None], (h0[:, None],))
     assert grad(params, x, y, h0)["loss"] == pytest.approx(expected, rel=1e-14)
+
+
+# ------------------------------------------------------------------ planted-bug kinds (issue 20, item 8)
+
+BACKENDS_FOR_EDGES = ["numpy", "array_api", pytest.param("numba", marks=pytest.mark.slow)]
+
+
+def _backend(backend):
+    if backend == "numba":
+        library("numba")
+        library("scipy")
+    if backend == "array_api":
+        library("array_api_compat")
+    return backend
+
+
+@pytest.mark.parametrize("backend", BACKENDS_FOR_EDGES)
+@pytest.mark.parametrize("logit", [800.0, 5000.0, 1e6])
+def test_cross_entropy_stays_exact_far_beyond_where_exp_overflows(backend, logit, request):
+    """o = (logit, -logit, 0): exp(800) is inf already, so a naive log Σ exp or softmax gives inf or NaN."""
+    if backend == "numba":
+        request.getfixturevalue("numba_cache")
+    p = {"W_hx": np.zeros((1, 1)), "W_hh": np.zeros((1, 1)), "b_h": np.zeros(1), "W_qh": np.zeros((3, 1)),
+         "b_q": np.array([logit, -logit, 0.0])}
+    X, Y = np.zeros((2, 1, 1)), np.array([[1], [2]])
+    out = symbptt.compile_gradient("elman", loss="cross_entropy", backend=_backend(backend))(p, X, Y)
+    # log Σ exp(o) = logit (the others vanish in float64); l = lse − o_y
+    assert out["loss"] == pytest.approx(((logit + logit) + (logit - 0.0)) / 2, rel=1e-15)
+    np.testing.assert_allclose(out["b_q"], [1.0, -0.5, -0.5], rtol=1e-15, atol=1e-300)
+
+
+@pytest.mark.parametrize("backend", BACKENDS_FOR_EDGES)
+def test_saturated_gates_and_softplus_stay_finite_and_exact(backend, request):
+    """Pre-activations of ±1000: σ is 0 or 1, tanh ±1, softplus(z) = z, and their derivatives 0 or 1 exactly."""
+    if backend == "numba":
+        request.getfixturevalue("numba_cache")
+    cell = symbptt.cell_from_text("h = softplus(W @ h + U @ x + b) - softplus(V @ h + c)", name="saturated")
+    grad = symbptt.compile_gradient(cell, backend=_backend(backend))
+    p = {"W": np.zeros((2, 2)), "U": np.zeros((2, 1)), "b": np.array([1000.0, -1000.0]), "V": np.zeros((2, 2)),
+         "c": np.array([-1000.0, 1000.0]), "W_qh": np.ones((1, 2)), "b_q": np.zeros(1)}
+    X, Y = np.zeros((3, 1, 1)), np.zeros((3, 1, 1))
+    out = grad(p, X, Y)
+    # h_t = (1000 − 0, 0 − 1000) at every step: o = 0, the loss 0, every gradient 0 exactly
+    assert out["loss"] == 0.0 and all(np.all(np.asarray(v) == 0.0) for v in out.values())
+    gates = symbptt.compile_gradient("lstm", backend=_backend(backend))
+    rng = np.random.default_rng(3)
+    q = {f"{k}{g}": np.zeros(s) for g in "ifoc" for k, s in (("W_x", (2, 1)), ("W_h", (2, 2)), ("b_", (2,)))}
+    q |= {"b_i": np.array([1000.0, -1000.0]), "b_f": np.array([-1000.0, 1000.0]), "b_o": np.array([1000.0, 1000.0]),
+          "b_c": np.array([1000.0, -1000.0]), "W_qh": rng.normal(size=(1, 2)), "b_q": np.zeros(1)}
+    lstm = gates(q, X, Y)
+    assert all(np.isfinite(np.asarray(v)).all() for v in lstm.values())
+    # i = (1, 0), f = (0, 1), g = 1, c̃ = (1, −1): c_t = (1, 0) from the first step on, h_t = tanh(c_t)
+    h = np.tanh(np.array([1.0, 0.0]))
+    assert lstm["loss"] == pytest.approx(0.5 * float((q["W_qh"] @ h)[0]) ** 2, rel=1e-14)
+
+
+@st.composite
+def _trees(draw, depth=0):
+    """A random expression over the columns u, v, w and its value on arrays, built side by side."""
+    leaves = {"u": U, "v": V, "w": W}
+    if depth >= 3 or draw(st.integers(0, 3)) == 0:
+        name = draw(st.sampled_from("uvw"))
+        return mx.seq(name, 3), leaves[name]
+    kind = draw(st.sampled_from(["add", "sub", "neg", "scale", "hadamard"]))
+    a, x = draw(_trees(depth + 1))
+    if kind == "neg":
+        return mx.mul(-1, a), -x
+    if kind == "scale":
+        return mx.mul(sp.Rational(5, 2), a), 2.5 * x
+    b, y = draw(_trees(depth + 1))
+    if kind == "add":
+        return mx.add(a, b), x + y
+    if kind == "sub":
+        return mx.add(a, mx.mul(-1, b)), x - y
+    return mx.hadamard(a, b), x * y
+
+
+U, V, W = (np.random.default_rng(k).normal(size=(4, 3)) for k in range(3))  # (B, 3): a column per sample
+
+
+_u, _v, _w = (mx.seq(n, 3) for n in "uvw")
+
+
+@given(_trees())
+@example((mx.add(_u, mx.mul(-1, mx.add(_v, _w))), U - (V + W)))
+@example((mx.add(_u, mx.mul(-1, mx.add(_v, mx.mul(-1, _w)))), U - (V - W)))
+@example((mx.hadamard(_u, mx.add(_v, mx.mul(-1, _w))), U * (V - W)))
+@example((mx.mul(-1, mx.hadamard(mx.add(_u, _v), _w)), -((U + V) * W)))
+@settings(max_examples=200)  # each example prints and evaluates three small expressions: milliseconds
+def test_every_dialect_prints_sums_products_and_differences_with_their_parentheses(tree):
+    """a − (b + c), a ⊙ (b − c), −(a − b): the printed code evaluates to the expression's value."""
+    from symbptt.codegen.dialects import DIALECTS
+    from symbptt.codegen.printing import RowPrinter
+
+    expr, value = tree
+    assume(not isinstance(expr, sp.ZeroMatrix))  # u − u: nothing to print
+    for dialect in DIALECTS.values():
+        code = RowPrinter(lambda leaf: leaf.name, stacked=False, dialect=dialect).doprint(expr)
+        got = eval(code, {"u": U, "v": V, "w": W})  # noqa: S307  (code the printer wrote, on our own arrays)
+        np.testing.assert_allclose(got, value, rtol=1e-13, atol=1e-13, err_msg=f"{dialect.name}: {code}")
+
+
+@pytest.mark.parametrize("zeros", [{"a": np.zeros(3)}, {"a": np.zeros((2, 2)), "b": np.zeros(1), "loss": 0.5},
+                                   {"a": 0.0}, {"a": np.zeros(0), "b": np.zeros(2)}])
+def test_clip_norm_leaves_an_all_zero_gradient_zero(zeros):
+    """‖g‖ = 0: nothing to scale; θ/‖g‖ would be a division by zero, 0·∞ a NaN."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = symbptt.clip_norm(zeros, 1.0)
+    assert set(out) == set(zeros)
+    for name, value in zeros.items():
+        assert np.array_equal(np.asarray(out[name]), np.asarray(value)) and np.isfinite(out[name]).all()
+
+
+def test_clip_norm_of_huge_gradients_keeps_their_direction():
+    """Entries of 1e300 square to infinity: the norm is computed scaled, so clipping keeps g/‖g‖·θ."""
+    out = symbptt.clip_norm({"a": np.array([3e300, 4e300]), "b": np.array([0.0])}, 1.0)
+    np.testing.assert_allclose(out["a"], [0.6, 0.8], rtol=1e-15)
+    assert out["b"].tolist() == [0.0]
+    tiny = symbptt.clip_norm({"a": np.array([3e-310, 4e-310])}, 1.0)  # subnormal: below θ, unchanged
+    assert tiny["a"].tolist() == [3e-310, 4e-310]
+
+
+def test_the_command_line_clips_an_all_zero_gradient(tmp_path):
+    from symbptt.cli import main
+
+    p = {"W_hx": np.zeros((2, 1)), "W_hh": np.zeros((2, 2)), "b_h": np.zeros(2), "W_qh": np.zeros((1, 2)),
+         "b_q": np.zeros(1)}
+    np.savez(tmp_path / "in.npz", X=np.zeros((3, 1, 1)), Y=np.zeros((3, 1, 1)), **p)
+    assert main(["grad", str(tmp_path / "in.npz"), "--cell", "elman", "--clip-norm", "1", "--out",
+                 str(tmp_path / "g.npz")]) == 0
+    with np.load(tmp_path / "g.npz") as out:
+        assert all(np.all(out[k] == 0.0) for k in p)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -127,3 +129,68 @@ def test_a_gated_cell_keeps_b_and_c_by_name_and_says_where_they_are_defined():
     assert elman.names_from == "" and not {"b", "c"} & {str(b.base) for b in elman.equations[0].rhs.atoms(sp.Indexed)}
     tex = documents.render([documents.Section("symbolic", derivation)], "en", model="gru", T=3, cell="gru")
     assert tex.count(r"are those of \eqref{eq_bptt_substitution}") == 1  # said once, at the first step
+
+
+@pytest.mark.parametrize("lang", narration.LANGUAGES)
+def test_every_checked_line_quotes_the_sizes_its_check_ran_at(monkeypatch, lang):
+    """Each "Checked: ..." sentence says T (and B, the directions) of the check that produced its number: the
+    evidence functions are spied on, and the sentences found in the document by their own templates."""
+    from symbptt.derive import reverse
+
+    ran: dict[str, dict[str, object]] = {}
+
+    def spy(name, function, keys):
+        def recorded(*args, **kwargs):
+            bound = inspect.signature(function).bind(*args, **kwargs)
+            bound.apply_defaults()
+            ran[name] = {k: bound.arguments[k] for k in keys}
+            return function(*args, **kwargs)
+        monkeypatch.setattr(module_of[name], function.__name__, recorded)
+
+    module_of = {"closed_form": evidence, "gradient": evidence, "per_step": evidence, "adjoint_closed_form": reverse}
+    spy("closed_form", evidence.scalar_closed_form, ("T",))
+    spy("gradient", evidence.matrix_gradient, ("T", "directions"))
+    spy("per_step", evidence.per_step, ("T",))
+    spy("adjoint_closed_form", reverse.derivation, ("proof_T",))
+    document = handout.build(cells.make_cell("linear"), None, ("full",), 5, {"tau_": 2, "k1_": 2, "k2_": 3}, lang)
+    ran["adjoint_closed_form"] = {"T": ran["adjoint_closed_form"]["proof_T"]}
+    say = narration.table(lang)["text"]
+    for key, used in ran.items():
+        pattern = re.escape(say[key])
+        for blank in re.findall(r"@(\w+)@", say[key]):
+            pattern = pattern.replace(f"@{blank}@", rf"(?P<{blank}>.+?)", 1)
+        found = re.search(pattern.replace(r"\ ", " "), document)
+        assert found, (key, say[key])
+        for name, value in used.items():
+            assert found[name] == str(value), (lang, key, name, found[name], value)
+        if key == "gradient":
+            assert found["B"] == "2"  # the batch matrix_gradient draws
+
+
+# Where Korean says in more sentences what the others say in fewer (its own sentence boundaries), pinned:
+# any other difference in the number of sentences is a sentence dropped or added in one language.
+KOREAN_SENTENCES = {"document.intro": 3, "text.conventions": 7, "text.closed_form_generic": 2, "text.names": 2,
+                    "text.pair": 3, "narration.eq_bptt_partial_L_wh": 2, "narration.eq_bptt_partial_L_ht": 2,
+                    "narration.eq_bptt_partial_L_ht_proof": 2}
+
+
+def _sentences(text: str) -> int:
+    text = re.sub(r"\$[^$]*\$", "M", text)  # inline math holds no sentence end
+    text = re.sub(r"\\[a-zA-Z]+\{[^}]*\}", "C", text)  # nor does a command's argument
+    return len(re.findall(r"[.!?](?:\s|$)", text))
+
+
+def _flat(table, prefix=""):
+    for key, value in table.items():
+        if isinstance(value, dict):
+            yield from _flat(value, f"{prefix}{key}.")
+        elif isinstance(value, str):
+            yield f"{prefix}{key}", value
+
+
+def test_no_language_drops_or_adds_a_sentence():
+    counts = {lang: {k: _sentences(v) for k, v in _flat(narration.table(lang))} for lang in narration.LANGUAGES}
+    for key, english in counts["en"].items():
+        for lang in narration.LANGUAGES:
+            expected = KOREAN_SENTENCES.get(key, english) if lang == "ko" else english
+            assert counts[lang][key] == expected, (lang, key, counts[lang][key], expected)

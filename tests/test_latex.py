@@ -155,3 +155,19 @@ def test_a_vector_of_derivatives_sets_its_fractions_at_display_size_rows_apart()
     text = to_latex(sp.Matrix([x / w, y / w]))
     assert r"\dfrac{x}{w}\\[4pt]\dfrac{y}{w}" in text and r"\frac{" not in text
     assert to_latex(sp.Matrix([[x, y], [w, x]])) == r"\left[\begin{matrix}x & y\\w & x\end{matrix}\right]"
+
+
+@pytest.mark.parametrize("lhs_letters", [1, 8, 20, 36])
+def test_the_first_line_of_a_broken_sum_leaves_room_for_its_left_hand_side(lhs_letters):
+    """Each printed line, the first one with ``lhs =`` in front, fits LINE_WIDTH (in _width's letters)."""
+    from symbptt.derive.steps import Step
+
+    lhs = sp.Symbol("L" + "q" * (lhs_letters - 1))
+    terms = sp.symbols("a_1:25")
+    rhs = sp.Add(*(a * b for a, b in zip(terms, sp.symbols("b_1:25"), strict=True)))
+    text = latex.step_latex(Step("eq_long", "long", (sp.Eq(lhs, rhs),)))
+    lines = text.split("\\\\\n")
+    assert len(lines) > 1  # the sum is broken
+    assert lines[0].startswith(f"&{latex.to_latex(lhs)} = ")
+    for line in lines:
+        assert latex._width(line.lstrip("&")) <= latex.LINE_WIDTH + 1e-9, (lhs_letters, line)

@@ -94,3 +94,21 @@ def test_e17_unties_the_weight_in_both_states_at_each_step(lstm):
     summed = sum(evidence._objective_slope(unrolled, evidence._forward_slopes(only_h, dict(at), copy))
                  for copy in copies)
     assert evidence._digits(tied, summed) < 3
+
+
+def test_the_printed_e9_puts_xi_on_the_transition_alone(lstm):
+    """z_t = b_t + xi_t c_t z_{t-1}, and E[z_t] = b_t + E[xi_t] c_t E[z_{t-1}]: evaluated at xi_t = 0 the step
+    is b_t alone, at xi_t = 5/2 it is b_t + 5/2 c_t z_{t-1} (a check at xi_t = 1 cannot tell where xi_t is)."""
+    from symbptt import strategies
+
+    t = pair.t
+    step = pair.symbolic(lstm)["eq_bptt_randomized"]
+    b, c, z = pair.SYMBOLIC.b, pair.SYMBOLIC.c, pair.bold("z")
+    xi_t = strategies.xi[t]
+    (z_eq,) = [eq for eq in step.equations if eq.lhs == z(t)]
+    assert z_eq.rhs.subs(xi_t, 0) == b(t)
+    assert sp.expand(z_eq.rhs.subs(xi_t, sp.Rational(5, 2)) - b(t) - sp.Rational(5, 2) * c(t) * z(t - 1)) == 0
+    expectation = sp.Function("E")
+    (mean,) = [eq.rhs for eq in step.equations if eq.lhs == expectation(z(t)) and isinstance(eq.rhs, sp.Eq)]
+    assert mean.lhs.subs(expectation(xi_t), 0) == b(t)
+    assert r"\xi_{t}" in latex.step_latex(step)

@@ -254,6 +254,12 @@ def check_randomized(step):
         # z_t with xi_t = 1 and z_{t-1} exact is the exact sensitivity; so is E[z_t] from E[z_{t-1}]
         ones = {strategies.xi[s]: 1, z[s - 1]: sensitivity(s - 1)}
         assert close(evaluate(z_eq.rhs, s, ones), sensitivity(s))
+        # and with xi_t = 0 or 2.5: xi_t multiplies c_t z_{t-1} alone, never b_t (with xi_t = 1 any place passes)
+        hs = [float(POINT[h[k]]) for k in range(s + 1)]
+        b_s, c_s = (1 - hs[s] ** 2) * hs[s - 1], (1 - hs[s] ** 2) * float(W_VALUE)
+        for kept in (0.0, 2.5):
+            drawn = {strategies.xi[s]: kept, z[s - 1]: sensitivity(s - 1)}
+            assert close(evaluate(z_eq.rhs, s, drawn), b_s + kept * c_s * sensitivity(s - 1)), (s, kept)
         means = {expectation(strategies.xi[s]): 1, expectation(z[s - 1]): sensitivity(s - 1)}
         assert close(evaluate(e_z.rhs.lhs, s, means), sensitivity(s))
         assert close(evaluate(e_z.rhs.rhs, s, {expectation(z[s - 1]): sensitivity(s - 1)}), sensitivity(s))

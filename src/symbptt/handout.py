@@ -11,6 +11,7 @@ from symbptt.derive import forward, pair, reverse
 from symbptt.derive.forward import EXACT_SUM_T
 from symbptt.model import cells, losses, scalar
 
+CLOSED_FORM_T = 3  # the explicit T at which E7 is checked against sympy.diff of the unrolled loss
 PROOF_T = 4  # the explicit T at which the adjoints' closed form is checked against their recurrence
 PER_STEP_T = 3  # the explicit T at which E17 is checked with the weight untied
 
@@ -29,9 +30,9 @@ def build(cell: cells.Cell | None, loss: str | None, strategy_names: tuple[str, 
         if cell is None:
             closed = say["closed_form_generic"]
         else:
-            measured = (evidence.scalar_closed_form if derive is forward else evidence.pair_closed_form)(model, 3)
-            closed = narration.fill(say["closed_form"], T=3, digits=measured["digits"],
-                                    fd=f"${evidence.scientific(measured['fd'])}$")
+            measured = (evidence.scalar_closed_form if derive is forward else evidence.pair_closed_form)(
+                model, CLOSED_FORM_T)
+            closed = _checked(say["closed_form"], measured)
         sections += [
             documents.Section("symbolic", derive.symbolic(model, strategy_names),
                               {"eq_bptt_at_proof": say["proof"], "eq_bptt_partial_ht_wh_gen": closed}),
@@ -42,17 +43,21 @@ def build(cell: cells.Cell | None, loss: str | None, strategy_names: tuple[str, 
         _progress(f"deriving the adjoints of the {title} cell ...")
         derivation = reverse.derivation(cell, losses.make_loss(loss or "generic", allow_generic=True),
                                         proof_T=PROOF_T)
-        fd = evidence.matrix_gradient(cell, T=PROOF_T)
-        checks = {"eq_bptt_partial_L_ht": narration.fill(say["adjoint_closed_form"], T=PROOF_T),
-                  "eq_bptt_partial_L_hidden": narration.fill(say["gradient"], T=PROOF_T, directions=3,
-                                                             fd=f"${evidence.scientific(fd)}$"),
+        checks = {"eq_bptt_partial_L_ht": _checked(say["adjoint_closed_form"], {"T": PROOF_T}),
+                  "eq_bptt_partial_L_hidden": _checked(say["gradient"], evidence.matrix_gradient(cell, T=PROOF_T)),
                   "eq_bptt_gate_form": say["gate_form"]}
         if size_one is not None:  # E17's check runs on the size-one model
             digits = evidence.per_step(size_one[1], PER_STEP_T)
-            checks["eq_bptt_per_step"] = narration.fill(say["per_step"], T=PER_STEP_T, digits=digits)
+            checks["eq_bptt_per_step"] = _checked(say["per_step"], {"T": PER_STEP_T, "digits": digits})
         sections.append(documents.Section("matrix", derivation, checks))
     name = latex.escape(title)  # a formula cell's name may hold _ (peephole_lstm)
     return documents.render(sections, lang, model=name, T=T, cell=name)
+
+
+def _checked(sentence: str, measured: dict[str, Any]) -> str:
+    """A "Checked: ..." sentence filled with what the check measured, and at what T: never a number of its own."""
+    values = {k: f"${evidence.scientific(v)}$" if k == "fd" else v for k, v in measured.items()}
+    return narration.fill(sentence, **values)
 
 
 def _size_one(cell: cells.Cell | None) -> tuple[Any, Any] | None:
