@@ -9,6 +9,8 @@ SYMBPTT_REQUIRE_BACKENDS, so there a missing library fails instead of skipping.
 import numpy as np
 import pytest
 
+import symbptt
+
 from .backend_cases import CELLS, STRATEGY_ARGUMENTS, arrays, assert_close, make
 from .helpers import library
 
@@ -111,3 +113,20 @@ def test_randomized_xi_as_a_jax_array(jax):
     params, X, Y, initial = _converted(problem, jax.numpy.asarray)
     out = grad(params, X, Y, *initial, xi=jax.numpy.asarray(xi))
     assert_close({k: np.asarray(v) for k, v in out.items()}, expected)
+
+
+@pytest.mark.parametrize("where", ["W_hh", "X", "h0"])
+def test_a_tensor_that_requires_grad_is_refused_in_one_line(torch, where):
+    """symbptt never calls autograd: a tensor that records a graph is named, with the cure."""
+    grad = make("elman-tanh", backend="auto")
+    params, X, Y, initial = _converted(arrays(grad, 17), torch.from_numpy)
+    values = {"X": X, "h0": initial[0], **params}
+    values[where] = values[where].clone().requires_grad_(True)
+    params = {k: values[k] for k in params}
+    message = rf"^{where} is a tensor that requires grad: pass {where}.detach\(\)"
+    with pytest.raises(ValueError, match=message) as caught:
+        grad(params, values["X"], Y, values["h0"], *initial[1:])
+    assert "\n" not in str(caught.value)
+    clipped = {"W_hh": torch.ones(2, requires_grad=True)}
+    with pytest.raises((ValueError, TypeError), match="requires grad"):
+        symbptt.clip_norm(clipped, 1.0)

@@ -12,9 +12,9 @@ import symbptt
 from symbptt import cli
 from symbptt.cli import main
 
-ROOT = Path(__file__).parent.parent
-
 from .helpers import needs_graphviz, needs_tex
+
+ROOT = Path(__file__).parent.parent
 
 
 def test_derive_writes_the_document(tmp_path, capsys):
@@ -276,3 +276,18 @@ def test_the_numbers_the_readme_and_the_contract_quote_agree():
     steps_50 = re.findall(r"`derive --steps 50 --pdf` takes ([\d.]+) s", readme)
     assert steps_50 and re.search(rf"T = 50 takes about {steps_50[0]} s", contract), steps_50
     assert str(cli.MAX_DERIVE_STEPS) in contract and f"up to {cli.MAX_DERIVE_STEPS}" in readme
+
+
+def test_an_internal_error_is_one_line_unless_debugging(monkeypatch, capsys):
+    def broken(*args, **kwargs):
+        key = "h10"
+        raise KeyError(key)
+
+    monkeypatch.setattr(cli.handout, "build", broken)
+    assert main(["derive"]) == 70
+    err = capsys.readouterr().err.splitlines()
+    assert err[-1] == ("symbptt: internal error (a bug in symbptt; SYMBPTT_DEBUG=1 shows the traceback): "
+                       "KeyError: 'h10'")
+    monkeypatch.setenv("SYMBPTT_DEBUG", "1")
+    with pytest.raises(KeyError):
+        main(["derive"])

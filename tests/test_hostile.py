@@ -16,8 +16,11 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import re
 import tempfile
+import warnings
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +34,7 @@ from symbptt.cli import main
 from symbptt.model.cells import cell_names
 
 from .helpers import compiled as helpers_compiled
+
 
 class _Opaque:
     """An object of no use to anything, with a repr that is the same in every process (xdist compares ids)."""
@@ -313,11 +317,15 @@ def _bad_array(name: str, kind: str) -> np.ndarray | None:
         "transposed": np.ones(shape[::-1] + (1,) * 0) if len(shape) == 2 and shape[0] != shape[1] else None,
         "empty": np.ones((0, *shape[1:])),
         "too long": np.ones((shape[0] + 1, *shape[1:])),
+        "longdouble": np.ones(shape, dtype=np.longdouble),
+        "datetime": np.zeros(shape, dtype="datetime64[s]"),
+        "timedelta": np.zeros(shape, dtype="timedelta64[s]"),
+        "record": np.zeros(shape, dtype=[("a", "<f8")]),
     }[kind]
 
 
 ARRAY_KINDS = ["missing", "int", "bool", "complex", "text", "nan", "inf", "-inf at the end", "scalar",
-               "one more axis", "transposed", "empty", "too long"]
+               "one more axis", "transposed", "empty", "too long", "longdouble", "datetime", "timedelta", "record"]
 
 
 def _array_cases():
@@ -350,6 +358,79 @@ def test_a_bad_array_in_the_input_file(name, kind):
     _RUN.add("arrays")
     refused_cli(["grad", "{dir}/IN.npz", "--cell", "elman", "--out", "{dir}/KEEP.npz"], (name,),
                 _replace_array(name, kind), codes=(1,))
+
+
+def _archive(members: list[tuple[str, bytes]]):
+    """IN.npz replaced by a zip of these members (names as given: a path, a duplicate, no .npy)."""
+
+    def setup(folder: Path) -> None:
+        with zipfile.ZipFile(folder / "IN.npz", "w") as archive, warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # zipfile warns of a duplicate name: that is the point
+            for name, data in members:
+                archive.writestr(name, data)
+
+    setup.__name__ = "archive " + " ".join(name for name, _ in members)[:200]
+    return setup
+
+
+def _npy(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.lib.format.write_array(buffer, array, allow_pickle=False)
+    return buffer.getvalue()
+
+
+def _header(shape: tuple[int, ...]) -> bytes:
+    buffer = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buffer, {"descr": "<f8", "fortran_order": False, "shape": shape})
+    return buffer.getvalue()
+
+
+MEMBERS = [
+    ([("X.npy", _npy(np.zeros((3, 2, 2)))), ("../Y.npy", _npy(np.zeros((3, 2, 2))))], "'../Y.npy'"),
+    ([("X.npy", _npy(np.zeros((3, 2, 2)))), ("/abs/Y.npy", _npy(np.zeros((3, 2, 2))))], "'/abs/Y.npy'"),
+    ([("X.npy", _npy(np.zeros((3, 2, 2)))), ("d/Y.npy", _npy(np.zeros((3, 2, 2))))], "'d/Y.npy'"),
+    ([("X.npy", _npy(np.zeros((3, 2, 2)))), ("Y", _npy(np.zeros((3, 2, 2))))], "'Y'"),
+    ([("X.npy", _npy(np.zeros((3, 2, 2)))), ("Y.txt", b"1 2 3")], "'Y.txt'"),
+    ([("X.npy", _npy(np.zeros((3, 2, 2)))), ("X.npy", _npy(np.ones((3, 2, 2))))], "two members named 'X.npy'"),
+    ([("X.npy", _header((2**26 + 1,))), ("Y.npy", _header((2**26 + 1,)))], "all its arrays together"),
+    ([(f"A{i}.npy", _npy(np.zeros(1))) for i in range(1100)], "members"),
+]
+
+
+@pytest.mark.parametrize(("members", "named"), MEMBERS, ids=[n for _, n in MEMBERS])
+def test_a_hostile_archive_member(members, named):
+    _RUN.add("members")
+    refused_cli(["grad", "{dir}/IN.npz", "--cell", "elman", "--out", "{dir}/KEEP.npz"], (named,),
+                _archive(members), codes=(1,))
+
+
+def _special_output(kind: str):
+    def setup(folder: Path) -> None:
+        target = folder / "SPECIAL"
+        if kind == "fifo":
+            os.mkfifo(target)
+        elif kind == "folder":
+            target.mkdir()
+        elif kind == "link to a folder":
+            target.symlink_to(folder)
+        elif kind == "missing folder":
+            pass
+
+    setup.__name__ = kind
+    return setup
+
+
+OUTPUTS = [(verb, kind) for verb in (["grad", "{dir}/IN.npz", "--cell", "elman", "--out"], ["derive", "--out"],
+                                      ["code", "--cell", "lstm", "--out"], ["graph", "--out"],
+                                      ["analyze", "alignment", "--tex"])
+           for kind in ("fifo", "folder", "link to a folder", "missing folder")]
+
+
+@pytest.mark.parametrize(("argv", "kind"), OUTPUTS, ids=[f"{' '.join(a[:2])} {k}" for a, k in OUTPUTS])
+def test_an_output_that_is_not_a_regular_file(argv, kind):
+    _RUN.add("outputs")
+    target = "{dir}/no/such/folder/out" if kind == "missing folder" else "{dir}/SPECIAL"
+    refused_cli([*argv, target], ("SPECIAL", "no such folder", "folder"), _special_output(kind), codes=(2,))
 
 
 @given(name=st.sampled_from(sorted(SHAPES)), data=st.data())
@@ -690,7 +771,7 @@ def test_a_bad_argument_to_a_helper(key, call, names):
 
 # ------------------------------------------------------------------ the count
 
-WRITTEN = {"flags", "misuse", "arrays", "formulas", "api", "calls", "helpers"}
+WRITTEN = {"flags", "misuse", "arrays", "formulas", "api", "calls", "helpers", "members", "outputs"}
 
 
 def test_at_least_300_distinct_hostile_inputs(record_property):

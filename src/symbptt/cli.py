@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import os
 import sys
 import warnings
 from collections.abc import Sequence
@@ -270,6 +271,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (SymbpttError, ValueError, OSError) as exc:
         print(f"symbptt: error: {exc}", file=sys.stderr)
         return 1
+    except Exception as exc:  # a bug of ours: one line all the same; SYMBPTT_DEBUG=1 shows where
+        if os.environ.get("SYMBPTT_DEBUG"):
+            raise
+        first = (str(exc).splitlines() or [""])[0]
+        print(f"symbptt: internal error (a bug in symbptt; SYMBPTT_DEBUG=1 shows the traceback): "
+              f"{type(exc).__name__}: {first}", file=sys.stderr)
+        return 70
 
 
 if __name__ == "__main__":
