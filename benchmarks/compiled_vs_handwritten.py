@@ -31,9 +31,10 @@ import frameworks  # noqa: E402
 import handwritten  # noqa: E402
 
 import symbptt  # noqa: E402
-from symbptt import api as gradient  # noqa: E402
-from symbptt import backends, strategies  # noqa: E402
 from symbptt.codegen import module  # noqa: E402
+from symbptt.derive import strategies  # noqa: E402
+from symbptt.gradient import api as gradient  # noqa: E402
+from symbptt.gradient import backends  # noqa: E402
 from symbptt.model import losses  # noqa: E402
 
 SIZES = [  # cell, (d, h, q, T, B)

@@ -14,8 +14,8 @@ import time
 
 import sympy as sp
 
-from symbptt import strategies
 from symbptt.codegen import module, program
+from symbptt.derive import strategies
 from symbptt.model import graph
 from symbptt.model import scalar as model
 

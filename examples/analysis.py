@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from symbptt import strategies
 from symbptt.analysis import alignment, estimators, figures, spectrum, training, truncation
+from symbptt.derive import strategies
 
 
 def main(argv: list[str] | None = None) -> int:

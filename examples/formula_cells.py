@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 
 import symbptt
-from symbptt import latex
 from symbptt.derive import reverse
+from symbptt.document import latex
 from symbptt.model import losses
 
 CELLS = Path(__file__).parent / "cells"

@@ -10,7 +10,7 @@ import argparse
 import numpy as np
 
 import symbptt
-from symbptt import latex
+from symbptt.document import latex
 
 LABELS = ("eq_bptt_partial_ht_wh_recur", "eq_bptt_at", "eq_bptt_substitution",
           "eq_bptt_partial_ht_wh_gen", "eq_bptt_window", "eq_bptt_randomized")

@@ -7,9 +7,9 @@ import pytest
 import sympy as sp
 
 import symbptt
-from symbptt import documents, latex
 from symbptt.derive import reverse as adjoints
 from symbptt.derive import rules
+from symbptt.document import documents, latex
 from symbptt.errors import NotSupportedError, ProofError
 from symbptt.model import cells, losses
 from symbptt.model import matrices as mx

@@ -11,9 +11,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sympy import Rational
 
-from symbptt import strategies
 from symbptt.analysis import alignment, estimators, figures, spectrum, training, truncation
-from symbptt.cli import main
+from symbptt.cli.commands import main
+from symbptt.derive import strategies
 from symbptt.errors import ProofError
 
 # ------------------------------------------------------------------ truncation: where the gradient is cut
@@ -252,7 +252,7 @@ def test_spectrum_names_what_the_weights_file_lacks(tmp_path):
 def test_the_proof_of_exercise_one_as_a_document(tmp_path):
     import shutil
 
-    from symbptt import documents
+    from symbptt.document import documents
 
     tex = tmp_path / "ex1.tex"
     code, err = _run(["analyze", "alignment", "--steps", "5", "--tex", str(tex), "--out", str(tmp_path / "f")])

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 import symbptt
-from symbptt import backends
 from symbptt.errors import NotSupportedError
+from symbptt.gradient import backends
 
 from .backend_cases import CELLS, STRATEGY_ARGUMENTS, arrays, assert_close, make
 
@@ -139,7 +139,7 @@ def test_a_scalar_program_refuses_an_unknown_backend():
 
 
 def test_the_command_line_takes_a_backend(tmp_path, capsys):
-    from symbptt.cli import main
+    from symbptt.cli.commands import main
 
     grad = make("elman-tanh")
     params, X, Y, initial = arrays(grad, 6)

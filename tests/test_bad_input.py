@@ -69,7 +69,7 @@ def test_linear_recurrence_iterate_needs_one_multiplier_per_step():
     (["graph", "--steps", "100000"], "must be an integer from 1 to 500, got '100000'"),
 ])
 def test_steps_are_bounded_where_the_work_or_the_document_would_not_be(argv, message, capsys):
-    from symbptt.cli import main
+    from symbptt.cli.commands import main
 
     with pytest.raises(SystemExit) as exit_:
         main(argv)
@@ -126,7 +126,7 @@ BAD_FILES = {
 
 @pytest.mark.parametrize("kind", list(BAD_FILES))
 def test_a_bad_input_file_is_one_line_exit_1_and_no_output(tmp_path, capsys, kind):
-    from symbptt.cli import main
+    from symbptt.cli.commands import main
 
     inp, out = tmp_path / "in.npz", tmp_path / "g.npz"
     BAD_FILES[kind](inp)
@@ -137,8 +137,8 @@ def test_a_bad_input_file_is_one_line_exit_1_and_no_output(tmp_path, capsys, kin
 
 
 def test_a_failed_pdf_leaves_the_existing_document_intact(tmp_path, monkeypatch, capsys):
-    from symbptt import documents
-    from symbptt.cli import main
+    from symbptt.cli.commands import main
+    from symbptt.document import documents
     from symbptt.errors import SymbpttError
 
     tex = tmp_path / "d.tex"
@@ -157,7 +157,7 @@ def test_a_failed_pdf_leaves_the_existing_document_intact(tmp_path, monkeypatch,
 
 @pytest.mark.parametrize("out", ["", ".", "/tmp/"])
 def test_out_must_name_a_file(out, capsys):
-    from symbptt.cli import main
+    from symbptt.cli.commands import main
 
     with pytest.raises(SystemExit) as exit_:
         main(["derive", "--out", out])
@@ -183,7 +183,7 @@ def test_a_non_finite_result_warns_naming_its_first_time_step():
 
 
 def test_the_command_line_says_so_in_one_line(tmp_path, capsys):
-    from symbptt.cli import main
+    from symbptt.cli.commands import main
 
     p, X, Y = _overflowing()
     np.savez(tmp_path / "in.npz", **p, X=X, Y=Y)
@@ -200,7 +200,7 @@ def test_the_command_line_says_so_in_one_line(tmp_path, capsys):
     (["graph", "--cell", "linear", "--activation", "relu"], "--activation applies to the elman cell only"),
 ])
 def test_flags_that_do_not_apply_are_refused_not_ignored(argv, message, capsys):
-    from symbptt.cli import main
+    from symbptt.cli.commands import main
 
     assert main(argv) == 2
     err = capsys.readouterr().err

@@ -104,7 +104,7 @@ def test_a_cache_written_with_scipy_is_never_seen_without_it(cache):
     _compile_in_a_new_process()
     script = NO_SCIPY + textwrap.dedent("""\
         from symbptt.codegen import jit
-        from symbptt import backends
+        from symbptt.gradient import backends
         print(jit.compiled(sys.argv[1]), backends.numba_installed(), jit.environment()["scipy"])
         try:
             jit.load(sys.argv[1])

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 import symbptt
-from symbptt import cli
-from symbptt.cli import main
+from symbptt.cli import commands as cli
+from symbptt.cli.commands import main
 
 from .helpers import needs_graphviz, needs_tex
 
@@ -205,8 +205,8 @@ def test_every_analysis_has_a_description_and_explains_its_defaults(kind, capsys
 
 
 def test_one_spelling_for_each_backend_in_the_api_and_on_the_command_line(tmp_path, capsys):
-    from symbptt import backends
     from symbptt.codegen.dialects import DIALECTS
+    from symbptt.gradient import backends
 
     with pytest.raises(ValueError, match="backend must be one of auto, numpy, numba, array_api; got 'array-api'"):
         symbptt.compile_gradient("elman", backend="array-api")
@@ -291,3 +291,15 @@ def test_an_internal_error_is_one_line_unless_debugging(monkeypatch, capsys):
     monkeypatch.setenv("SYMBPTT_DEBUG", "1")
     with pytest.raises(KeyError):
         main(["derive"])
+
+
+def test_a_missing_matplotlib_is_said_before_the_analysis_runs(monkeypatch, capsys, tmp_path):
+    from symbptt.analysis import training
+
+    ran = []
+    monkeypatch.setattr(training, "train", lambda *a, **k: ran.append(1))
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    assert main(["analyze", "clipping", "--out", str(tmp_path / "c")]) == 1
+    assert capsys.readouterr().err.splitlines() == ["symbptt: error: the figures need matplotlib: pip install "
+                                                    "'symbptt[plot]'"]
+    assert not ran and not any(tmp_path.iterdir())

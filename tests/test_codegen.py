@@ -5,8 +5,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import symbptt
-from symbptt import strategies
 from symbptt.derive import forward as derive
+from symbptt.derive import strategies
 from symbptt.derive.chain import Partial
 from symbptt.model import scalar as model
 from symbptt.model.scalar import h

@@ -4,9 +4,9 @@ import pytest
 import sympy as sp
 
 import symbptt
-from symbptt import strategies
 from symbptt.codegen import program
 from symbptt.derive import forward as derive
+from symbptt.derive import strategies
 from symbptt.derive.chain import Partial
 from symbptt.model import graph
 from symbptt.model import scalar as model
@@ -107,8 +107,7 @@ def test_randomized_is_unbiased_exactly(T):
 def test_the_sum_over_outcomes_sees_a_sampler_that_does_not_reweight_and_a_wrong_closed_form(T):
     """xi_t = 1/pi_t with probability pi_t is unbiased; keeping a path with probability pi_t without
     reweighting it (xi_t = 1) is not, nor is a closed form missing its earliest term: both caught at every T."""
-    from symbptt import strategies
-    from symbptt.derive import recurrence
+    from symbptt.derive import recurrence, strategies
     from symbptt.errors import ProofError
 
     seq = recurrence.LinearRecurrence()

@@ -10,7 +10,7 @@ from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 import symbptt
-from symbptt import strategies
+from symbptt.derive import strategies
 from symbptt.model import matrices as mx
 
 from . import reference
@@ -193,7 +193,7 @@ def test_clip_norm_of_huge_gradients_keeps_their_direction():
 
 
 def test_the_command_line_clips_an_all_zero_gradient(tmp_path):
-    from symbptt.cli import main
+    from symbptt.cli.commands import main
 
     p = {"W_hx": np.zeros((2, 1)), "W_hh": np.zeros((2, 2)), "b_h": np.zeros(2), "W_qh": np.zeros((1, 2)),
          "b_q": np.zeros(1)}

@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 
 from symbptt import files, inputs
-from symbptt.cli import main
+from symbptt.cli.commands import main
 
 from .helpers import needs_graphviz
 

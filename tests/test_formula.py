@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import symbptt
-from symbptt.cli import main
+from symbptt.cli.commands import main
 from symbptt.derive import reverse
 from symbptt.errors import FormulaError
 from symbptt.model import cells, losses
@@ -103,7 +103,7 @@ def test_example_cells_match_central_differences_of_an_independent_forward_pass(
 
 @pytest.mark.parametrize("name", ["mgu", "indrnn", "peephole_lstm"])
 def test_example_cells_derive_and_print(name):
-    from symbptt import latex
+    from symbptt.document import latex
 
     cell = example(name)
     derivation = reverse.derivation(cell, losses.make_loss("generic", allow_generic=True))

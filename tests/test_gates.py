@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 import sympy as sp
 
-from symbptt import evidence
 from symbptt.derive import gates, reverse
+from symbptt.document import evidence
 from symbptt.errors import ProofError
 from symbptt.model import cells, graph, losses, ops, scalar
 from symbptt.model import matrices as mx

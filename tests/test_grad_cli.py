@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import symbptt
-from symbptt.cli import main
+from symbptt.cli.commands import main
 
 from .test_gradient import _tiny, assert_same
 

@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from symbptt import documents, evidence, handout, narration, strategies
-from symbptt.cli import main
-from symbptt.derive import forward
+from symbptt.cli.commands import main
+from symbptt.derive import forward, strategies
+from symbptt.document import documents, evidence, handout, narration
 from symbptt.model import cells, scalar
 
 LENGTHS = {"tau_": 2, "k1_": 2, "k2_": 3}

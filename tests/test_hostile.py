@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 
 import symbptt
 from symbptt import extend as ex
-from symbptt.cli import main
+from symbptt.cli.commands import main
 from symbptt.model.cells import cell_names
 
 from .helpers import compiled as helpers_compiled

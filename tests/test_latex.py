@@ -2,8 +2,8 @@
 import pytest
 import sympy as sp
 
-from symbptt import documents, latex
 from symbptt.derive import forward as derive
+from symbptt.document import documents, latex
 from symbptt.model import cells
 from symbptt.model import scalar as model
 
@@ -117,7 +117,7 @@ def test_a_short_written_out_sum_is_not_elided():
                                   ["elman", "--activation", "sigmoid"], ["elman", "--activation", "relu"],
                                   ["elman", "--activation", "identity"]], ids=" ".join)
 def test_the_document_stays_inside_the_margins(tmp_path, cell, steps):
-    from symbptt.cli import main
+    from symbptt.cli.commands import main
 
     tex = tmp_path / "d.tex"
     main(["derive", "--cell", *cell, "--steps", steps, "--out", str(tex), "--pdf"])
@@ -135,13 +135,13 @@ def test_a_gated_cell_is_shown_with_its_gates_named():
 
 
 def test_a_scalar_parameter_named_like_a_greek_letter_prints_letter_by_letter():
-    from symbptt.notation import to_latex
+    from symbptt.document.notation import to_latex
 
     assert to_latex(sp.Symbol("W_xi")) == "W_{xi}" and to_latex(sp.Symbol("xi")) == r"\xi"
 
 
 def test_noncommutative_factors_keep_their_order_commutative_ones_sort_first():
-    from symbptt.notation import to_latex
+    from symbptt.document.notation import to_latex
 
     c3, c2, b1 = (sp.Symbol(n, commutative=False) for n in ("C_3", "C_2", "B_1"))
     assert to_latex(sp.Mul(c3, c2, b1) * sp.Symbol("xi")).endswith("C_{3} C_{2} B_{1}")
@@ -149,7 +149,7 @@ def test_noncommutative_factors_keep_their_order_commutative_ones_sort_first():
 
 def test_a_vector_of_derivatives_sets_its_fractions_at_display_size_rows_apart():
     """E6's 𝐚_t = (∂h_t/∂w, ∂c_t/∂w): a matrix sets its entries in text style, fractions small and touching."""
-    from symbptt.notation import to_latex
+    from symbptt.document.notation import to_latex
 
     w, x, y = sp.symbols("w x y")
     text = to_latex(sp.Matrix([x / w, y / w]))

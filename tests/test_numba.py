@@ -85,7 +85,7 @@ def test_the_compiled_straight_line_program_equals_the_numpy_one(numba_cache, st
 
 
 def test_the_command_line_says_it_compiles(numba_cache, tmp_path, capsys):
-    from symbptt.cli import main
+    from symbptt.cli.commands import main
 
     grad = make("elman-tanh")
     params, X, Y, initial = arrays(grad, 9)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import sympy as sp
 
-from symbptt import evidence, latex
-from symbptt.cli import main
+from symbptt.cli.commands import main
 from symbptt.derive import pair, recurrence
+from symbptt.document import evidence, latex
 from symbptt.errors import ProofError
 from symbptt.model import cells
 
@@ -99,7 +99,7 @@ def test_e17_unties_the_weight_in_both_states_at_each_step(lstm):
 def test_the_printed_e9_puts_xi_on_the_transition_alone(lstm):
     """z_t = b_t + xi_t c_t z_{t-1}, and E[z_t] = b_t + E[xi_t] c_t E[z_{t-1}]: evaluated at xi_t = 0 the step
     is b_t alone, at xi_t = 5/2 it is b_t + 5/2 c_t z_{t-1} (a check at xi_t = 1 cannot tell where xi_t is)."""
-    from symbptt import strategies
+    from symbptt.derive import strategies
 
     t = pair.t
     step = pair.symbolic(lstm)["eq_bptt_randomized"]

@@ -21,8 +21,7 @@ import math
 import pytest
 import sympy as sp
 
-from symbptt import strategies
-from symbptt.derive import forward
+from symbptt.derive import forward, strategies
 from symbptt.derive.chain import Partial
 from symbptt.model import scalar
 from symbptt.model.scalar import L, T, h, o, t, x, y

@@ -10,7 +10,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import symbptt
-from symbptt import strategies
+from symbptt.derive import strategies
 
 from . import reference
 from .strategies import CONFIGS, matrix_problems

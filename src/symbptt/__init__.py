@@ -1,37 +1,38 @@
 """symbptt: backpropagation through time derived symbolically, printed as LaTeX, compiled to NumPy.
 
-The pipeline, one package or module per stage (``docs/architecture.md``):
+One package per pipeline stage (``docs/architecture.md`` draws them); each imports only from those before it
+(``LAYERS`` in ``tests/test_layering.py``):
 
-    model/      operations, the matrix vocabulary, cells (one registry), losses, the scalar view, the graph
-    strategies  the truncation strategies, each owning its forward and reverse form
-    derive/     steps as data, the linear recurrence, the chain rule, E1-E9, VJP rules, E10-E16
-    codegen/    names, the statement IR, runtime helpers, printing, passes, storage, loops, modules
-    notation    the textbook's notation for one expression
-    latex       derivations laid out as LaTeX (long sums broken, long lists elided)
-    api         compile_gradient, compile_scalar_gradient, clipping
-    checks      central differences
-    extend      the front door for new cells, activations and VJP rules
-    cli         the command line
+    model/      what is differentiated: operations, the matrix vocabulary, cells, losses, the scalar view, the graph
+    derive/     the symbolic work: the strategies, steps as data, the linear recurrence, E1-E9, VJP rules, E10-E18
+    codegen/    from derived equations to source: names, the statement IR, runtimes, printers, passes, modules
+    gradient/   the compiled gradients and what acts on them: compile_gradient, the scalar programs, the
+                backends, clipping, central differences
+    document/   the LaTeX output: notation, layout, narration, documents, the evidence lines, the handout
+    analysis/   the section's claims measured and drawn
+    cli/        the command line
 
-Each module imports only from the modules listed before it (``LAYERS`` in
-``tests/test_layering.py``); the CLI and this file sit on top.
+and on the ground floor: ``errors``, ``arguments`` (the checks every stage makes), ``inputs`` and ``files``
+(what the command line reads and writes), ``extend`` (the front door for new cells). This module re-exports the
+public API, listed in ``__all__``.
 """
 
 from __future__ import annotations
 
+import symbptt.document.latex  # noqa: F401  (it tells derivations how to show themselves in a notebook)
 from symbptt._version import __version__
-from symbptt.api import Gradient, NonFiniteWarning, compile_gradient
-from symbptt.checks import assert_gradients_close, central_difference, check_gradient
-from symbptt.clipping import clip_norm, clip_value
 from symbptt.derive.forward import explicit, symbolic
 from symbptt.derive.recurrence import LinearRecurrence
 from symbptt.derive.steps import Derivation, Step
+from symbptt.derive.strategies import STRATEGIES, Strategy
 from symbptt.errors import NotSupportedError, ProofError, SymbpttError
+from symbptt.gradient.api import Gradient, NonFiniteWarning, compile_gradient
+from symbptt.gradient.checks import assert_gradients_close, central_difference, check_gradient
+from symbptt.gradient.clipping import clip_norm, clip_value
+from symbptt.gradient.scalar_api import ScalarGradient, compile_scalar_gradient
 from symbptt.model.formula import cell_from_formulas, cell_from_text
 from symbptt.model.graph import UnrolledGraph, unroll
 from symbptt.model.scalar import ScalarModel, make_model
-from symbptt.scalar_api import ScalarGradient, compile_scalar_gradient
-from symbptt.strategies import STRATEGIES, Strategy
 
 __all__ = [
     "STRATEGIES",

@@ -1,3 +1,3 @@
-from symbptt.cli import main
+from symbptt.cli.commands import main
 
 raise SystemExit(main())

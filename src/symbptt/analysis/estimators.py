@@ -16,8 +16,10 @@ from typing import Any
 
 import numpy as np
 
-from symbptt import api, arguments, strategies
+from symbptt import arguments
 from symbptt.analysis.truncation import by_update, cuts
+from symbptt.derive import strategies
+from symbptt.gradient import api
 
 
 def flat(grads: Mapping[str, Any], names: Sequence[str]) -> np.ndarray:

@@ -24,7 +24,8 @@ import numpy as np
 import sympy as sp
 from sympy.calculus.util import maximum
 
-from symbptt import api, arguments
+from symbptt import arguments
+from symbptt.gradient import api
 from symbptt.model import ops
 
 z = sp.Symbol("z", real=True)

@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from symbptt import api, arguments, clipping
+from symbptt import arguments
 from symbptt.analysis.spectrum import to_spectral_radius
 from symbptt.analysis.truncation import encode, excerpt
+from symbptt.gradient import api, clipping
 
 
 @dataclass

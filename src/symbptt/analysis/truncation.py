@@ -17,7 +17,8 @@ from typing import Any
 
 import sympy as sp
 
-from symbptt import arguments, strategies
+from symbptt import arguments
+from symbptt.derive import strategies
 
 
 def excerpt() -> str:

@@ -1,6 +1,6 @@
 """The backward loop of a compiled gradient: the adjoint equations, t = T..1, under a strategy.
 
-Both forms come from the strategy object (:mod:`symbptt.strategies`):
+Both forms come from the strategy object (:mod:`symbptt.derive.strategies`):
 
 - one carry (full, chunked, last, randomized: at every state the loss terms
   that reach it share their first state): ``∂L/∂s_t``'s part from step t + 1

@@ -33,8 +33,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from symbptt import strategies
 from symbptt._version import __version__
+from symbptt.derive import strategies
 from symbptt.derive.reverse import ReverseStep
 from symbptt.errors import NotSupportedError
 

@@ -20,12 +20,12 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from symbptt import strategies
 from symbptt.codegen import ir, passes
 from symbptt.codegen.dialects import NUMPY, Dialect
 from symbptt.codegen.ir import Assign, Block, Line
 from symbptt.codegen.printing import IndexPrinter, RowPrinter
 from symbptt.codegen.storage import Storage
+from symbptt.derive import strategies
 from symbptt.derive.reverse import ReverseStep
 from symbptt.model import matrices as mx
 from symbptt.model.matrices import MatExpr, Seq, t

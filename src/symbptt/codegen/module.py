@@ -7,7 +7,7 @@ module constants. One schedule is printed in three dialects
 (:mod:`dialects`): the NumPy module needs only NumPy, the Numba module
 ``numba`` too (its ``core`` and helpers compiled, cached on disk), the array
 API module ``array-api-compat`` and any array library. The runtime helpers
-are copied in verbatim, and :class:`symbptt.api.Gradient` runs this same code.
+are copied in verbatim, and :class:`symbptt.gradient.api.Gradient` runs this same code.
 """
 
 from __future__ import annotations
@@ -20,13 +20,13 @@ from typing import Any
 
 import numpy as np
 
-from symbptt import strategies
 from symbptt.codegen import ir, passes, runtime, runtime_numba, runtime_xp, wrappers
 from symbptt.codegen.backward import backward
 from symbptt.codegen.dialects import ARRAY_API, NUMBA, NUMPY, Dialect
 from symbptt.codegen.loops import Context, forward, readout
 from symbptt.codegen.names import BUILTINS, Names
 from symbptt.codegen.storage import Storage
+from symbptt.derive import strategies
 from symbptt.derive.reverse import ReverseStep
 from symbptt.model import matrices as mx
 

@@ -15,12 +15,11 @@ from typing import TypeAlias
 import sympy as sp
 from sympy.core.function import AppliedUndef
 
-from symbptt import strategies
 from symbptt.codegen import ir
 from symbptt.codegen.dialects import NUMPY, Dialect
 from symbptt.codegen.names import BUILTINS, Names
 from symbptt.codegen.printing import BpttNumPyPrinter, Verbatim
-from symbptt.derive import chain
+from symbptt.derive import chain, strategies
 from symbptt.derive import forward as derive
 from symbptt.derive.chain import Partial
 from symbptt.errors import NotSupportedError

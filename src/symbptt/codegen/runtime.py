@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy
 
-from symbptt.strategies import sample_xi
+from symbptt.derive.strategies import sample_xi
 
 
 def _flat(a):

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from symbptt import strategies
 from symbptt.codegen.dialects import Dialect
+from symbptt.derive import strategies
 from symbptt.derive.reverse import ReverseStep
 
 

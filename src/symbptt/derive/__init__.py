@@ -1,1 +1,3 @@
-"""Stage 2, the derivation: steps as data, the linear recurrence, the chain rule, E1-E9, VJP rules, E10-E16."""
+"""Stage 2, the derivation: the truncation strategies (strategies), steps as data (steps), the linear recurrence
+and its proof (recurrence), the chain rule (chain), E1-E7's pieces (sensitivity), E1-E9 for one state (forward)
+and for two (pair), one VJP rule per operation (rules), E18's gates (gates), and E10-E17 (reverse)."""

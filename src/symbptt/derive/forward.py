@@ -15,8 +15,7 @@ from typing import TypeAlias
 
 import sympy as sp
 
-from symbptt import strategies
-from symbptt.derive import recurrence
+from symbptt.derive import recurrence, strategies
 from symbptt.derive.chain import Partial
 from symbptt.derive.sensitivity import (  # noqa: F401  (re-exported: the pieces of E1-E7)
     check_substitution,

@@ -16,8 +16,7 @@ from typing import Any, TypeAlias
 
 import sympy as sp
 
-from symbptt import strategies
-from symbptt.derive import chain, recurrence
+from symbptt.derive import chain, recurrence, strategies
 from symbptt.derive.chain import Partial
 from symbptt.derive.forward import EXACT_SUM_T  # the same bound as the one-state analysis, said once in the text
 from symbptt.derive.sensitivity import gradient_equation, loss_gradient, objective

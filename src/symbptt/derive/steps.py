@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import sympy as sp
+
+# How a step and a derivation show themselves in a notebook: filled by the document package (document.latex)
+# when it is imported, as symbptt's own import does, so that derive never imports the stage that prints it.
+DISPLAY: dict[str, Callable[[Any], str]] = {}
 
 
 @dataclass(frozen=True)
@@ -22,10 +28,8 @@ class Step:
     elided: bool = True  # a long list of equations shows its ends around ⋮; False for definitions a reader needs
 
     def _repr_latex_(self) -> str:
-        """The step on its own, in a notebook."""
-        from symbptt import latex  # display hook only: latex depends on derive, not back
-
-        return latex.step_display(self)
+        """The step on its own, in a notebook (printed by the document package, which registers itself)."""
+        return DISPLAY["step"](self)
 
 
 @dataclass(frozen=True)
@@ -49,10 +53,4 @@ class Derivation:
 
     def _repr_latex_(self) -> str:
         """Every step in a notebook: its title, then its aligned equations, one block."""
-        from symbptt import latex  # display hook only: latex depends on derive, not back
-
-        rows = []
-        for step in self.steps:
-            rows.append(rf"&{latex.in_math(step.title)} \\")
-            rows.append(latex.step_latex(step) + r" \\[1ex]")
-        return "$$\\begin{aligned}\n" + "\n".join(rows) + "\n\\end{aligned}$$"
+        return DISPLAY["derivation"](self)

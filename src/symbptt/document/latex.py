@@ -11,8 +11,8 @@ import re
 
 import sympy as sp
 
-from symbptt.derive.steps import Step
-from symbptt.notation import PRINTER, to_latex
+from symbptt.derive.steps import DISPLAY, Derivation, Step
+from symbptt.document.notation import PRINTER, to_latex
 
 __all__ = ["escape", "step_environment", "step_latex", "to_latex"]
 
@@ -201,3 +201,15 @@ def in_math(text: str) -> str:
 def step_display(step: Step) -> str:
     """One step as a display that stands on its own (a notebook cell, a paste into any document)."""
     return "$$\\begin{aligned}\n" + step_latex(step) + "\n\\end{aligned}$$"
+
+
+def derivation_display(derivation: Derivation) -> str:
+    """Every step of a derivation as one display: each title, then its aligned equations."""
+    rows = []
+    for step in derivation.steps:
+        rows.append(rf"&{in_math(step.title)} \\")
+        rows.append(step_latex(step) + r" \\[1ex]")
+    return "$$\\begin{aligned}\n" + "\n".join(rows) + "\n\\end{aligned}$$"
+
+
+DISPLAY.update(step=step_display, derivation=derivation_display)  # how steps show themselves in a notebook

@@ -15,9 +15,11 @@ from typing import Any, TypeAlias
 
 import numpy as np
 
-from symbptt import arguments, backends, strategies
+from symbptt import arguments
 from symbptt.codegen import module
 from symbptt.codegen.dialects import DIALECTS
+from symbptt.derive import strategies
+from symbptt.gradient import backends
 from symbptt.model import cells, losses
 
 Arrays: TypeAlias = Mapping[str, Any]
@@ -236,7 +238,7 @@ def compile_gradient(cell: str | cells.Cell, *, activation: str = "tanh", loss: 
             ``tbptt`` (``k1``, ``k2``); ``last`` (the last ``tau`` steps).
         backend: ``auto`` (default: Numba for narrow problems when installed, NumPy otherwise, the array
             API module for PyTorch, JAX or CuPy arrays), ``numpy``, ``numba`` or ``array_api``
-            (:mod:`symbptt.backends`).
+            (:mod:`symbptt.gradient.backends`).
 
     Returns:
         ``grad(params, X, Y, h0=None, c0=None, xi=None)`` returning every parameter's

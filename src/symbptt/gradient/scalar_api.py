@@ -8,9 +8,10 @@ from typing import Any, TypeAlias
 
 import numpy as np
 
-from symbptt import arguments, strategies
+from symbptt import arguments
 from symbptt.codegen import jit, module, program
 from symbptt.codegen.dialects import MATH
+from symbptt.derive import strategies
 from symbptt.model import scalar
 
 Arrays: TypeAlias = Mapping[str, Any]

@@ -13,8 +13,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 
-from symbptt import arguments, files, strategies
+from symbptt import arguments, files
 from symbptt.analysis import figures
+from symbptt.derive import strategies
 from symbptt.model import cells, losses, ops
 
 

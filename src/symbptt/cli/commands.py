@@ -17,12 +17,15 @@ from pathlib import Path
 
 import numpy as np
 
-from symbptt import analyze, api, backends, clipping, documents, files, flags, handout, inputs, narration, strategies
+from symbptt import files, inputs
 from symbptt._version import __version__
+from symbptt.cli import analyze, flags
 from symbptt.codegen import jit
 from symbptt.codegen.dialects import DIALECTS
-from symbptt.derive import pair
+from symbptt.derive import pair, strategies
+from symbptt.document import documents, handout, narration
 from symbptt.errors import SymbpttError
+from symbptt.gradient import api, backends, clipping
 from symbptt.model import cells, formula, formula_text, graph, losses, ops
 
 MAX_DERIVE_STEPS = 100  # the written-out part costs ~T² (benchmarks/derive_steps.py: T = 50 1.7 s, T = 100 2.4 s)

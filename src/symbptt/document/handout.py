@@ -6,9 +6,9 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from symbptt import documents, evidence, latex, narration
 from symbptt.derive import forward, pair, reverse
 from symbptt.derive.forward import EXACT_SUM_T
+from symbptt.document import documents, evidence, latex, narration
 from symbptt.model import cells, losses, scalar
 
 CLOSED_FORM_T = 3  # the explicit T at which E7 is checked against sympy.diff of the unrolled loss

@@ -25,10 +25,9 @@ from typing import Any
 
 import numpy as np
 
-from symbptt import strategies
 from symbptt.codegen import jit, module
 from symbptt.codegen.dialects import ARRAY_API, NUMBA, NUMPY
-from symbptt.derive import reverse
+from symbptt.derive import reverse, strategies
 from symbptt.errors import NotSupportedError
 from symbptt.model import cells, losses
 

@@ -15,12 +15,12 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from symbptt import api, checks
 from symbptt.codegen.dialects import MATH
 from symbptt.codegen.printing import BpttNumPyPrinter
 from symbptt.derive import pair
 from symbptt.derive.chain import Partial
 from symbptt.derive.sensitivity import loss_gradient, sensitivity_sequence
+from symbptt.gradient import api, checks
 from symbptt.model import cells, graph
 from symbptt.model.scalar import ScalarModel, h
 

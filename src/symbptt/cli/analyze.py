@@ -8,13 +8,18 @@ gradients and symbolic derivations) and draws with ``analysis.figures``
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-from symbptt import documents, flags, inputs, strategies
+from symbptt import inputs
 from symbptt.analysis import alignment, estimators, figures, spectrum, training, truncation
+from symbptt.cli import flags
+from symbptt.derive import strategies
+from symbptt.document import documents
 from symbptt.model import ops
 
 CHARACTERS = 40  # the opening of The Time Machine the figures are drawn on
@@ -40,7 +45,7 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
     s.add_argument("--k1", type=flags.length, default=4, help="tbptt: an update every k1 steps (default: 4)")
     s.add_argument("--k2", type=flags.length, default=8, help="tbptt: backpropagated through k2 (default: 8)")
     _out(s, "strategies")
-    s.set_defaults(run=_strategies)
+    s.set_defaults(run=_drawn(_strategies))
 
     m = kinds.add_parser("alignment", help="exercise 1: M^k x turns toward the top eigenvector",
                          description="Exercise 1 of the section: for a random symmetric M, the angle between M^k x "
@@ -53,7 +58,7 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
     m.add_argument("--seed", type=flags.seed, default=0, help="seed of M and x (default: 0)")
     m.add_argument("--tex", type=flags.output, metavar="FILE.tex", help="also write the symbolic proof as LaTeX")
     _out(m, "alignment")
-    m.set_defaults(run=_alignment)
+    m.set_defaults(run=_drawn(_alignment))
 
     e = kinds.add_parser("estimators", help="bias, variance and cost of every strategy against full",
                          description="Each strategy's gradient against full BPTT on an Elman network: the relative "
@@ -65,7 +70,7 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
                    help="sampled xi per pi (default: 200)")
     e.add_argument("--seed", type=flags.seed, default=0, help="seed of the weights and of xi (default: 0)")
     _out(e, "estimators")
-    e.set_defaults(run=_estimators)
+    e.set_defaults(run=_drawn(_estimators))
 
     r = kinds.add_parser("spectrum", help="vanishing and exploding gradients as powers of W_hh (E15)",
                          description="The norm of dl_T/dh_t against the lag T - t, from compiled gradients of the "
@@ -83,7 +88,7 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
                    help="the elman cell's activation beside the linear cell (default: tanh)")
     r.add_argument("--seed", type=flags.seed, default=0, help="seed of the drawn W_hh (default: 0)")
     _out(r, "spectrum")
-    r.set_defaults(run=_spectrum)
+    r.set_defaults(run=_drawn(_spectrum))
 
     c = kinds.add_parser("clipping", help="gradient norm and loss of a short training run, clipped or not",
                          description="Three gradient-descent runs from one start on The Time Machine (characters as "
@@ -96,7 +101,17 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
     c.add_argument("--c", type=flags.threshold, default=0.1, help="clip_value's bound (default: 0.1)")
     c.add_argument("--seed", type=flags.seed, default=0, help="seed of the weights and windows (default: 0)")
     _out(c, "clipping")
-    c.set_defaults(run=_clipping)
+    c.set_defaults(run=_drawn(_clipping))
+
+
+def _drawn(run: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """``run``, once matplotlib is known to be there: a missing package is said before the work, not after it."""
+    @functools.wraps(run)
+    def checked(args: argparse.Namespace) -> int:
+        figures.pyplot()
+        return run(args)
+
+    return checked
 
 
 def _out(p: argparse.ArgumentParser, default: str) -> None:

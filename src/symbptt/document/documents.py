@@ -9,8 +9,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from symbptt import latex, narration
 from symbptt.derive.steps import Derivation
+from symbptt.document import latex, narration
 from symbptt.errors import SymbpttError
 
 PREAMBLE = r"""\documentclass[11pt]{article}
