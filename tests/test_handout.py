@@ -18,7 +18,7 @@ from symbptt.derive import forward, strategies
 from symbptt.document import documents, evidence, handout, narration
 from symbptt.model import cells, scalar
 
-LENGTHS = {"tau_": 2, "k1_": 2, "k2_": 3}
+LENGTHS = {"tau": 2, "k1": 2, "k2": 3}
 
 
 def test_every_language_has_every_sentence_with_the_same_blanks_and_references():
@@ -152,7 +152,7 @@ def test_every_checked_line_quotes_the_sizes_its_check_ran_at(monkeypatch, lang)
     spy("gradient", evidence.matrix_gradient, ("T", "directions"))
     spy("per_step", evidence.per_step, ("T",))
     spy("adjoint_closed_form", reverse.derivation, ("proof_T",))
-    document = handout.build(cells.make_cell("linear"), None, ("full",), 5, {"tau_": 2, "k1_": 2, "k2_": 3}, lang)
+    document = handout.build(cells.make_cell("linear"), None, ("full",), 5, {"tau": 2, "k1": 2, "k2": 3}, lang)
     ran["adjoint_closed_form"] = {"T": ran["adjoint_closed_form"]["proof_T"]}
     say = narration.table(lang)["text"]
     for key, used in ran.items():

@@ -46,7 +46,7 @@ def test_the_order_of_the_matrix_products_matters(lstm, monkeypatch):
 
 
 def test_the_written_out_forms_keep_the_latest_step_first(lstm):
-    d = pair.explicit(lstm, 3, ("full", "window"), tau_=2)
+    d = pair.explicit(lstm, 3, ("full", "window"), tau=2)
     text = latex.step_latex(d["eq_bptt_partial_ht_wh_gen_T3"])
     assert r"\mathbf{c}_{3} \mathbf{c}_{2} \mathbf{b}_{1}" in text
     assert "eq_bptt_partial_ht_wh_gen_T3" in d.labels and "eq_bptt_window_T3" in d.labels

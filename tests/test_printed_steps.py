@@ -30,7 +30,7 @@ MODEL = scalar.make_model("elman", "tanh")
 W = MODEL.recurrent_weight
 SYMBOLIC = forward.symbolic(MODEL)
 STEPS = 5
-EXPLICIT = forward.explicit(MODEL, STEPS, tau_=2, k1_=2, k2_=3)
+EXPLICIT = forward.explicit(MODEL, STEPS, tau=2, k1=2, k2=3)
 TAU, K1, K2 = 2, 2, 3
 TOL = 1e-12
 

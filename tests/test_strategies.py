@@ -150,7 +150,7 @@ def test_every_strategy_written_out_at_an_explicit_T_has_no_sum_or_product_left(
     from symbptt.derive import forward
     from symbptt.model import scalar
 
-    derivation = forward.explicit(scalar.make_model(name), 4, tau_=2, k1_=2, k2_=3)
+    derivation = forward.explicit(scalar.make_model(name), 4, tau=2, k1=2, k2=3)
     for step in derivation.steps:
         for eq in step.equations:
             assert not eq.atoms(sp.Sum, sp.Product), (step.label, eq)

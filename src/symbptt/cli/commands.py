@@ -174,7 +174,7 @@ def _derive(args: argparse.Namespace) -> int:
             msg = (f"{', '.join(given)} appl{'y' if len(given) > 1 else 'ies'} to the scalar analysis (E1-E9), "
                    f"which the {cell.name} cell ({len(cell.state)} states) does not have")
             raise flags.UsageError(msg)
-    lengths = {"tau_": args.tau or 2, "k1_": args.k1 or 2, "k2_": args.k2 or 3}
+    lengths = {"tau": args.tau or 2, "k1": args.k1 or 2, "k2": args.k2 or 3}
     text = handout.build(cell, args.loss, chosen, args.steps or 3, lengths, args.lang)
     if args.out is None:
         files.to_stdout(text)

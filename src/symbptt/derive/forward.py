@@ -59,19 +59,19 @@ def keeps_names(model: ScalarModel, w: sp.Symbol) -> bool:
     return any(sp.count_ops(part) > WRITTEN_OUT_OPS for part in read_off_bc(model, w))
 
 
-def strategy_form(model: ScalarModel, w: sp.Symbol, strategy: strategies.Strategy, t_: Expr = t,
-                  T_: int | None = None) -> Expr:
+def strategy_form(model: ScalarModel, w: sp.Symbol, strategy: strategies.Strategy, t: Expr = t,
+                  T: int | None = None) -> Expr:
     """∂h_t/∂w as the loss term l_t sees it under a deterministic strategy (E7, E8): the sum from start(t).
 
     A strategy that may leave l_t no state at all (tbptt, last) is written
     Σ_{i=start(t)}^{t}, empty when start(t) > t; the others b_t + Σ_{i=start(t)}^{t-1}.
-    The sums are :func:`shown_sequence`'s; with ``T_`` (an explicit T) they are written out.
+    The sums are :func:`shown_sequence`'s; with ``T`` (an explicit T) they are written out.
     """
     seq = shown_sequence(model, w)
-    start = strategy.start(t_) if T_ is None else sp.sympify(strategy.start(t_)).subs(strategies.T, T_)  # last: T-k+1
+    start = strategy.start(t) if T is None else sp.sympify(strategy.start(t)).subs(strategies.T, T)  # last: T-k+1
     if strategy.drops_terms:
-        return seq.truncated(t_, start)
-    return seq.closed_form(t_, start=start)
+        return seq.truncated(t, start)
+    return seq.closed_form(t, start=start)
 
 
 def randomized_equations(model: ScalarModel, w: sp.Symbol) -> tuple[sp.Basic, ...]:
@@ -142,7 +142,7 @@ def _expected_term(term: Expr, xi_t: Expr, z_prev: Expr, expectation: type[sp.Fu
 EXACT_SUM_T = 6  # up to this T the expectation is also summed over all 2^(T-1) outcomes of xi
 
 
-def randomized_expectation_exact(model: ScalarModel, w: sp.Symbol, T_: int) -> sp.Eq:
+def randomized_expectation_exact(model: ScalarModel, w: sp.Symbol, T: int) -> sp.Eq:
     """E[z_T] = ∂h_T/∂w exactly for explicit T.
 
     z_T is multilinear in the independent xi_2..xi_T (the recurrence multiplies
@@ -151,13 +151,13 @@ def randomized_expectation_exact(model: ScalarModel, w: sp.Symbol, T_: int) -> s
     ``EXACT_SUM_T`` the expectation is also summed over all 2^{T-1} outcomes
     with symbolic pi_t, an independent check of the same result.
     """
-    T_ = graph.check_steps(T_)
+    T = graph.check_steps(T)
     seq = sensitivity_sequence(model, w)
-    xis = [strategies.xi[s] for s in range(1, T_ + 1)]
-    z_T = seq.iterate(T_, multipliers=xis)[-1]
-    exact = seq.iterate(T_)[-1]
+    xis = [strategies.xi[s] for s in range(1, T + 1)]
+    z_T = seq.iterate(T, multipliers=xis)[-1]
+    exact = seq.iterate(T)[-1]
     means = {xis[0]: sp.S.One}
-    for s in range(2, T_ + 1):
+    for s in range(2, T + 1):
         p = strategies.pi[s]
         means[xis[s - 1]] = sp.simplify(p * (1 / p) + (1 - p) * 0)  # E[xi_t] from P(xi_t = 1/pi_t) = pi_t
     # multilinear: in the nested form b_T + xi_T c_T (b_{T-1} + …) each xi_t occurs exactly once
@@ -167,11 +167,11 @@ def randomized_expectation_exact(model: ScalarModel, w: sp.Symbol, T_: int) -> s
         raise ProofError(msg)
     by_linearity = z_T.xreplace(means)
     if by_linearity != exact and sp.expand(by_linearity - exact) != 0:
-        msg = f"E[z_{T_}] differs from the exact sensitivity"
+        msg = f"E[z_{T}] differs from the exact sensitivity"
         raise ProofError(msg)
-    if T_ <= EXACT_SUM_T:  # for any b_t, c_t: on symbols (the cell's own expressions cost minutes to expand)
-        recurrence.LinearRecurrence().check_unbiased(T_, strategies.xi, strategies.pi)
-    return sp.Eq(sp.Function("E")(sp.IndexedBase("z")[T_]), Partial(h[T_], w))
+    if T <= EXACT_SUM_T:  # for any b_t, c_t: on symbols (the cell's own expressions cost minutes to expand)
+        recurrence.LinearRecurrence().check_unbiased(T, strategies.xi, strategies.pi)
+    return sp.Eq(sp.Function("E")(sp.IndexedBase("z")[T]), Partial(h[T], w))
 
 
 # ------------------------------------------------------------------ whole derivations
@@ -214,43 +214,43 @@ def symbolic(model: ScalarModel, strategy_list: tuple[str, ...] = strategies.STR
     return Derivation(model, tuple(_shown(model, step) for step in steps))
 
 
-def explicit(model: ScalarModel, T_: int, strategy_list: tuple[str, ...] = strategies.STRATEGIES,
-             tau_: int = 2, k1_: int = 2, k2_: int = 3) -> Derivation:
+def explicit(model: ScalarModel, T: int, strategy_list: tuple[str, ...] = strategies.STRATEGIES,
+             tau: int = 2, k1: int = 2, k2: int = 3) -> Derivation:
     """The same analysis written out for t = 1..T: E3, E4 per step, E7 at t = T, strategies."""
     model = scalar.checked_model(model)
-    lengths = {"tau": tau_, "k1": k1_, "k2": k2_}
-    T_ = graph.check_steps(T_)
+    lengths = {"tau": tau, "k1": k1, "k2": k2}
+    T = graph.check_steps(T)
     w = model.recurrent_weight
     shown, names = shown_sequence(model, w), _names_note(model, w)
-    hT = Partial(h[T_], w)
+    hT = Partial(h[T], w)
     # E4 is derived once for symbolic t and instantiated per step: its derivation does not depend on t
     general = sensitivity_recurrence(model, w)
     recur = tuple(sp.Eq(*(side.xreplace({t: sp.Integer(s)}) for side in general.args), evaluate=False)
-                  for s in range(1, T_ + 1))
-    grad = sp.Add(*(loss_gradient(model, w, sp.Integer(s)) for s in range(1, T_ + 1)))
+                  for s in range(1, T + 1))
+    grad = sp.Add(*(loss_gradient(model, w, sp.Integer(s)) for s in range(1, T + 1)))
     steps = [
-        Step(f"eq_bptt_partial_L_wh_T{T_}", f"Gradient for $T = {T_}$",
-             (sp.Eq(Partial(L, w), sp.Mul(sp.Rational(1, T_), grad, evaluate=False)),)),
-        Step(f"eq_bptt_partial_ht_wh_recur_T{T_}", "Sensitivity recurrence, step by step",
+        Step(f"eq_bptt_partial_L_wh_T{T}", f"Gradient for $T = {T}$",
+             (sp.Eq(Partial(L, w), sp.Mul(sp.Rational(1, T), grad, evaluate=False)),)),
+        Step(f"eq_bptt_partial_ht_wh_recur_T{T}", "Sensitivity recurrence, step by step",
              (sp.Eq(Partial(h[0], w), 0), *recur),
              note="$h_0$ does not depend on the parameters: $a_0 = 0$."),
-        Step(f"eq_bptt_partial_ht_wh_gen_T{T_}", f"Closed form at $t = {T_}$",
-             (sp.Eq(hT, shown.closed_form(T_)),), names_from=names),
+        Step(f"eq_bptt_partial_ht_wh_gen_T{T}", f"Closed form at $t = {T}$",
+             (sp.Eq(hT, shown.closed_form(T)),), names_from=names),
     ]
     for name in strategy_list:
         kind = strategies.kind_of(name)
         if kind is strategies.Randomized:
-            steps.append(Step(f"{kind.label}_T{T_}", f"Unbiasedness for $T = {T_}$, exactly",
-                              (randomized_expectation_exact(model, w, T_),),
+            steps.append(Step(f"{kind.label}_T{T}", f"Unbiasedness for $T = {T}$, exactly",
+                              (randomized_expectation_exact(model, w, T),),
                               note="By linearity in the independent $\\xi_t$, each with $\\mathbb{E}[\\xi_t] = 1$ "
                                    f"(and, for $T \\leq {EXACT_SUM_T}$, summed over every outcome)."))
         elif kind is not strategies.Full:
             strategy = strategies.make(name, **{n: lengths[n] for n, _ in kind.symbols})
-            form = strategy_form(model, w, strategy, sp.Integer(T_), T_)
-            steps.append(Step(f"{kind.label}_T{T_}", f"{kind.title}, {strategy.describe_math()}, $t = {T_}$",
+            form = strategy_form(model, w, strategy, sp.Integer(T), T)
+            steps.append(Step(f"{kind.label}_T{T}", f"{kind.title}, {strategy.describe_math()}, $t = {T}$",
                               (sp.Eq(hT, form),), approximate=True, blanks=(("lengths", strategy.describe_math()),),
                               names_from=names))
-    return Derivation(model, tuple(_shown(model, step) for step in steps), T_)
+    return Derivation(model, tuple(_shown(model, step) for step in steps), T)
 
 
 def _names_note(model: ScalarModel, w: sp.Symbol) -> str:

@@ -55,12 +55,12 @@ def read_off(model: PairModel) -> tuple[tuple[Expr, Expr], tuple[tuple[Expr, Exp
     return (b[0], b[1]), (rows[0], rows[1])
 
 
-def recurrence_equations(model: PairModel, t_: Expr = t) -> tuple[sp.Eq, sp.Eq]:
+def recurrence_equations(model: PairModel, t: Expr = t) -> tuple[sp.Eq, sp.Eq]:
     """E4 for both states: ∂s_t/∂w = ∂f_s/∂w + ∂f_s/∂h_{t-1} ∂h_{t-1}/∂w + ∂f_s/∂c_{t-1} ∂c_{t-1}/∂w."""
     w = model.recurrent_weight
-    keep = {h[t_ - 1], c[t_ - 1]}
-    return tuple(sp.Eq(Partial(base[t_], w), chain.total_derivative(value, w, {}, keep=keep), evaluate=False)
-                 for base, value in zip((h, c), model.step(t_), strict=True))
+    keep = {h[t - 1], c[t - 1]}
+    return tuple(sp.Eq(Partial(base[t], w), chain.total_derivative(value, w, {}, keep=keep), evaluate=False)
+                 for base, value in zip((h, c), model.step(t), strict=True))
 
 
 def named(model: PairModel, expr: sp.Basic, times: tuple[Expr, ...] = (t,)) -> sp.Basic:
@@ -112,12 +112,12 @@ def substitution(model: PairModel) -> tuple[sp.Eq, ...]:
     return (*vectors, *(sp.Eq(entry[n], named(model, v), evaluate=False) for n, v in zip(entry, values, strict=True)))
 
 
-def form(strategy: strategies.Strategy, t_: Expr, sequence: recurrence.LinearRecurrence, T_: int | None = None) -> Expr:
+def form(strategy: strategies.Strategy, t: Expr, sequence: recurrence.LinearRecurrence, T: int | None = None) -> Expr:
     """𝐚_t as the loss term l_t sees it under a deterministic strategy (E7, E8)."""
-    start = strategy.start(t_) if T_ is None else sp.sympify(strategy.start(t_)).subs(strategies.T, T_)
+    start = strategy.start(t) if T is None else sp.sympify(strategy.start(t)).subs(strategies.T, T)
     if strategy.drops_terms:
-        return sequence.truncated(t_, start)
-    return sequence.closed_form(t_, start=start)
+        return sequence.truncated(t, start)
+    return sequence.closed_form(t, start=start)
 
 
 def randomized_equations(model: PairModel) -> tuple[sp.Eq, ...]:
@@ -174,67 +174,67 @@ def symbolic(model: PairModel, strategy_list: tuple[str, ...] = strategies.STRAT
     return Derivation(model, tuple(steps))
 
 
-def explicit(model: PairModel, T_: int, strategy_list: tuple[str, ...] = strategies.STRATEGIES,
-             tau_: int = 2, k1_: int = 2, k2_: int = 3) -> Derivation:
+def explicit(model: PairModel, T: int, strategy_list: tuple[str, ...] = strategies.STRATEGIES,
+             tau: int = 2, k1: int = 2, k2: int = 3) -> Derivation:
     """The same analysis written out for t = 1..T: E3, E4 at each step, E7 at t = T, the strategies."""
-    lengths = {"tau": tau_, "k1": k1_, "k2": k2_}
-    T_ = graph.check_steps(T_)
+    lengths = {"tau": tau, "k1": k1, "k2": k2}
+    T = graph.check_steps(T)
     w = model.recurrent_weight
-    grad = sp.Add(*(loss_gradient(model, w, sp.Integer(s)) for s in range(1, T_ + 1)))  # type: ignore[arg-type]
+    grad = sp.Add(*(loss_gradient(model, w, sp.Integer(s)) for s in range(1, T + 1)))  # type: ignore[arg-type]
     general = recurrence_equations(model)
     recur = [sp.Eq(Partial(h[0], w), 0), sp.Eq(Partial(c[0], w), 0)]
-    for s in range(1, T_ + 1):
+    for s in range(1, T + 1):
         recur += [named(model, sp.Eq(*(side.xreplace({t: sp.Integer(s)}) for side in eq.args), evaluate=False),
                         (sp.Integer(s), sp.Integer(s - 1))) for eq in general]
-    a_T = EXPLICIT.a(T_)
+    a_T = EXPLICIT.a(T)
     steps = [
-        Step(f"eq_bptt_partial_L_wh_T{T_}", f"Gradient for $T = {T_}$",
-             (sp.Eq(Partial(sp.Symbol("L"), w), sp.Mul(sp.Rational(1, T_), grad, evaluate=False)),)),
-        Step(f"eq_bptt_partial_ht_wh_recur_T{T_}", "Sensitivity recurrence, step by step", tuple(recur)),
-        _named(f"eq_bptt_partial_ht_wh_gen_T{T_}", f"Closed form at $t = {T_}$",
-               (sp.Eq(a_T, EXPLICIT.closed_form(T_)),)),
+        Step(f"eq_bptt_partial_L_wh_T{T}", f"Gradient for $T = {T}$",
+             (sp.Eq(Partial(sp.Symbol("L"), w), sp.Mul(sp.Rational(1, T), grad, evaluate=False)),)),
+        Step(f"eq_bptt_partial_ht_wh_recur_T{T}", "Sensitivity recurrence, step by step", tuple(recur)),
+        _named(f"eq_bptt_partial_ht_wh_gen_T{T}", f"Closed form at $t = {T}$",
+               (sp.Eq(a_T, EXPLICIT.closed_form(T)),)),
     ]
     for name in strategy_list:
         kind = strategies.kind_of(name)
         if kind is strategies.Randomized:
-            check_unbiased(T_)
-            steps.append(Step(f"{kind.label}_T{T_}", f"Unbiasedness for $T = {T_}$, exactly",
-                              (sp.Eq(sp.Function("E")(bold("z")(T_)), a_T),)))
+            check_unbiased(T)
+            steps.append(Step(f"{kind.label}_T{T}", f"Unbiasedness for $T = {T}$, exactly",
+                              (sp.Eq(sp.Function("E")(bold("z")(T)), a_T),)))
         elif kind is not strategies.Full:
             strategy = strategies.make(name, **{n: lengths[n] for n, _ in kind.symbols})
-            steps.append(_named(f"{kind.label}_T{T_}", f"{kind.title}, {strategy.describe_math()}, $t = {T_}$",
-                              (sp.Eq(a_T, form(strategy, sp.Integer(T_), EXPLICIT, T_)),), approximate=True,
+            steps.append(_named(f"{kind.label}_T{T}", f"{kind.title}, {strategy.describe_math()}, $t = {T}$",
+                              (sp.Eq(a_T, form(strategy, sp.Integer(T), EXPLICIT, T)),), approximate=True,
                                 blanks=(("lengths", strategy.describe_math()),)))
-    return Derivation(model, tuple(steps), T_)
+    return Derivation(model, tuple(steps), T)
 
 
 # ------------------------------------------------------------------ explicit T, for the checks
 
 
-def unrolled(model: PairModel, T_: int) -> graph.UnrolledGraph:
+def unrolled(model: PairModel, T: int) -> graph.UnrolledGraph:
     """The pair over T steps: h_s, c_s, o_s, l_s in order, and L = 1/T Σ l_s."""
-    T_ = graph.check_steps(T_)
+    T = graph.check_steps(T)
     definitions = []
-    for s in range(1, T_ + 1):
+    for s in range(1, T + 1):
         h_s, c_s = model.step(sp.Integer(s))
         definitions += [(h[s], h_s), (c[s], c_s), (o[s], model.readout(h[s])),
                         (graph.l_node[s], model.loss(y[s], o[s]))]
-    objective_T = sp.Add(*(graph.l_node[s] for s in range(1, T_ + 1))) / T_
-    return graph.UnrolledGraph(model, T_, tuple(definitions), objective_T)  # type: ignore[arg-type]
+    objective_T = sp.Add(*(graph.l_node[s] for s in range(1, T + 1))) / T
+    return graph.UnrolledGraph(model, T, tuple(definitions), objective_T)  # type: ignore[arg-type]
 
 
-def closed_forms(model: PairModel, T_: int) -> list[sp.Matrix]:
+def closed_forms(model: PairModel, T: int) -> list[sp.Matrix]:
     """𝐚_1..𝐚_T by E7 with the ordered products of the explicit 𝐜_s (2 × 2 matrices of expressions)."""
     (b_h, b_c), rows = read_off(model)
-    b_of = {s: sp.Matrix([b_h, b_c]).subs(t, s) for s in range(1, T_ + 1)}
-    c_of = {s: sp.Matrix(rows).subs(t, s) for s in range(1, T_ + 1)}
+    b_of = {s: sp.Matrix([b_h, b_c]).subs(t, s) for s in range(1, T + 1)}
+    c_of = {s: sp.Matrix(rows).subs(t, s) for s in range(1, T + 1)}
     explicit_seq = recurrence.LinearRecurrence(b=lambda k: b_of[int(k)], c=lambda k: c_of[int(k)])
-    return [explicit_seq.multiplied_closed_form(s) for s in range(1, T_ + 1)]
+    return [explicit_seq.multiplied_closed_form(s) for s in range(1, T + 1)]
 
 
-def check_unbiased(T_: int) -> None:
+def check_unbiased(T: int) -> None:
     """E[𝐳_T] = 𝐚_T for any 𝐛_s and any matrices 𝐜_s: on noncommutative symbols (so the products keep their
     order), 𝐳_T summed over every outcome of xi_2..xi_T with symbolic pi_s expands to E7 written out."""
-    T_ = graph.check_steps(T_)
-    if T_ <= EXACT_SUM_T:
-        EXPLICIT.check_unbiased(T_, strategies.xi, strategies.pi)
+    T = graph.check_steps(T)
+    if T <= EXACT_SUM_T:
+        EXPLICIT.check_unbiased(T, strategies.xi, strategies.pi)

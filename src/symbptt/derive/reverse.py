@@ -173,23 +173,23 @@ def symbolic_proof(form: ClosedForm) -> tuple[sp.Eq, ...]:
     return (*definitions, *recurrence.prove_backward_closed_form(c, lambda k: b[k], t, T))
 
 
-def prove_closed_form(step: ReverseStep, form: ClosedForm, T_: int) -> None:
-    """For explicit T: the recurrence E13/E14 iterated, E5's backward closed form and E15 agree at every t."""
+def prove_closed_form(step: ReverseStep, form: ClosedForm, steps: int) -> None:
+    """For an explicit T of ``steps``: E13/E14 iterated, E5 read backward and E15 agree at every t."""
     (state,) = step.cell.state
     (recur,) = adjoint_recurrence(step)
     (last,) = final_step(step)
-    iterated = {T_: last.rhs.subs(T, T_)}
-    for k in range(T_ - 1, 0, -1):
+    iterated = {steps: last.rhs.subs(T, steps)}
+    for k in range(steps - 1, 0, -1):
         following = mx.adjoint(state.at(k + 1))
         iterated[k] = recur.rhs.subs(t, k).xreplace({following: iterated[k + 1]})
-    ordered_products = form.sequence().iterate_backward(T_)
-    for k in range(1, T_ + 1):
-        textbook = form.equation.rhs.subs({T: T_}).subs(t, k).doit()
-        general = form.sequence().backward_closed_form(k, T_)
+    ordered_products = form.sequence().iterate_backward(steps)
+    for k in range(1, steps + 1):
+        textbook = form.equation.rhs.subs({T: steps}).subs(t, k).doit()
+        general = form.sequence().backward_closed_form(k, steps)
         for name, candidate in (("E15", textbook), ("E5 read backward", general),
                                 ("the backward iteration", ordered_products[k - 1])):
             if (candidate - iterated[k]).doit().expand() != mx.zeros(*state.shape):
-                msg = f"{name} differs from the adjoint recurrence at t = {k}, T = {T_}"
+                msg = f"{name} differs from the adjoint recurrence at t = {k}, T = {steps}"
                 raise ProofError(msg)
 
 

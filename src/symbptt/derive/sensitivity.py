@@ -25,14 +25,14 @@ Expr: TypeAlias = sp.Expr
 # ------------------------------------------------------------------ the pieces of E1–E7
 
 
-def model_equations(model: ScalarModel, t_: Expr = t) -> tuple[sp.Eq, ...]:
+def model_equations(model: ScalarModel, t: Expr = t) -> tuple[sp.Eq, ...]:
     """E1: h_t = f(x_t, h_{t-1}, w_h), o_t = g(h_t, w_o); a gated cell's gates first, each by its name."""
-    equations = tuple(sp.Eq(node, expr) for node, expr in graph.step_definitions(model, t_)[:2])
+    equations = tuple(sp.Eq(node, expr) for node, expr in graph.step_definitions(model, t)[:2])
     if model.gates is None:
         return equations
-    names = gate_names(model, [t_])
+    names = gate_names(model, [t])
     gates = tuple(sp.Eq(names[value], value.xreplace({k: v for k, v in names.items() if k != value}))
-                  for _, value in model.gates(x[t_], h[t_ - 1]))
+                  for _, value in model.gates(x[t], h[t - 1]))
     return (*gates, *(sp.Eq(eq.lhs, eq.rhs.xreplace(names)) for eq in equations))
 
 
@@ -63,12 +63,12 @@ def objective(model: ScalarModel) -> sp.Eq:
     return sp.Eq(L, sp.Sum(model.loss(y[t], o[t]), (t, 1, T)) / T)
 
 
-def loss_gradient(model: ScalarModel, w: sp.Symbol, t_: Expr = t) -> Expr:
+def loss_gradient(model: ScalarModel, w: sp.Symbol, t: Expr = t) -> Expr:
     """∂l(y_t, o_t)/∂w by the chain rule, with ∂h_t/∂w kept as a symbol (E3's summand)."""
-    definitions = {o[t_]: model.readout(h[t_])}
+    definitions = {o[t]: model.readout(h[t])}
     # h_t depends on the hidden parameters only; for the readout's, ∂h_t/∂w = 0
-    keep = {h[t_]} if w in model.hidden_params else set()
-    return chain.total_derivative(model.loss(y[t_], o[t_]), w, definitions, keep=keep)
+    keep = {h[t]} if w in model.hidden_params else set()
+    return chain.total_derivative(model.loss(y[t], o[t]), w, definitions, keep=keep)
 
 
 def gradient_equation(model: ScalarModel, w: sp.Symbol) -> sp.Eq:
@@ -100,15 +100,15 @@ def through_linearity(expr: Expr, w: sp.Symbol, rule: Callable[[Expr], Expr]) ->
     raise ProofError(msg)
 
 
-def sensitivity_recurrence(model: ScalarModel, w: sp.Symbol, t_: Expr = t) -> sp.Eq:
+def sensitivity_recurrence(model: ScalarModel, w: sp.Symbol, t: Expr = t) -> sp.Eq:
     """E4: ∂h_t/∂w = ∂f/∂w + ∂f/∂h_{t-1} · ∂h_{t-1}/∂w, by the chain rule."""
-    definition = model.step(x[t_], h[t_ - 1])
-    rhs = chain.total_derivative(definition, w, {}, keep={h[t_ - 1]})
+    definition = model.step(x[t], h[t - 1])
+    rhs = chain.total_derivative(definition, w, {}, keep={h[t - 1]})
     # tanh'(z) = 1 − tanh(z)² reads 1 − h_t² once the node's own definition is named h_t
     # (not for the generic model, whose ∂f/∂w_h must keep f's arguments)
     if not isinstance(definition, AppliedUndef):
-        rhs = rhs.xreplace({definition: h[t_]})
-    return sp.Eq(Partial(h[t_], w), rhs, evaluate=False)  # evaluated, Eq would try to decide it
+        rhs = rhs.xreplace({definition: h[t]})
+    return sp.Eq(Partial(h[t], w), rhs, evaluate=False)  # evaluated, Eq would try to decide it
 
 
 def read_off_bc(model: ScalarModel, w: sp.Symbol) -> tuple[Expr, Expr]:

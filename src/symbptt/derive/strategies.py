@@ -65,7 +65,7 @@ class Strategy:
     overlapping: ClassVar[bool] = False  # loss terms with different starts share a state: adjoints travel stacked
 
     # ---------------------------------------------------------------- the forms
-    def start(self, t_: sp.Expr, T_: sp.Expr = T) -> sp.Expr:
+    def start(self, t: sp.Expr, T: sp.Expr = T) -> sp.Expr:
         """The first state that the loss term l_t reaches."""
         return sp.S.One
 
@@ -73,16 +73,16 @@ class Strategy:
         """The weight of the transition s_{j-1} → s_j on every path."""
         return sp.S.One
 
-    def update(self, t_: int, T_: int) -> int:
+    def update(self, t: int, T: int) -> int:
         """The step after which the update that takes l_t is made (its backward pass starts there)."""
-        return T_
+        return T
 
     @property
     def drops_terms(self) -> bool:
         """Whether some l_t may reach no state at all (start(t) > t)."""
         return False
 
-    def forward_multipliers(self, T_: int) -> list[sp.Expr]:
+    def forward_multipliers(self, T: int) -> list[sp.Expr]:
         """m_1..m_T of the forward form z_t = b_t + m_t c_t z_{t-1} (E9's form), where one recurrence serves all t.
 
         That is where the loss terms that reach a state share their start
@@ -92,8 +92,8 @@ class Strategy:
         if self.overlapping:
             msg = f"{self.name} has no single forward recurrence: each l_t starts its own sum"
             raise ValueError(msg)
-        return [self.multiplier(sp.Integer(j)) if j > 1 and self.start(sp.Integer(j), sp.Integer(T_)) <= j - 1
-                else sp.S.Zero if j > 1 else sp.S.One for j in range(1, T_ + 1)]
+        return [self.multiplier(sp.Integer(j)) if j > 1 and self.start(sp.Integer(j), sp.Integer(T)) <= j - 1
+                else sp.S.Zero if j > 1 else sp.S.One for j in range(1, T + 1)]
 
     # ---------------------------------------------------------------- values
     def values(self) -> dict[str, Any]:
@@ -140,11 +140,11 @@ class Window(Strategy):
     symbols: ClassVar[tuple[tuple[str, Any], ...]] = (("tau", SYMBOL["tau"]),)
     overlapping: ClassVar[bool] = True
 
-    def start(self, t_: sp.Expr, T_: sp.Expr = T) -> sp.Expr:
-        return sp.Max(1, t_ - self.tau + 1)
+    def start(self, t: sp.Expr, T: sp.Expr = T) -> sp.Expr:
+        return sp.Max(1, t - self.tau + 1)
 
-    def update(self, t_: int, T_: int) -> int:
-        return t_
+    def update(self, t: int, T: int) -> int:
+        return t
 
 
 @dataclass(frozen=True)
@@ -157,11 +157,11 @@ class Chunked(Strategy):
     label: ClassVar[str] = "eq_bptt_chunked"
     symbols: ClassVar[tuple[tuple[str, Any], ...]] = (("tau", SYMBOL["k"]),)
 
-    def start(self, t_: sp.Expr, T_: sp.Expr = T) -> sp.Expr:
-        return self.tau * sp.floor((t_ - 1) / self.tau) + 1
+    def start(self, t: sp.Expr, T: sp.Expr = T) -> sp.Expr:
+        return self.tau * sp.floor((t - 1) / self.tau) + 1
 
-    def update(self, t_: int, T_: int) -> int:
-        return _period_end(t_, self.tau, T_)
+    def update(self, t: int, T: int) -> int:
+        return _period_end(t, self.tau, T)
 
 
 @dataclass(frozen=True)
@@ -176,12 +176,12 @@ class TBPTT(Strategy):
     symbols: ClassVar[tuple[tuple[str, Any], ...]] = (("k1", SYMBOL["k1"]), ("k2", SYMBOL["k2"]))
     overlapping: ClassVar[bool] = True
 
-    def start(self, t_: sp.Expr, T_: sp.Expr = T) -> sp.Expr:
-        update = self.k1 * sp.ceiling(t_ / self.k1)  # u(t): the update that takes l_t
+    def start(self, t: sp.Expr, T: sp.Expr = T) -> sp.Expr:
+        update = self.k1 * sp.ceiling(t / self.k1)  # u(t): the update that takes l_t
         return sp.Max(1, update - self.k2 + 1)
 
-    def update(self, t_: int, T_: int) -> int:
-        return _period_end(t_, self.k1, T_)
+    def update(self, t: int, T: int) -> int:
+        return _period_end(t, self.k1, T)
 
     @property
     def drops_terms(self) -> bool:
@@ -198,8 +198,8 @@ class Last(Strategy):
     label: ClassVar[str] = "eq_bptt_last"
     symbols: ClassVar[tuple[tuple[str, Any], ...]] = (("tau", SYMBOL["k"]),)
 
-    def start(self, t_: sp.Expr, T_: sp.Expr = T) -> sp.Expr:
-        return sp.Max(1, T_ - self.tau + 1)
+    def start(self, t: sp.Expr, T: sp.Expr = T) -> sp.Expr:
+        return sp.Max(1, T - self.tau + 1)
 
     @property
     def drops_terms(self) -> bool:
@@ -284,17 +284,17 @@ def check_seed(value: object) -> int | None:
     return arguments.non_negative_int(value, "seed")
 
 
-def cut_transitions(strategy: Strategy, T_: int) -> frozenset[int]:
+def cut_transitions(strategy: Strategy, T: int) -> frozenset[int]:
     """The k in 2..T whose transition s_{k-1} → s_k no loss term's gradient crosses (l_t's: start(t) < k ≤ t)."""
-    starts = {t_: int(sp.sympify(strategy.start(sp.Integer(t_), sp.Integer(T_)))) for t_ in range(1, T_ + 1)}
-    return frozenset(k for k in range(2, T_ + 1) if not any(starts[t_] <= k - 1 for t_ in range(k, T_ + 1)))
+    starts = {t_: int(sp.sympify(strategy.start(sp.Integer(t_), sp.Integer(T)))) for t_ in range(1, T + 1)}
+    return frozenset(k for k in range(2, T + 1) if not any(starts[t_] <= k - 1 for t_ in range(k, T + 1)))
 
 
-def draw_xi(pi_values: float | Sequence[float], T_: int, seed: int | None) -> list[float]:
+def draw_xi(pi_values: float | Sequence[float], T: int, seed: int | None) -> list[float]:
     """xi sampled from checked keep-probabilities (a number, or one per step)."""
     checked = _check_pis(pi_values)
-    pis = [checked] * T_ if isinstance(checked, float) else list(checked or ())
-    if len(pis) != T_:
-        msg = f"pi must be a number or have length T = {T_}, got length {len(pis)}"
+    pis = [checked] * T if isinstance(checked, float) else list(checked or ())
+    if len(pis) != T:
+        msg = f"pi must be a number or have length T = {T}, got length {len(pis)}"
         raise ValueError(msg)
-    return [float(v) for v in sample_xi(pis, T_, seed)]
+    return [float(v) for v in sample_xi(pis, T, seed)]

@@ -40,18 +40,18 @@ class PairModel:
     def title(self) -> str:
         return self.name
 
-    def step(self, t_: Expr) -> tuple[Expr, Expr]:
+    def step(self, t: Expr) -> tuple[Expr, Expr]:
         """(h_t, c_t) in terms of x_t, h_{t-1}, c_{t-1} and the parameters."""
-        env = self.values(x[t_], h[t_ - 1], c[t_ - 1])
+        env = self.values(x[t], h[t - 1], c[t - 1])
         return env[self.node("h")], env[self.node("c")]
 
     def node(self, name: str) -> mx.Seq:
         return dict(self.nodes)[name]
 
-    def names(self, t_: Expr) -> dict[Expr, Expr]:
-        """Each intermediate value at t_ mapped to its name (i_t, f_t, …, c_t): how the equations are shown."""
-        env = self.values(x[t_], h[t_ - 1], c[t_ - 1])
-        return {env[node]: sp.IndexedBase(name)[t_] for name, node in self.nodes if name != "h"}
+    def names(self, t: Expr) -> dict[Expr, Expr]:
+        """Each intermediate value at t mapped to its name (i_t, f_t, …, c_t): how the equations are shown."""
+        env = self.values(x[t], h[t - 1], c[t - 1])
+        return {env[node]: sp.IndexedBase(name)[t] for name, node in self.nodes if name != "h"}
 
 
 def view(cell: cells.Cell) -> PairModel:
