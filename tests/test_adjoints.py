@@ -11,13 +11,13 @@ from symbptt.derive import reverse as adjoints
 from symbptt.derive import rules
 from symbptt.document import documents, latex
 from symbptt.errors import NotSupportedError, ProofError
-from symbptt.model import cells, losses
+from symbptt.model import cells, losses, symbols
 from symbptt.model import matrices as mx
 
 from .strategies import CONFIGS
 
-SIZES = {mx.d: 2, mx.h: 2, mx.q: 3}
-NUMBERS = {mx.B: 2, mx.T: 3}
+SIZES = {symbols.d: 2, symbols.h: 2, symbols.q: 3}
+NUMBERS = {symbols.B: 2, symbols.T: 3}
 
 
 def _sigmoid(z):
@@ -242,9 +242,9 @@ def test_E15_is_proved_for_explicit_T_and_a_wrong_form_is_caught(T):
                                 adjoints.TEXTBOOK_WEIGHT)
     form = adjoints.closed_form(step)
     adjoints.prove_closed_form(step, form, T)
-    wrong_power = form.equation.rhs.xreplace({sp.MatPow(form.coefficient, mx.T - sp.Symbol("i", integer=True,
+    wrong_power = form.equation.rhs.xreplace({sp.MatPow(form.coefficient, symbols.T - sp.Symbol("i", integer=True,
                                                                                            positive=True)):
-                                              sp.MatPow(form.coefficient, mx.T - sp.Symbol("i", integer=True,
+                                              sp.MatPow(form.coefficient, symbols.T - sp.Symbol("i", integer=True,
                                                                                            positive=True) + 1)})
     wrong = adjoints.ClosedForm(form.coefficient, form.direct, sp.Eq(form.equation.lhs, wrong_power, evaluate=False))
     with pytest.raises(ProofError, match="E15 differs from the adjoint recurrence"):

@@ -8,7 +8,7 @@ from symbptt.codegen import program
 from symbptt.derive import forward as derive
 from symbptt.derive import strategies
 from symbptt.derive.chain import Partial
-from symbptt.model import graph
+from symbptt.model import graph, symbols
 from symbptt.model import scalar as model
 from symbptt.model.scalar import h, w_h
 
@@ -45,7 +45,7 @@ def test_generic_E7_equals_sympy_diff_of_nested_state():
 def test_generic_E4_is_the_chain_rule():
     eq = derive.sensitivity_recurrence(model.generic(), w_h)
     f = model.f
-    x, t = model.x, model.t
+    x, t = model.x, symbols.t
     expected = (sp.Derivative(f(x[t], h[t - 1], w_h), w_h)
                 + sp.Derivative(f(x[t], h[t - 1], w_h), h[t - 1]) * Partial(h[t - 1], w_h))
     assert eq.lhs == Partial(h[t], w_h)
@@ -124,7 +124,7 @@ def test_the_sum_over_outcomes_sees_a_sampler_that_does_not_reweight_and_a_wrong
 
 def test_randomized_symbolic_proof_steps():
     eqs = derive.randomized_equations(model.make_model("linear"), model.make_model("linear").recurrent_weight)
-    assert eqs[-1].rhs == Partial(h[model.t], model.make_model("linear").recurrent_weight)
+    assert eqs[-1].rhs == Partial(h[symbols.t], model.make_model("linear").recurrent_weight)
 
 
 @pytest.mark.parametrize("T", [1, 3, 5])
@@ -137,7 +137,7 @@ def test_window_and_chunked_forms_agree_with_the_strategy_at_explicit_t(T):
             general = derive.strategy_form(m, w_h, strategies.kind_of(name).symbolic())
             for t in range(1, T + 1):
                 explicit = seq.closed_form(t, start=strategies.make(name, tau=tau).start(sp.Integer(t)))
-                instance = general.subs({symbol: tau, model.t: t}).doit()
+                instance = general.subs({symbol: tau, symbols.t: t}).doit()
                 assert sp.expand(instance - explicit) == 0
 
 
@@ -208,11 +208,12 @@ def test_e3_takes_its_factor_from_the_objective_not_from_a_typed_1_over_T(monkey
 
     m = model.make_model("elman")
     w = m.recurrent_weight
-    halved = sp.Eq(model.L, sp.Sum(m.loss(model.y[model.t], model.o[model.t]), (model.t, 1, model.T)) / (2 * model.T))
+    t, T = symbols.t, symbols.T
+    halved = sp.Eq(model.L, sp.Sum(m.loss(model.y[t], model.o[t]), (t, 1, T)) / (2 * T))
     monkeypatch.setattr(sensitivity, "objective", lambda _: halved)
     for side in sensitivity.gradient_equation(m, w).rhs.args:
         (total,) = side.atoms(sp.Sum)
-        assert sp.simplify(side / total - 1 / (2 * model.T)) == 0
+        assert sp.simplify(side / total - 1 / (2 * symbols.T)) == 0
 
 
 @pytest.mark.parametrize("objective", ["w_h * Sum", "limit"])
@@ -221,7 +222,7 @@ def test_e3_refuses_an_objective_that_is_not_a_constant_times_a_sum(objective):
     from symbptt.errors import ProofError
 
     w = model.w_h
-    term = model.l_node[model.t]
-    expr = w * sp.Sum(term, (model.t, 1, model.T)) if objective != "limit" else sp.Sum(term, (model.t, 1, w))
+    term = model.l_node[symbols.t]
+    expr = w * sp.Sum(term, (symbols.t, 1, symbols.T)) if objective != "limit" else sp.Sum(term, (symbols.t, 1, w))
     with pytest.raises(ProofError):
         sensitivity.through_linearity(expr, w, lambda f: f)

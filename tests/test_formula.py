@@ -14,7 +14,7 @@ import symbptt
 from symbptt.cli.commands import main
 from symbptt.derive import reverse
 from symbptt.errors import FormulaError
-from symbptt.model import cells, losses
+from symbptt.model import cells, losses, symbols
 
 from . import reference
 from .helpers import library, needs_tex
@@ -130,7 +130,7 @@ def test_shapes_are_inferred_and_a_disagreement_names_both():
     assert "W_hf @ x: W_hf is (h, h) from line 1, x is (d,)" in str(caught.value)
     assert str(caught.value).splitlines()[1:] == ["    h = f * tanh(W_hf @ x)", "                 ^"]
     cell = example("indrnn")
-    assert {W.name: W.shape for W in cell.params}["w"] == (cells.h, 1)
+    assert {W.name: W.shape for W in cell.params}["w"] == (symbols.h, 1)
     params, X, Y, initial = example_problem(cell, 0)
     params["w"] = np.ones((3, 3))
     with pytest.raises(ValueError, match=r"w has shape \(3, 3\), expected \(h,\) = \(3,\)"):

@@ -10,7 +10,8 @@ PACKAGE = Path(__file__).parent.parent / "src" / "symbptt"
 LAYERS = (
     "_version", "errors", "arguments", "inputs", "files",
     # model: what is differentiated
-    "model.ops", "model.matrices", "model.lift", "model.cells", "model.losses", "model.formula_text", "model.formula",
+    "model.symbols", "model.ops", "model.matrices", "model.lift", "model.cells", "model.losses", "model.formula_text",
+    "model.formula",
     "model.scalar", "model.pair",
     "model.graph",
     # derive: the symbolic work

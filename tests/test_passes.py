@@ -10,7 +10,8 @@ from symbptt.codegen import ir, passes
 from symbptt.codegen.ir import Assign
 from symbptt.codegen.names import Names
 from symbptt.model import matrices as mx
-from symbptt.model.matrices import Seq, t
+from symbptt.model.matrices import Seq
+from symbptt.model.symbols import t
 
 W_hx, W_hh, W_xg, b_h, b_g = (ex.param(n, ex.h, s) for n, s in
                               (("W_hx", ex.d), ("W_hh", ex.h), ("W_xg", ex.d), ("b_h", 1), ("b_g", 1)))

@@ -18,11 +18,11 @@ import pytest
 import sympy as sp
 
 from symbptt.derive import gates, reverse
-from symbptt.model import cells, losses
+from symbptt.model import cells, losses, symbols
 from symbptt.model import matrices as mx
 
 T_ = 3
-SIZES = {mx.d: 2, mx.h: 2, mx.q: 2, mx.B: 1, mx.T: T_}
+SIZES = {symbols.d: 2, symbols.h: 2, symbols.q: 2, symbols.B: 1, symbols.T: T_}
 
 
 def _rationals(rows: int, cols: int, seed: int) -> sp.ImmutableMatrix:
@@ -97,8 +97,8 @@ class Oracle:
     def value(self, expr: sp.Basic, t_: int | None = None) -> sp.ImmutableMatrix | sp.Expr:
         """A printed expression's number: t set, sums written out, every leaf replaced by the oracle's value."""
         if t_ is not None:
-            expr = expr.subs(mx.t, t_)
-        expr = _written_out(expr.subs(mx.T, T_))
+            expr = expr.subs(symbols.t, t_)
+        expr = _written_out(expr.subs(symbols.T, T_))
         leaves = {}
         for node in expr.atoms(mx.Seq):
             s = int(node.time)
@@ -156,7 +156,7 @@ def test_each_printed_matrix_step_against_the_oracle(cell):
             elif isinstance(eq.lhs, mx.ParamAdjoint):
                 assert _equal(oracle.value(eq.rhs), oracle.parameter(eq.lhs.name)), (step.label, eq.lhs)
             else:  # h_t = …, o_t = …, ∂L/∂o_t = …, ∂L/∂h_t = … at every t the equation is written for
-                times = [T_] if eq.lhs.time == mx.T else range(1, T_ + (0 if "recur" in step.label else 1))
+                times = [T_] if eq.lhs.time == symbols.T else range(1, T_ + (0 if "recur" in step.label else 1))
                 for s in times:
                     assert _equal(oracle.value(eq.rhs, s), oracle.value(eq.lhs, s)), (step.label, eq.lhs, s)
         checked.add(step.label)

@@ -24,7 +24,8 @@ import sympy as sp
 from symbptt.derive import forward, strategies
 from symbptt.derive.chain import Partial
 from symbptt.model import scalar
-from symbptt.model.scalar import L, T, h, o, t, x, y
+from symbptt.model.scalar import L, h, o, x, y
+from symbptt.model.symbols import T, t
 
 MODEL = scalar.make_model("elman", "tanh")
 W = MODEL.recurrent_weight

@@ -32,9 +32,11 @@ from symbptt.derive.rules import VJP_RULES
 from symbptt.model import cells, ops
 from symbptt.model import matrices as mx
 from symbptt.model.cells import Cell, W_qh, b_q, c_prev, c_t, cell_names, h_prev, h_t, readout, x_t
-from symbptt.model.matrices import Elementwise, MatExpr, d, h, q
+from symbptt.model.matrices import Elementwise, MatExpr
 
 # Each function checks what a user hands it, in one line, before the engine sees it: a wrong type would
+from symbptt.model.symbols import d, h, q
+
 # otherwise surface as an AttributeError deep inside SymPy.
 
 

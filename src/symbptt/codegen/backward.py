@@ -22,7 +22,8 @@ from symbptt.codegen.loops import Context, emit, temporary_hint
 from symbptt.codegen.storage import key
 from symbptt.derive.reverse import ReverseStep
 from symbptt.model import matrices as mx
-from symbptt.model.matrices import MatExpr, Seq, t
+from symbptt.model.matrices import MatExpr, Seq
+from symbptt.model.symbols import t
 
 
 def backward(ctx: Context, adjoints: dict[MatExpr, MatExpr]) -> list[ir.Node]:

@@ -24,6 +24,7 @@ from symbptt.codegen.ir import Assign, Block, Line
 from symbptt.codegen.loops import Context, emit
 from symbptt.codegen.printing import RowPrinter
 from symbptt.model import matrices as mx
+from symbptt.model import symbols
 from symbptt.model.matrices import MatExpr
 
 
@@ -46,7 +47,7 @@ def accumulate(ctx: Context, statements: Sequence[Assign]) -> tuple[list[ir.Node
             return f"{buffers[leaf]}[:{n}]"
         return storage.param(leaf) if isinstance(leaf, sp.MatrixSymbol) else storage.block_name(leaf, n)
 
-    printer = RowPrinter(name, True, {mx.B: B, mx.T: T}, ctx.dialect)
+    printer = RowPrinter(name, True, {symbols.B: B, symbols.T: T}, ctx.dialect)
     flush = [Line(f"{n} = min({K}, {T} - {t_} + 1)")]
     flush += [Line(f"{storage.param(s.target)} += {printer.reduction(s.expr)}", "E16") for s in sums]
     in_loop = emit(ctx, [s for s in statements if s not in sums], stacked=False)

@@ -28,7 +28,9 @@ from symbptt.codegen.storage import Storage
 from symbptt.derive import strategies
 from symbptt.derive.reverse import ReverseStep
 from symbptt.model import matrices as mx
-from symbptt.model.matrices import MatExpr, Seq, t
+from symbptt.model import symbols
+from symbptt.model.matrices import MatExpr, Seq
+from symbptt.model.symbols import t
 
 
 @dataclass
@@ -47,15 +49,15 @@ class Context:
         return self.name(f"dim_{node.shape[0]}")
 
     def printer(self, stacked: bool) -> RowPrinter:
-        sizes = {mx.B: self.name("B"), mx.T: self.name("T")}
+        sizes = {symbols.B: self.name("B"), symbols.T: self.name("T")}
         return RowPrinter(self.storage.stacked_name if stacked else self.storage.step_name, stacked, sizes,
                           self.dialect)
 
     def index(self, expr: sp.Expr) -> str:
         """An integer expression of t, T and the strategy's lengths, in plain Python."""
-        symbols = {t: self.name("t"), strategies.T: self.name("T")}
-        symbols |= {symbol: self.name(str(symbol)) for _, symbol in self.strategy.symbols}
-        return IndexPrinter(symbols).doprint(expr)
+        names = {t: self.name("t"), symbols.T: self.name("T")}
+        names |= {symbol: self.name(str(symbol)) for _, symbol in self.strategy.symbols}
+        return IndexPrinter(names).doprint(expr)
 
     def fresh(self, hint: Callable[[MatExpr], str]) -> Callable[[MatExpr], MatExpr]:
         """A maker of temporaries named by what they hold (``delta_h``), for common subexpressions."""

@@ -24,7 +24,8 @@ from symbptt.derive import forward as derive
 from symbptt.derive.chain import Partial
 from symbptt.errors import NotSupportedError
 from symbptt.model import graph
-from symbptt.model.scalar import ScalarModel, h, o, t, x, y
+from symbptt.model.scalar import ScalarModel, h, o, x, y
+from symbptt.model.symbols import t
 
 Expr: TypeAlias = sp.Expr
 

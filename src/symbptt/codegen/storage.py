@@ -14,6 +14,7 @@ import sympy as sp
 
 from symbptt.codegen.names import Names
 from symbptt.model import matrices as mx
+from symbptt.model import symbols
 from symbptt.model.matrices import MatExpr, Seq
 
 
@@ -86,6 +87,6 @@ class Storage:
 
     def _index(self, expr: sp.Expr) -> str:
         """``t + k`` with the loop variable's allocated name."""
-        offset = int(expr - mx.t)
+        offset = int(expr - symbols.t)
         t = self.names.of("t", "t")
         return t if offset == 0 else f"{t} {'+' if offset > 0 else '-'} {abs(offset)}"

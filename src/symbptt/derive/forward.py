@@ -32,8 +32,9 @@ from symbptt.derive.sensitivity import (  # noqa: F401  (re-exported: the pieces
 )
 from symbptt.derive.steps import Derivation, Step
 from symbptt.errors import ProofError
-from symbptt.model import graph, scalar
-from symbptt.model.scalar import L, ScalarModel, h, t
+from symbptt.model import graph, scalar, symbols
+from symbptt.model.scalar import L, ScalarModel, h
+from symbptt.model.symbols import t
 
 Expr: TypeAlias = sp.Expr
 
@@ -68,7 +69,7 @@ def strategy_form(model: ScalarModel, w: sp.Symbol, strategy: strategies.Strateg
     The sums are :func:`shown_sequence`'s; with ``T`` (an explicit T) they are written out.
     """
     seq = shown_sequence(model, w)
-    start = strategy.start(t) if T is None else sp.sympify(strategy.start(t)).subs(strategies.T, T)  # last: T-k+1
+    start = strategy.start(t) if T is None else sp.sympify(strategy.start(t)).subs(symbols.T, T)  # last: T-k+1
     if strategy.drops_terms:
         return seq.truncated(t, start)
     return seq.closed_form(t, start=start)

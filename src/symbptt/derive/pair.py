@@ -22,9 +22,10 @@ from symbptt.derive.forward import EXACT_SUM_T  # the same bound as the one-stat
 from symbptt.derive.sensitivity import gradient_equation, loss_gradient, objective
 from symbptt.derive.steps import Derivation, Step
 from symbptt.errors import ProofError
-from symbptt.model import graph
+from symbptt.model import graph, symbols
 from symbptt.model.pair import PairModel, c, supports, view  # noqa: F401  (supports, view: the derivation's doors)
-from symbptt.model.scalar import h, o, t, x, y
+from symbptt.model.scalar import h, o, x, y
+from symbptt.model.symbols import t
 
 Expr: TypeAlias = sp.Expr
 
@@ -114,7 +115,7 @@ def substitution(model: PairModel) -> tuple[sp.Eq, ...]:
 
 def form(strategy: strategies.Strategy, t: Expr, sequence: recurrence.LinearRecurrence, T: int | None = None) -> Expr:
     """𝐚_t as the loss term l_t sees it under a deterministic strategy (E7, E8)."""
-    start = strategy.start(t) if T is None else sp.sympify(strategy.start(t)).subs(strategies.T, T)
+    start = strategy.start(t) if T is None else sp.sympify(strategy.start(t)).subs(symbols.T, T)
     if strategy.drops_terms:
         return sequence.truncated(t, start)
     return sequence.closed_form(t, start=start)

@@ -26,13 +26,15 @@ from symbptt.derive import gates, recurrence, rules
 from symbptt.derive.steps import Derivation, Step
 from symbptt.errors import ProofError
 from symbptt.model import matrices as mx
+from symbptt.model import symbols
 from symbptt.model.cells import Cell, recurrent_weight
 from symbptt.model.losses import Loss
-from symbptt.model.matrices import MatExpr, Seq, T, t
+from symbptt.model.matrices import MatExpr, Seq
+from symbptt.model.symbols import T, t
 
 Pair: TypeAlias = tuple[MatExpr, MatExpr]
 
-BATCH_WEIGHT = 1 / (mx.B * T)  # ∂L/∂l_t for one sample: L = 1/(B·T) Σ_b Σ_t l_t
+BATCH_WEIGHT = 1 / (symbols.B * T)  # ∂L/∂l_t for one sample: L = 1/(B·T) Σ_b Σ_t l_t
 TEXTBOOK_WEIGHT = 1 / T  # the textbook's B = 1
 
 

@@ -17,7 +17,8 @@ from symbptt.derive import chain, recurrence
 from symbptt.derive.chain import Partial
 from symbptt.errors import ProofError
 from symbptt.model import graph
-from symbptt.model.scalar import L, ScalarModel, T, h, o, t, x, y
+from symbptt.model.scalar import L, ScalarModel, h, o, x, y
+from symbptt.model.symbols import T, t
 
 Expr: TypeAlias = sp.Expr
 

@@ -35,9 +35,8 @@ import numpy
 import sympy as sp
 
 from symbptt import arguments
+from symbptt.model.symbols import T
 
-t = sp.Symbol("t", integer=True, positive=True)
-T = sp.Symbol("T", integer=True, positive=True)
 tau, k, k1, k2 = sp.symbols("tau k k1 k2", integer=True, positive=True)
 xi, pi = sp.IndexedBase("xi"), sp.IndexedBase("pi")
 SYMBOL = {"tau": tau, "k": k, "k1": k1, "k2": k2}  # by name: a class body's own field would shadow ``tau``

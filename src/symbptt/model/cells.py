@@ -16,8 +16,9 @@ from dataclasses import dataclass
 import sympy as sp
 
 from symbptt.model import matrices as mx
-from symbptt.model import ops
-from symbptt.model.matrices import MatExpr, Seq, d, h, q  # noqa: F401  (q: the readout)
+from symbptt.model import ops, symbols
+from symbptt.model.matrices import MatExpr, Seq  # noqa: F401  (q: the readout)
+from symbptt.model.symbols import d, h, q
 
 CONTRACT_NAMES = frozenset({"loss", "X", "Y", "h0", "c0", "xi"})  # keys of the contract's input and output files
 # the initial value of each state, by position: h_0, then the second state's (the LSTM's c_0, whatever its name)
@@ -84,7 +85,7 @@ class Cell:
 
     @property
     def previous_state(self) -> tuple[Seq, ...]:
-        return tuple(s.at(mx.t - 1) for s in self.state)
+        return tuple(s.at(symbols.t - 1) for s in self.state)
 
     @property
     def readout_params(self) -> tuple[sp.MatrixSymbol, ...]:
@@ -119,7 +120,7 @@ def recurrent_weight(cell: Cell) -> sp.MatrixSymbol:
     named = [W for W in cell.params if W.name == "W_hh"]
     if named:
         return named[0]
-    h_prev = cell.state[0].at(mx.t - 1)
+    h_prev = cell.state[0].at(symbols.t - 1)
     for _, value in cell.steps:
         for product in (*value.atoms(sp.MatMul), *value.atoms(sp.HadamardProduct)):
             if h_prev in product.args:

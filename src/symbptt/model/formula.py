@@ -26,7 +26,7 @@ from symbptt.errors import FormulaError
 from symbptt.model import cells
 from symbptt.model import formula_text as reading
 from symbptt.model import matrices as mx
-from symbptt.model.matrices import d, h
+from symbptt.model.symbols import d, h
 
 
 @dataclass

@@ -12,7 +12,7 @@ import sympy as sp
 
 from symbptt.errors import FormulaError
 from symbptt.model import matrices as mx
-from symbptt.model import ops
+from symbptt.model import ops, symbols
 
 MAX_CHARS, MAX_LINES, MAX_NAME = 4000, 64, 48  # bounds on the text (documented)
 MAX_PARENTHESES, MAX_DEPTH = 32, 64  # nesting of parentheses, and of the expression's tree
@@ -96,7 +96,7 @@ def what_does_not_reach_h(steps: Sequence[tuple[mx.Seq, Any]], state: Sequence[m
     neither this step nor a later one."""
     values = {node.name: value for node, value in steps}
     for s in state:
-        if not any(value.has(s.at(mx.t - 1)) for value in values.values()):
+        if not any(value.has(s.at(symbols.t - 1)) for value in values.values()):
             return s.name, f"{s.name} must be a state, but its previous value cancels out of every step"
     reaching, pending = {"h"}, ["h"]  # the steps h_t or a later h depends on, through values and states
     while pending:

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import sympy as sp
 
 from symbptt.model import matrices as mx
-from symbptt.model.matrices import MatExpr, q
+from symbptt.model.matrices import MatExpr
+from symbptt.model.symbols import q
 
 LOSSES = ("squared", "cross_entropy")
 o_t = mx.seq("o", q)

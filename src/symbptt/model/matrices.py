@@ -30,13 +30,11 @@ import sympy as sp
 from sympy.core.symbol import Str
 from sympy.matrices.expressions.matexpr import MatrixExpr
 
+from symbptt.model.symbols import t
+
 Expr: TypeAlias = sp.Expr
 MatExpr: TypeAlias = MatrixExpr
 
-d, h, q = sp.symbols("d h q", integer=True, positive=True)  # input, hidden and output sizes
-t = sp.Symbol("t", integer=True, positive=True)
-T = sp.Symbol("T", integer=True, positive=True)
-B = sp.Symbol("B", integer=True, positive=True)  # the batch size, in the 1/(B·T) of L
 z = sp.Dummy("z")  # the argument of an elementwise function's Lambda
 
 

@@ -13,7 +13,7 @@ from typing import TypeAlias
 import sympy as sp
 
 from symbptt.errors import NotSupportedError
-from symbptt.model import cells
+from symbptt.model import cells, symbols
 from symbptt.model import matrices as mx
 from symbptt.model.scalar import h, scalar_of, squared, x
 
@@ -63,7 +63,8 @@ def view(cell: cells.Cell) -> PairModel:
     symbol = {W: sp.Symbol(W.name, real=True) for W in cell.params}
 
     def values(x_t: Expr, h_prev: Expr, c_prev: Expr) -> dict[sp.Basic, Expr]:
-        env: dict[sp.Basic, Expr] = {cells.x_t: x_t, h_t.at(mx.t - 1): h_prev, c_t.at(mx.t - 1): c_prev, **symbol}
+        previous = symbols.t - 1
+        env: dict[sp.Basic, Expr] = {cells.x_t: x_t, h_t.at(previous): h_prev, c_t.at(previous): c_prev, **symbol}
         for node, value in cell.steps:
             env[node] = scalar_of(value, env)
         return env

@@ -16,15 +16,14 @@ from typing import TypeAlias
 import sympy as sp
 
 from symbptt.errors import NotSupportedError
-from symbptt.model import cells
+from symbptt.model import cells, symbols
 from symbptt.model import matrices as mx
 
 Expr: TypeAlias = sp.Expr
 
 # The time-indexed quantities. One object each, used for explicit and symbolic t.
 x, y, h, o, l_node = (sp.IndexedBase(name) for name in ("x", "y", "h", "o", "l"))
-t, i, j = sp.symbols("t i j", integer=True, positive=True)
-T = sp.Symbol("T", integer=True, positive=True)
+i, j = sp.symbols("i j", integer=True, positive=True)
 L = sp.Symbol("L")
 
 # The generic model's undefined functions and parameters (the textbook's names).
@@ -94,7 +93,7 @@ def view(cell: cells.Cell) -> ScalarModel:
     recurrent = symbol[cells.recurrent_weight(cell)]
 
     def values(x_t: Expr, h_prev: Expr) -> dict[sp.Basic, Expr]:
-        env: dict[sp.Basic, Expr] = {cells.x_t: x_t, h_t.at(mx.t - 1): h_prev, **symbol}
+        env: dict[sp.Basic, Expr] = {cells.x_t: x_t, h_t.at(symbols.t - 1): h_prev, **symbol}
         for node, value in cell.steps:
             env[node] = scalar_of(value, env)
         return env
