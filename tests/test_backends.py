@@ -38,7 +38,7 @@ def test_auto_takes_numpy_where_nothing_is_compiled():
     (True, 4, "array_api"), (False, 4, "numpy"), (False, 256, "numpy"),
 ])
 def test_the_choice_of_auto(foreign, h, expected):
-    assert backends.choose(("elman", "tanh", "squared", "full"), "auto", foreign, h) == expected
+    assert backends.choose(backends.Model("elman", "tanh", "squared", "full"), "auto", foreign, h) == expected
 
 
 @pytest.mark.parametrize(("cell", "h", "expected"), [
@@ -48,12 +48,12 @@ def test_the_choice_of_auto(foreign, h, expected):
 def test_auto_takes_numba_once_compiled_where_it_measured_faster(monkeypatch, cell, h, expected):
     """benchmarks/numba_vs_numpy_wide.py: faster at h <= 64 for every cell, at h = 256 for elman only."""
     monkeypatch.setattr(backends, "numba_ready", lambda *model: True)
-    assert backends.choose((cell, "tanh", "squared", "full"), "auto", False, h) == expected
+    assert backends.choose(backends.Model(cell, "tanh", "squared", "full"), "auto", False, h) == expected
 
 
 def test_an_explicit_backend_is_kept_for_numpy_arrays():
-    assert backends.choose(("elman", "tanh", "squared", "full"), "numpy", False, 1) == "numpy"
-    assert backends.choose(("elman", "tanh", "squared", "full"), "array_api", False, 1) == "array_api"
+    assert backends.choose(backends.Model("elman", "tanh", "squared", "full"), "numpy", False, 1) == "numpy"
+    assert backends.choose(backends.Model("elman", "tanh", "squared", "full"), "array_api", False, 1) == "array_api"
 
 
 @pytest.mark.parametrize("bad", ["cuda", "", "NUMPY", 3, None, ["numpy"]])

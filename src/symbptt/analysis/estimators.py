@@ -40,7 +40,7 @@ def bias(cell: str, params: Mapping[str, Any], X: Any, Y: Any, lengths: Sequence
     exact = flat(full(params, X, Y), names)
     scale = float(np.linalg.norm(exact)) or 1.0
     out: dict[str, np.ndarray] = {"length": np.array(lengths)}
-    for name in ("window", "chunked", "tbptt", "last"):
+    for name in (kind.name for kind in strategies.TRUNCATIONS):
         errors = []
         for n in lengths:
             options = {"k1": -(-n // 2), "k2": n} if name == "tbptt" else {"tau": n}

@@ -11,6 +11,7 @@ import numpy as np
 
 from symbptt import files
 from symbptt.analysis.truncation import Cuts, by_update
+from symbptt.derive import strategies
 from symbptt.errors import SymbpttError
 
 PIECE_COLOURS = ("#cfe2f3", "#9fc5e8")  # alternate pieces, so two neighbours never look like one
@@ -141,11 +142,12 @@ def estimators(bias: dict[str, Any], randomized: dict[str, Any], cost: list[tupl
     plt = pyplot()
     figure, (left, middle, right) = plt.subplots(1, 3, figsize=(15, 4.4))
     lengths = bias["length"]
-    for name in ("window", "chunked", "tbptt", "last"):
+    truncations = [kind.name for kind in strategies.TRUNCATIONS]
+    for name in truncations:
         label = {"tbptt": r"tbptt ($k_1 = \lceil\tau/2\rceil$, $k_2 = \tau$)"}.get(name, name)
         exact = bias[name] == 0  # length >= T: no bias at all, which a log scale cannot show
         left.semilogy(lengths[~exact], bias[name][~exact], "o-", ms=4, color=STRATEGY_COLOURS[name], label=label)
-    zero = any((bias[n] == 0).any() for n in ("window", "chunked", "tbptt", "last"))
+    zero = any((bias[n] == 0).any() for n in truncations)
     left.set_xscale("log", base=2)
     left.set_xlabel(r"truncation length $\tau$ (steps, log scale)")
     left.set_ylabel(r"relative bias $\|g - g_{full}\| / \|g_{full}\|$")

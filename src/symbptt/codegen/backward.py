@@ -31,7 +31,7 @@ def backward(ctx: Context, adjoints: dict[MatExpr, MatExpr]) -> list[ir.Node]:
     step, storage, strategy = ctx.step, ctx.storage, ctx.strategy
     cell = step.cell
     out: list[ir.Node] = [ir.Blank(), ir.Blank("backward: the adjoint equations, t = T..1")]
-    o_adjoint = mx.adjoint(step.forward[-2][0])
+    o_adjoint = mx.adjoint(step.readout[0])
     if strategy.drops_terms:  # l_t with start(t) > t reaches the readout only
         reached = Seq(f"dL_d{o_adjoint.name}_reached", t, *o_adjoint.shape)
         storage.first[reached.name] = 0
@@ -88,7 +88,7 @@ def _carry_loop(ctx: Context, body: list[Assign]) -> list[ir.Node]:
 def _travelling_loop(ctx: Context, body: list[Assign], adjoints: dict[MatExpr, MatExpr]) -> list[ir.Node]:
     """Each loss term's adjoint travels with the first state it reaches; the travelling ones ride stacked."""
     step, storage, state = ctx.step, ctx.storage, ctx.step.cell.state
-    o_adjoint = mx.adjoint(step.forward[-2][0])
+    o_adjoint = mx.adjoint(step.readout[0])
     directs = _direct_parts(step, adjoints)
     direct = {s: Seq(f"direct_{s.name}", t, *s.shape) for s, part in directs.items() if not mx.is_zero(part)}
     direct_statements = [Assign(direct[s], directs[s]) for s in direct]

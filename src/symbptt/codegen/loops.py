@@ -82,7 +82,7 @@ def temporary_hint(value: MatExpr) -> str:
 
 def equation_of(step: ReverseStep, target: MatExpr) -> str:
     """The textbook equation a statement implements, for the comment of its line."""
-    o_node = step.forward[-2][0]
+    o_node = step.readout[0]
     if isinstance(target, mx.Adjoint):
         if mx.of(target) == o_node:
             return "E11"
@@ -201,12 +201,12 @@ def forward(ctx: Context) -> list[ir.Node]:
 def readout(ctx: Context) -> tuple[list[ir.Node], dict[MatExpr, MatExpr]]:
     """E11: the readout, the loss and ∂L/∂o_t for all t at once; returns the adjoints left for the loop."""
     step, storage = ctx.step, ctx.storage
-    o_node = step.forward[-2][0]
+    o_node = step.readout[0]
     adjoints = dict(step.adjoints)
     o_adjoint = mx.adjoint(o_node)
     storage.first.update({o_node.name: 0, f"dL_d{o_node.name}": 0})
     total_loss = sp.MatrixSymbol("loss", 1, 1)
-    block = [Assign(o_node, step.forward[-2][1]), Assign(total_loss, mx.mul(step.weight, step.forward[-1][1])),
+    block = [Assign(o_node, step.readout[1]), Assign(total_loss, mx.mul(step.weight, step.forward[-1][1])),
              Assign(o_adjoint, adjoints.pop(o_adjoint))]
     block = passes.eliminate_common(block, ctx.fresh(temporary_hint))
     out: list[ir.Node] = [ir.Blank(), ir.Blank("the readout and the loss, and their adjoints, for all t at once")]

@@ -51,6 +51,11 @@ class ReverseStep:
     gradients: tuple[Pair, ...]  # (W, the contribution of step t to ∂L/∂W), parameter order
 
     @property
+    def readout(self) -> Pair:
+        """(o_t, its definition): the step's next-to-last equation, read out of the state."""
+        return self.forward[-2]
+
+    @property
     def loss_node(self) -> Seq:
         return self.forward[-1][0]
 
@@ -201,7 +206,7 @@ def prove_closed_form(step: ReverseStep, form: ClosedForm, steps: int) -> None:
 def derivation(cell: Cell, loss: Loss, weight: sp.Expr = TEXTBOOK_WEIGHT, proof_T: int = 4) -> Derivation:
     """E10–E16 for ``cell`` (the textbook's for ``linear``; the same structure for the others)."""
     step = derive_step(cell, loss, weight)
-    o_node, l_node = step.forward[-2][0], step.loss_node
+    o_node, l_node = step.readout[0], step.loss_node
     readout = set(cell.readout_params)
     model = tuple(_eq(node, value) for node, value in step.forward[:-1])
     objective = _eq(sp.Symbol("L"), weight * sp.Sum(loss.value, (t, 1, T)))

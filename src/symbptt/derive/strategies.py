@@ -225,6 +225,7 @@ class Randomized(Strategy):
 
 FAMILY: tuple[type[Strategy], ...] = (Full, Window, Chunked, Randomized, TBPTT, Last)
 STRATEGIES = tuple(kind.name for kind in FAMILY)
+TRUNCATIONS = tuple(kind for kind in FAMILY if kind.symbols)  # the deterministic ones, each cut by its lengths
 _BY_NAME = {kind.name: kind for kind in FAMILY}
 
 

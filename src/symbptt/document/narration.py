@@ -16,11 +16,13 @@ import tomllib
 from importlib import resources
 from typing import Any
 
+from symbptt.derive import strategies
+
 LANGUAGES = ("en", "fr", "ko", "vi", "tr")
 NAMES = {"en": "English", "fr": "French", "ko": "Korean", "vi": "Vietnamese", "tr": "Turkish"}
 BLANK = re.compile(r"@(\w+)@")
 EXPLICIT = re.compile(r"_T\d+$")  # the label of a step written out at an explicit T: eq_bptt_at_T3
-STRATEGY_LABELS = ("eq_bptt_window", "eq_bptt_chunked", "eq_bptt_tbptt", "eq_bptt_last")
+STRATEGY_LABELS = frozenset(kind.label for kind in strategies.TRUNCATIONS)  # one title, filled with the lengths
 
 
 def check_language(lang: object) -> str:

@@ -31,7 +31,7 @@ class Gradient:
     def __init__(self, cell: str | cells.Cell, activation: str, loss: str, strategy: strategies.Strategy,
                  backend: str = "auto") -> None:
         self.step = backends.derived(cell, activation, loss)
-        self._model = (cell, activation, loss, strategy.name)
+        self._model = backends.Model(cell, activation, loss, strategy.name)
         self.backend = backend
         self.compile_seconds: dict[str, float] = {}  # per backend compiled so far: Numba's is seconds, the rest ~0
         if backend != "auto":

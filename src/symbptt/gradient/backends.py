@@ -21,7 +21,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import logging
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -72,13 +72,22 @@ def foreign(value: Any) -> bool:
     return hasattr(value, "__dlpack__") and not isinstance(value, np.ndarray)
 
 
-def choose(model: tuple[Any, ...], backend: str, arrays_foreign: bool, h: int) -> str:
-    """The backend a call of ``model`` (cell, activation, loss, strategy) runs on."""
+class Model(NamedTuple):
+    """What a compiled gradient is compiled for: the key of every cache here."""
+
+    cell: str | cells.Cell
+    activation: str
+    loss: str
+    strategy: str  # a strategy's name: its lengths are run-time values
+
+
+def choose(model: Model, backend: str, arrays_foreign: bool, h: int) -> str:
+    """The backend a call of ``model`` runs on."""
     if arrays_foreign and backend in ("auto", "array_api"):
         return "array_api"
     if backend != "auto":
         return backend
-    faster = h <= NARROW or model[0] in WIDE  # model[0]: a built-in cell's name, or a formula cell
+    faster = h <= NARROW or model.cell in WIDE  # a built-in cell's name, or a formula cell
     return "numba" if faster and numba_ready(*model) else "numpy"
 
 
