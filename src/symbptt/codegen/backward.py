@@ -17,7 +17,7 @@ from __future__ import annotations
 import sympy as sp
 
 from symbptt.codegen import blocks, ir, passes
-from symbptt.codegen.ir import Assign, Block, Line
+from symbptt.codegen.ir import Assign, Block, Line, Op
 from symbptt.codegen.loops import Context, emit, temporary_hint
 from symbptt.codegen.storage import key
 from symbptt.derive.reverse import ReverseStep
@@ -51,7 +51,7 @@ def backward(ctx: Context, adjoints: dict[MatExpr, MatExpr]) -> list[ir.Node]:
     out += emit(ctx, [Assign(mx.adjoint(W), g) for W, g in step.gradients if (W, g) not in looped], stacked=True)
     out += [Line(f"{storage.param(mx.adjoint(W))} = {ctx.dialect.module}.zeros_like({storage.param(W)})")
             for W, _ in looped]
-    body = [Assign(lhs, rhs) for lhs, rhs in adjoints.items()] + [Assign(mx.adjoint(W), g, "+=") for W, g in looped]
+    body = [Assign(lhs, rhs) for lhs, rhs in adjoints.items()] + [Assign(mx.adjoint(W), g, Op.ADD) for W, g in looped]
     if strategy.overlapping:
         return out + _travelling_loop(ctx, body, adjoints)
     carries = [Assign(mx.carry(s), dict(step.carries)[p], guarded=True)

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 import sympy as sp
 
 from symbptt.codegen import ir, passes
-from symbptt.codegen.ir import Assign, Block, Line
+from symbptt.codegen.ir import Assign, Block, Line, Op
 from symbptt.codegen.loops import Context, emit
 from symbptt.codegen.printing import RowPrinter
 from symbptt.model import matrices as mx
@@ -30,7 +30,7 @@ from symbptt.model.matrices import MatExpr
 
 def accumulate(ctx: Context, statements: Sequence[Assign]) -> tuple[list[ir.Node], list[ir.Node]]:
     """(before the loop, in the loop) for the loop's unguarded statements, the parameters' sums blocked."""
-    sums = [s for s in statements if s.op == "+=" and isinstance(s.target, mx.ParamAdjoint)]
+    sums = [s for s in statements if s.op == Op.ADD and isinstance(s.target, mx.ParamAdjoint)]
     if not ctx.dialect.mutable or not sums:
         return [], emit(ctx, statements, stacked=False)
     storage = ctx.storage

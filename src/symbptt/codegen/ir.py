@@ -13,6 +13,7 @@ Two levels, both data until the last moment:
 from __future__ import annotations
 
 import ast
+import enum
 import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -29,13 +30,20 @@ def docstring(text: str) -> str:
     return f'"""{escaped}"""'
 
 
+class Op(enum.StrEnum):
+    """How an :class:`Assign` writes its target."""
+
+    SET = "="
+    ADD = "+="  # a parameter's running sum
+
+
 @dataclass(frozen=True)
 class Assign:
-    """``target (op) expr``: op is "=", or "+=" for a parameter's running sum."""
+    """``target (op) expr``: set, or added to a parameter's running sum."""
 
     target: MatExpr
     expr: MatExpr
-    op: str = "="
+    op: Op = Op.SET
     guarded: bool = False  # inside the strategy's `if` that carries adjoints to s_{t-1}
 
 

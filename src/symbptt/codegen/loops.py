@@ -22,8 +22,8 @@ import sympy as sp
 
 from symbptt.codegen import ir, passes
 from symbptt.codegen.dialects import NUMPY, Dialect
-from symbptt.codegen.ir import Assign, Block, Line
-from symbptt.codegen.printing import IndexPrinter, RowPrinter
+from symbptt.codegen.ir import Assign, Block, Line, Op
+from symbptt.codegen.printing import IndexPrinter, Kind, RowPrinter
 from symbptt.codegen.storage import Storage
 from symbptt.derive import strategies
 from symbptt.derive.reverse import ReverseStep
@@ -107,12 +107,12 @@ def emit(ctx: Context, statements: Sequence[Assign], stacked: bool) -> list[ir.N
             out.append(Line(f"{name} {statement.op} {printer.reduction(statement.expr)}", comment))
             continue
         name = ctx.storage.stacked_name(target) if stacked else ctx.storage.step_name(target)
-        if stacked and statement.op == "=" and isinstance(statement.expr, sp.MatAdd) and ctx.dialect.mutable:
+        if stacked and statement.op == Op.SET and isinstance(statement.expr, sp.MatAdd) and ctx.dialect.mutable:
             out += _sum_in_place(printer, name, statement.expr, comment)
         else:
             text = printer.doprint(statement.expr)
-            out.append(Line(_into(text, name, ctx.dialect) if statement.op == "=" else f"{name} {statement.op} {text}",
-                            comment))
+            line = _into(text, name, ctx.dialect) if statement.op == Op.SET else f"{name} {statement.op} {text}"
+            out.append(Line(line, comment))
     return out
 
 
@@ -145,7 +145,7 @@ def _sum_in_place(printer: RowPrinter, name: str, expr: sp.MatAdd, comment: str)
     into = (Line(f"_matmul({stack}, {matrix}, out={name})", comment) if "[" in name  # a slice: filled in place
             else Line(f"{name} = _matmul({stack}, {matrix})", comment))
     rest = [Line(f"{name} -= {term.negated.text}" if term.negated else
-                 f"_add_rows({name}, {term.text})" if printer.dialect.typed and term.kind == "param" else
+                 f"_add_rows({name}, {term.text})" if printer.dialect.typed and term.kind == Kind.PARAM else
                  f"{name} += {term.text}")  # a bias under Numba: its broadcast loop is slow
             for term in terms if term is not first]
     return [into, *rest]

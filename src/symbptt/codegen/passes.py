@@ -14,7 +14,7 @@ from typing import Any
 import sympy as sp
 
 from symbptt.codegen import ir
-from symbptt.codegen.ir import Assign
+from symbptt.codegen.ir import Assign, Op
 from symbptt.model import matrices as mx
 from symbptt.model.matrices import MatExpr, Seq
 
@@ -120,7 +120,7 @@ def eliminate_common(statements: Sequence[Assign], fresh: Callable[[MatExpr], Ma
     for statement in rewritten:
         needed = _closure(leaves(statement.expr), pending)
         for temp, value in [d for d in pending if d[0] in needed]:
-            out.append(Assign(temp, value, "=", statement.guarded))
+            out.append(Assign(temp, value, Op.SET, statement.guarded))
         pending = [d for d in pending if d[0] not in needed]
         out.append(statement)
     return out

@@ -10,6 +10,7 @@ Every name comes from the caller (``name(leaf)``): the printer invents none.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -100,6 +101,16 @@ class IndexPrinter(PythonCodePrinter):
         return f"max({', '.join(self._print(a) for a in expr.args)})"
 
 
+class Kind(enum.StrEnum):
+    """What printed code holds, which decides how a product of it is written."""
+
+    PARAM = "param"  # a parameter (a matrix or a bias)
+    COL = "col"  # a column per sample: a stack of rows (B, n)
+    ROW = "row"  # its transpose
+    SCAL = "scal"  # 1 × 1 per sample
+    CONST = "const"  # a number
+
+
 @dataclass(frozen=True)
 class Code:
     """Printed code, what it holds (see RowPrinter) and its precedence.
@@ -109,7 +120,7 @@ class Code:
     """
 
     text: str
-    kind: str  # "param", "col" (a column per sample), "row" (its transpose), "scal" (1×1 per sample), "const"
+    kind: Kind
     level: int
     negated: Code | None = None  # for "-a": the code of a
     product: tuple[str, str] | None = None
@@ -136,7 +147,7 @@ class RowPrinter:
         if not mx.is_matrix(expr):
             value = sp.sympify(expr).xreplace(self.scalars)
             simple = value.is_Symbol or (value.is_Number and value >= 0)
-            return Code(self.scalar.doprint(value), "const", ATOM if simple else ADD)
+            return Code(self.scalar.doprint(value), Kind.CONST, ATOM if simple else ADD)
         method = getattr(self, f"_print_{type(expr).__name__}", None)
         if method is None:
             msg = f"cannot compile {type(expr).__name__} ({expr}) to NumPy"
@@ -145,24 +156,24 @@ class RowPrinter:
 
     # ---------------------------------------------------------------- leaves
     def _leaf(self, expr: Seq) -> Code:
-        return Code(self.name(expr), "scal" if expr.shape[0] == 1 else "col", ATOM)
+        return Code(self.name(expr), Kind.SCAL if expr.shape[0] == 1 else Kind.COL, ATOM)
 
     _print_Seq = _print_Adjoint = _print_Carry = _leaf
 
     def _print_MatrixSymbol(self, expr: sp.MatrixSymbol) -> Code:
-        return Code(self.name(expr), "param", ATOM)
+        return Code(self.name(expr), Kind.PARAM, ATOM)
 
     _print_ParamAdjoint = _print_MatrixSymbol
 
     def _print_OneMatrix(self, expr: sp.OneMatrix) -> Code:
-        return Code("1.0", "const", ATOM)
+        return Code("1.0", Kind.CONST, ATOM)
 
     # ---------------------------------------------------------------- operations
     def _print_Transpose(self, expr: sp.Transpose) -> Code:
         inner = self.code(expr.arg)
-        if inner.kind == "param":
-            return Code(f"{inner.at(ATOM)}.T", "param", ATOM)
-        flipped = {"col": "row", "row": "col"}.get(inner.kind, inner.kind)
+        if inner.kind == Kind.PARAM:
+            return Code(f"{inner.at(ATOM)}.T", Kind.PARAM, ATOM)
+        flipped = {Kind.COL: Kind.ROW, Kind.ROW: Kind.COL}.get(inner.kind, inner.kind)
         return Code(inner.text, flipped, inner.level)
 
     def _print_MatAdd(self, expr: sp.MatAdd) -> Code:
@@ -190,10 +201,10 @@ class RowPrinter:
         return Code(self.scalar.doprint(body.xreplace({variable: operand})), inner.kind, ATOM)
 
     def _print_LogSumExp(self, expr: losses.LogSumExp) -> Code:
-        return Code(f"_logsumexp({self.code(expr.arg).text})", "scal", ATOM)
+        return Code(f"_logsumexp({self.code(expr.arg).text})", Kind.SCAL, ATOM)
 
     def _print_Softmax(self, expr: losses.Softmax) -> Code:
-        return Code(f"_softmax({self.code(expr.arg).text})", "col", ATOM)
+        return Code(f"_softmax({self.code(expr.arg).text})", Kind.COL, ATOM)
 
     def _print_MatMul(self, expr: sp.MatMul) -> Code:
         coeff, factors = expr.as_coeff_matrices()
@@ -210,25 +221,25 @@ class RowPrinter:
     def _product(self, left_expr: MatExpr, left: Code, right_expr: MatExpr, right: Code) -> Code:
         """One matrix product A B, by what A and B hold."""
         kinds = (left.kind, right.kind)
-        if kinds == ("param", "param"):
-            return Code(f"{left.at(MUL)} @ {right.at(ATOM)}", "param", MUL)
-        if kinds == ("param", "col") and left_expr.shape[1] != 1:  # W v  ->  v @ Wᵀ
-            return self._stack_product(right, self.code(mx.transpose(left_expr)), "col")
-        if kinds == ("row", "param"):  # uᵀ W
-            return self._stack_product(left, right, "row")
-        if kinds == ("col", "row"):  # u vᵀ summed over the samples
+        if kinds == (Kind.PARAM, Kind.PARAM):
+            return Code(f"{left.at(MUL)} @ {right.at(ATOM)}", Kind.PARAM, MUL)
+        if kinds == (Kind.PARAM, Kind.COL) and left_expr.shape[1] != 1:  # W v  ->  v @ Wᵀ
+            return self._stack_product(right, self.code(mx.transpose(left_expr)), Kind.COL)
+        if kinds == (Kind.ROW, Kind.PARAM):  # uᵀ W
+            return self._stack_product(left, right, Kind.ROW)
+        if kinds == (Kind.COL, Kind.ROW):  # u vᵀ summed over the samples
             if self.stacked:
-                return Code(f"_flat({left.text}).T @ _flat({right.text})", "param", MUL)
-            return Code(f"{left.at(ATOM)}.T @ {right.at(ATOM)}", "param", MUL)
-        if kinds == ("row", "col"):  # uᵀ v per sample
-            return Code(f"_rowsum({left.at(MUL)} * {right.at(ATOM)})", "scal", ATOM)
-        if "scal" in kinds or "const" in kinds or left_expr.shape[1] == 1:
-            kind = _batched_kind([left, right]) if kinds != ("param", "scal") else "col"
+                return Code(f"_flat({left.text}).T @ _flat({right.text})", Kind.PARAM, MUL)
+            return Code(f"{left.at(ATOM)}.T @ {right.at(ATOM)}", Kind.PARAM, MUL)
+        if kinds == (Kind.ROW, Kind.COL):  # uᵀ v per sample
+            return Code(f"_rowsum({left.at(MUL)} * {right.at(ATOM)})", Kind.SCAL, ATOM)
+        if Kind.SCAL in kinds or Kind.CONST in kinds or left_expr.shape[1] == 1:
+            kind = _batched_kind([left, right]) if kinds != (Kind.PARAM, Kind.SCAL) else Kind.COL
             return Code(f"{left.at(MUL)} * {right.at(ATOM)}", kind, MUL)
         msg = f"no NumPy form for the product of {left_expr} and {right_expr}"
         raise NotSupportedError(msg)
 
-    def _stack_product(self, stack: Code, matrix: Code, kind: str) -> Code:
+    def _stack_product(self, stack: Code, matrix: Code, kind: Kind) -> Code:
         """v @ M; over all t at once, as one large product (NumPy would loop over t)."""
         if self.stacked:
             return Code(f"_matmul({stack.text}, {matrix.text})", kind, ATOM, product=(stack.text, matrix.text))
@@ -239,16 +250,16 @@ class RowPrinter:
     def reduction(self, expr: MatExpr) -> str:
         """The code of a parameter's contribution: per-sample columns are summed over the samples."""
         code = self.code(expr)
-        if code.kind == "col":
+        if code.kind == Kind.COL:
             return f"{self.np}.sum({f'_flat({code.text})' if self.stacked else code.text}, axis=0)"
-        if code.kind == "scal":
+        if code.kind == Kind.SCAL:
             return f"{self.np}.sum({code.text})"
         return code.text
 
 
-def _batched_kind(codes: Sequence[Code]) -> str:
+def _batched_kind(codes: Sequence[Code]) -> Kind:
     kinds = {c.kind for c in codes}
-    for kind in ("col", "row", "scal", "param"):
+    for kind in (Kind.COL, Kind.ROW, Kind.SCAL, Kind.PARAM):
         if kind in kinds:
             return kind
-    return "const"
+    return Kind.CONST
