@@ -63,6 +63,7 @@ class Block:
     body: tuple[Node, ...]
     orelse: tuple[Node, ...] = ()
     comment: str = ""
+    decorators: tuple[str, ...] = ()  # ``numba.njit(cache=True)``: each printed as ``@…`` above the header
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,7 @@ def render(nodes: Iterable[Node], indent: int = 0) -> list[str]:
         if isinstance(node, Line):
             out.append(f"{pad}{node.code}" + (f"  # {node.comment}" if node.comment else ""))
         elif isinstance(node, Block):
+            out += [f"{pad}@{decorator}" for decorator in node.decorators]
             out.append(f"{pad}{node.header}:" + (f"  # {node.comment}" if node.comment else ""))
             out += render(node.body, indent + 1) if node.body else [f"{pad}    pass"]
             if node.orelse:

@@ -16,7 +16,7 @@ import sympy as sp
 from sympy.core.function import AppliedUndef
 
 from symbptt.codegen import ir
-from symbptt.codegen.dialects import NUMPY, Dialect
+from symbptt.codegen.dialects import MATH, NUMPY, Dialect
 from symbptt.codegen.names import BUILTINS, Names
 from symbptt.codegen.printing import BpttNumPyPrinter, Verbatim
 from symbptt.derive import chain, strategies
@@ -187,7 +187,8 @@ def _sensitivity(strategy: strategies.Strategy, T: int, s: int, w: sp.Symbol) ->
 # ------------------------------------------------------------------ printing
 
 
-def program_function(program: Program, name: str, dialect: Dialect = NUMPY) -> ir.Block:
+def program_function(program: Program, name: str, dialect: Dialect = NUMPY, decorators: tuple[str, ...] = ()
+                     ) -> ir.Block:
     """``def name(params…, x, y, h_0, xi)``: one line per assignment, every name allocated.
 
     NumPy: ``x`` and ``y`` are ``(T, B)`` arrays; math: ``(T,)`` sequences of floats, one sample.
@@ -220,12 +221,20 @@ def program_function(program: Program, name: str, dialect: Dialect = NUMPY) -> i
     mean = "numpy.mean({}) / {}" if dialect.module == "numpy" else "{} / {}"
     outputs = ", ".join(mean.format(named(symbol), T) for _, symbol in program.outputs)
     body.append(ir.Line(f"return ({outputs},)"))
-    return ir.Block(f"def {name}({', '.join([*params, x, y, h_0, xi])})", tuple(body))
+    return ir.Block(f"def {name}({', '.join([*params, x, y, h_0, xi])})", tuple(body), decorators=decorators)
 
 
 def program_source(program: Program, name: str, dialect: Dialect = NUMPY) -> str:
     """The Python source of ``program`` as a function ``name``."""
     return "\n".join(ir.render([program_function(program, name, dialect)])) + "\n"
+
+
+def float_module(program: Program, name: str, jit: bool = False) -> str:
+    """A module of ``program`` on Python floats (one sample): ``math`` imported, and with ``jit`` Numba too, the
+    function compiled by it (``@numba.njit(cache=True)``), printed so from the start."""
+    imports = ["import math", *(["import numba"] if jit else [])]
+    function = program_function(program, name, MATH, decorators=("numba.njit(cache=True)",) if jit else ())
+    return "\n".join([*imports, "", "", *ir.render([function])]) + "\n"
 
 
 class Templates:

@@ -10,7 +10,6 @@ import numpy as np
 
 from symbptt import arguments
 from symbptt.codegen import jit, module, program
-from symbptt.codegen.dialects import MATH
 from symbptt.derive import strategies
 from symbptt.model import scalar
 
@@ -41,7 +40,7 @@ class ScalarGradient:
     @functools.cached_property
     def float_source(self) -> str:
         """The program on Python floats (one sample), as a module."""
-        return "import math\n\n\n" + program.program_source(self.program, self.name, MATH)
+        return program.float_module(self.program, self.name)
 
     @functools.cached_property
     def _one_sample(self) -> Any:
@@ -51,9 +50,7 @@ class ScalarGradient:
     def _compiled_floats(self) -> Any:
         """The float program compiled by Numba for its one signature, cached on disk across processes."""
         numba = jit.numba_module()
-        source = self.float_source.replace("import math\n", "import math\nimport numba\n", 1).replace(
-            f"def {self.name}(", f"@numba.njit(cache=True)\ndef {self.name}(", 1)
-        loaded = jit.load(source)
+        loaded = jit.load(program.float_module(self.program, self.name, jit=True))
         vector = numba.types.Array(numba.float64, 1, "C")
         xi = vector if isinstance(self.program.strategy, strategies.Randomized) else numba.types.none
         signature = (*[numba.float64] * len(self.param_names), vector, vector, numba.float64, xi)
