@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, settings
 
-from .helpers import library
+from .helpers import backend_available
 
 settings.register_profile("dev", max_examples=15, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])
@@ -29,8 +29,7 @@ def _seed() -> None:
 @pytest.fixture
 def numba_cache(monkeypatch: pytest.MonkeyPatch) -> Path:
     """A Numba cache that outlives the session (compiling every model takes minutes), for the Numba tests."""
-    library("numba")
-    library("scipy", "scipy is not installed: the Numba backend needs it for its matrix products")
+    backend_available("numba")
     folder = Path(os.environ.get("SYMBPTT_TEST_NUMBA_CACHE") or Path.home() / ".cache" / "symbptt-tests")
     monkeypatch.setenv("SYMBPTT_CACHE", str(folder))
     return folder

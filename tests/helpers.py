@@ -30,6 +30,16 @@ def library(name, reason=""):
     return pytest.importorskip(name, reason=reason or f"{name} is not installed")
 
 
+def backend_available(backend):
+    """``backend``, once the libraries it needs are there (skipped, naming them, where not: see :func:`library`)."""
+    if backend == "numba":
+        library("numba")
+        library("scipy", "scipy is not installed: the Numba backend needs it for its matrix products")
+    if backend == "array_api":
+        library("array_api_compat")
+    return backend
+
+
 def _tex_required() -> bool:
     return bool(os.environ.get("SYMBPTT_REQUIRE_TEX"))
 

@@ -14,7 +14,7 @@ from symbptt.derive import strategies
 from symbptt.model import matrices as mx
 
 from . import reference
-from .helpers import library
+from .helpers import backend_available
 
 
 def test_relu_derivative_at_an_exact_zero_preactivation_is_zero():
@@ -76,15 +76,6 @@ def test_the_scalar_api_averages_over_batch_and_time_like_the_contract():
 BACKENDS_FOR_EDGES = ["numpy", "array_api", pytest.param("numba", marks=pytest.mark.slow)]
 
 
-def _backend(backend):
-    if backend == "numba":
-        library("numba")
-        library("scipy")
-    if backend == "array_api":
-        library("array_api_compat")
-    return backend
-
-
 @pytest.mark.parametrize("backend", BACKENDS_FOR_EDGES)
 @pytest.mark.parametrize("logit", [800.0, 5000.0, 1e6])
 def test_cross_entropy_stays_exact_far_beyond_where_exp_overflows(backend, logit, request):
@@ -94,7 +85,7 @@ def test_cross_entropy_stays_exact_far_beyond_where_exp_overflows(backend, logit
     p = {"W_hx": np.zeros((1, 1)), "W_hh": np.zeros((1, 1)), "b_h": np.zeros(1), "W_qh": np.zeros((3, 1)),
          "b_q": np.array([logit, -logit, 0.0])}
     X, Y = np.zeros((2, 1, 1)), np.array([[1], [2]])
-    out = symbptt.compile_gradient("elman", loss="cross_entropy", backend=_backend(backend))(p, X, Y)
+    out = symbptt.compile_gradient("elman", loss="cross_entropy", backend=backend_available(backend))(p, X, Y)
     # log Σ exp(o) = logit (the others vanish in float64); l = lse − o_y
     assert out["loss"] == pytest.approx(((logit + logit) + (logit - 0.0)) / 2, rel=1e-15)
     np.testing.assert_allclose(out["b_q"], [1.0, -0.5, -0.5], rtol=1e-15, atol=1e-300)
@@ -106,14 +97,14 @@ def test_saturated_gates_and_softplus_stay_finite_and_exact(backend, request):
     if backend == "numba":
         request.getfixturevalue("numba_cache")
     cell = symbptt.cell_from_text("h = softplus(W @ h + U @ x + b) - softplus(V @ h + c)", name="saturated")
-    grad = symbptt.compile_gradient(cell, backend=_backend(backend))
+    grad = symbptt.compile_gradient(cell, backend=backend_available(backend))
     p = {"W": np.zeros((2, 2)), "U": np.zeros((2, 1)), "b": np.array([1000.0, -1000.0]), "V": np.zeros((2, 2)),
          "c": np.array([-1000.0, 1000.0]), "W_qh": np.ones((1, 2)), "b_q": np.zeros(1)}
     X, Y = np.zeros((3, 1, 1)), np.zeros((3, 1, 1))
     out = grad(p, X, Y)
     # h_t = (1000 − 0, 0 − 1000) at every step: o = 0, the loss 0, every gradient 0 exactly
     assert out["loss"] == 0.0 and all(np.all(np.asarray(v) == 0.0) for v in out.values())
-    gates = symbptt.compile_gradient("lstm", backend=_backend(backend))
+    gates = symbptt.compile_gradient("lstm", backend=backend_available(backend))
     rng = np.random.default_rng(3)
     q = {f"{k}{g}": np.zeros(s) for g in "ifoc" for k, s in (("W_x", (2, 1)), ("W_h", (2, 2)), ("b_", (2,)))}
     q |= {"b_i": np.array([1000.0, -1000.0]), "b_f": np.array([-1000.0, 1000.0]), "b_o": np.array([1000.0, 1000.0]),
