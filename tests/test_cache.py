@@ -22,6 +22,9 @@ from symbptt.codegen import jit
 
 from .helpers import library
 
+# each test compiles in a new process and reads the cache from another: seconds each, run with the slow tests
+slow = pytest.mark.slow
+
 # A matrix product: Numba compiles it into a call of SciPy's BLAS, the dependency that was not recorded.
 SOURCE = textwrap.dedent("""\
     import numba
@@ -69,6 +72,7 @@ def _compile_in_a_new_process():
     return result
 
 
+@slow
 def test_an_entry_is_loaded_by_the_next_process_and_recorded_in_a_manifest(cache):
     first = _compile_in_a_new_process()
     folder = Path(first["folder"])
@@ -80,6 +84,7 @@ def test_an_entry_is_loaded_by_the_next_process_and_recorded_in_a_manifest(cache
     assert second["folder"] == first["folder"]
 
 
+@slow
 @pytest.mark.parametrize("damage", ["garbage machine code", "truncated index", "no manifest", "foreign manifest"])
 def test_a_damaged_entry_is_compiled_again_never_loaded(cache, damage):
     folder = Path(_compile_in_a_new_process()["folder"])
@@ -99,6 +104,7 @@ def test_a_damaged_entry_is_compiled_again_never_loaded(cache, damage):
     assert jit.compiled(SOURCE)
 
 
+@slow
 def test_a_cache_written_with_scipy_is_never_seen_without_it(cache):
     """The crash of the issue: the entry is in another folder, the backend refuses in one line, auto takes NumPy."""
     _compile_in_a_new_process()
@@ -118,6 +124,7 @@ def test_a_cache_written_with_scipy_is_never_seen_without_it(cache):
     assert message.startswith("NotSupportedError backend 'numba' needs SciPy")
 
 
+@slow
 def test_a_model_compiled_with_scipy_runs_on_numpy_without_it(numba_cache):
     """``compile_gradient`` with the default backend in an environment without SciPy, beside a cache where the
     model is compiled: the NumPy backend, the right numbers, no crash."""
@@ -139,6 +146,7 @@ def test_a_model_compiled_with_scipy_runs_on_numpy_without_it(numba_cache):
     assert np.isfinite(float(loss))
 
 
+@slow
 @pytest.mark.parametrize("where", ["a file", "a read-only folder"])
 def test_a_cache_folder_that_cannot_be_written_is_no_cache_with_one_warning(tmp_path, monkeypatch, where):
     library("numba")

@@ -303,6 +303,7 @@ def test_two_members_of_one_name_are_refused(tmp_path):
         inputs.read_npz(path)
 
 
+@pytest.mark.slow  # compressing the bomb takes seconds
 def test_a_compressed_bomb_is_refused_before_it_is_inflated(tmp_path, monkeypatch):
     """6·10^7 zeros compress to a few hundred KB: the declared sizes are read, nothing is inflated."""
     big = np.zeros(6 * 10**7 // 8)  # 7.5 million entries: the file itself is small

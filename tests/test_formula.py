@@ -262,7 +262,7 @@ def _stacked_arrays(seed=0):
         rng.normal(size=(2, 3))
 
 
-@pytest.mark.parametrize("backend", ["numpy", "array_api", "numba"])
+@pytest.mark.parametrize("backend", ["numpy", "array_api", pytest.param("numba", marks=pytest.mark.slow)])
 def test_a_second_state_of_any_name_starts_from_c0_and_matches_central_differences(backend):
     cell = symbptt.cell_from_text(STACKED, name="stacked")
     assert [s.name for s in cell.state] == ["h", "h1"]
