@@ -55,7 +55,7 @@ def cache(tmp_path, monkeypatch):
     library("numba")
     library("scipy")
     monkeypatch.setenv("SYMBPTT_CACHE", str(tmp_path / "cache"))
-    jit._usable.cache_clear()
+    jit._USABLE.clear()
     return tmp_path / "cache"
 
 
@@ -162,13 +162,17 @@ def test_a_cache_folder_that_cannot_be_written_is_no_cache_with_one_warning(tmp_
             target = tmp_path / "ro"
             target.mkdir(mode=0o500)
     monkeypatch.setenv("SYMBPTT_CACHE", str(target))
-    jit._usable.cache_clear()
+    jit._USABLE.clear()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         first, second = jit.cache_folder(), jit.cache_folder()
     assert first == second and first.is_dir() and not str(first).startswith(str(target))
     assert len(caught) == 1 and issubclass(caught[0].category, jit.CacheWarning)
     assert str(target) in str(caught[0].message) and "\n" not in str(caught[0].message)
+    jit._USABLE.clear()
+    with warnings.catch_warnings():  # auto only looks: a folder it cannot use is no reason to warn
+        warnings.simplefilter("error")
+        assert not jit.compiled(SOURCE)
     run = _python(COMPILE, SOURCE, env={"SYMBPTT_CACHE": str(target)})
     assert run.returncode == 0, run.stderr
     assert run.stderr.count("CacheWarning") == 1

@@ -104,14 +104,24 @@ def cache_folder() -> Path:
     """``$SYMBPTT_CACHE``, else ``$XDG_CACHE_HOME/symbptt`` (``~/.cache/symbptt``), then ``numba/`` and the
     :func:`environment_key`; where that cannot be written, a temporary folder removed at exit, with one
     :class:`CacheWarning` (nothing outlives the process)."""
+    configured = _configured()
+    if configured not in _USABLE:
+        _USABLE[configured] = _usable(configured)
+    return _USABLE[configured]
+
+
+def _configured() -> Path:
+    """Where the cache folder of this environment is meant to be, whether or not it exists or can be written."""
     try:
         home = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "symbptt"
     except RuntimeError:  # no home directory can be determined
         home = Path(tempfile.gettempdir()) / "symbptt-cache-unset"
-    return _usable(Path(os.environ.get("SYMBPTT_CACHE") or home) / "numba" / environment_key())
+    return Path(os.environ.get("SYMBPTT_CACHE") or home) / "numba" / environment_key()
 
 
-@functools.cache
+_USABLE: dict[Path, Path] = {}  # each configured folder, and the one used for it in this process
+
+
 def _usable(folder: Path) -> Path:
     """``folder`` if it can be written, else a temporary one (asked once per process and folder)."""
     try:
@@ -133,32 +143,36 @@ def _name(source: str) -> str:
     return f"symbptt_jit_{hashlib.sha256(source.encode()).hexdigest()[:20]}"
 
 
-def _entries(name: str) -> list[Path]:
+def _entries(name: str, folder: Path) -> list[Path]:
     """Numba's files of the module ``name``: its index (.nbi) and machine code (.nbc) in ``__pycache__``."""
-    return sorted((cache_folder() / "__pycache__").glob(f"{name}.*.nb[ic]"))
+    return sorted((folder / "__pycache__").glob(f"{name}.*.nb[ic]"))
 
 
 def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _manifest(name: str) -> Path:
-    return cache_folder() / f"{name}.manifest.json"
+def _manifest(name: str, folder: Path) -> Path:
+    return folder / f"{name}.manifest.json"
 
 
-def _verified(name: str) -> bool:
+def _verified(name: str, folder: Path) -> bool:
     """Numba's files of ``name`` are exactly those this package wrote after compiling, byte for byte."""
     try:
-        recorded = json.loads(_manifest(name).read_text())
-        present = {p.name: _digest(p) for p in _entries(name)}
+        recorded = json.loads(_manifest(name, folder).read_text())
+        present = {p.name: _digest(p) for p in _entries(name, folder)}
     except (OSError, ValueError):
         return False
     return bool(present) and recorded == present
 
 
 def compiled(source: str) -> bool:
-    """Whether ``core`` of ``source`` is compiled in the cache folder, intact (by this process or an earlier one)."""
-    return _verified(_name(source))
+    """Whether ``core`` of ``source`` is compiled in the cache folder, intact (by this process or an earlier one).
+
+    Only looked up: a folder that does not exist, or cannot be written, is not made or warned about here (auto
+    asks this of every narrow model, whether or not Numba is ever used)."""
+    configured = _configured()
+    return _verified(_name(source), _USABLE.get(configured, configured))
 
 
 def compile_cached(module: ModuleType, function: str, signature: tuple[Any, ...]) -> float:
@@ -167,16 +181,16 @@ def compile_cached(module: ModuleType, function: str, signature: tuple[Any, ...]
     An entry that does not match its manifest (damaged, half written, or left by another version of this package)
     is deleted first, so Numba compiles it again instead of loading it.
     """
-    name = module.__name__
-    if not _verified(name):
-        for path in _entries(name):
+    name, folder = module.__name__, Path(str(module.__file__)).parent  # the folder it was loaded from
+    if not _verified(name, folder):
+        for path in _entries(name, folder):
             path.unlink(missing_ok=True)
     start = time.perf_counter()
     getattr(module, function).compile(signature)
     seconds = time.perf_counter() - start
-    if not _verified(name):
-        present = {p.name: _digest(p) for p in _entries(name)}
-        _write_atomically(_manifest(name), json.dumps(present, sort_keys=True))
+    if not _verified(name, folder):
+        present = {p.name: _digest(p) for p in _entries(name, folder)}
+        _write_atomically(_manifest(name, folder), json.dumps(present, sort_keys=True))
     return seconds
 
 
