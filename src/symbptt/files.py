@@ -114,12 +114,17 @@ def _umask() -> int:
     return mask
 
 
+def holding(data: bytes) -> Writer:
+    """The writer of an output whose bytes are made already (a text, a PDF, a figure's PNG)."""
+    return lambda stream: stream.write(data)
+
+
 def write_text(path: Path, text: str) -> None:
-    write_all({path: lambda stream: stream.write(text.encode("utf-8"))})
+    write_all({path: holding(text.encode("utf-8"))})
 
 
 def write_bytes(path: Path, data: bytes) -> None:
-    write_all({path: lambda stream: stream.write(data)})
+    write_all({path: holding(data)})
 
 
 def write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
@@ -138,10 +143,9 @@ def write_document(path: Path, text: str, make_pdf: Callable[[Path], Path] | Non
     with tempfile.TemporaryDirectory(prefix="symbptt-document-") as scratch:
         tex = Path(scratch) / f"{path.stem}.tex"
         tex.write_text(text, encoding="utf-8")
-        outputs: dict[Path, Writer] = {path: lambda stream: stream.write(text.encode("utf-8"))}
+        outputs: dict[Path, Writer] = {path: holding(text.encode("utf-8"))}
         if make_pdf is not None:
-            pdf = make_pdf(tex).read_bytes()
-            outputs[pdf_path] = lambda stream: stream.write(pdf)
+            outputs[pdf_path] = holding(make_pdf(tex).read_bytes())
         write_all(outputs)
     return pdf_path if make_pdf is not None else None
 

@@ -16,7 +16,7 @@ import struct
 import zipfile
 import zlib
 from pathlib import Path
-from typing import IO
+from typing import IO, BinaryIO
 
 import numpy as np
 
@@ -34,23 +34,7 @@ _KINDS = {"b": "booleans", "i": "integers", "u": "integers", "f": "floats"}
 def read_npz(path: Path) -> dict[str, np.ndarray]:
     """The arrays of an .npz file, or a ValueError of one line saying what is wrong with it."""
     path = Path(path)
-    try:
-        mode = path.stat().st_mode
-    except FileNotFoundError:
-        msg = f"no such file: {path}"
-        raise ValueError(msg) from None
-    except OSError as exc:
-        msg = f"cannot read {path}: {exc.strerror or type(exc).__name__}"
-        raise ValueError(msg) from None
-    if not stat.S_ISREG(mode):  # opening a FIFO would wait for a writer; a device has no end
-        msg = f"{path} is not a file: it is {file_kind(mode)}"
-        raise ValueError(msg)
-    try:
-        stream = path.open("rb")
-    except OSError as exc:
-        msg = f"cannot read {path}: {exc.strerror or type(exc).__name__}"
-        raise ValueError(msg) from None
-    with stream:
+    with _open_regular(path, "a file") as stream:
         if not zipfile.is_zipfile(stream):
             msg = f"{path} is not an .npz archive (save the arrays with numpy.savez)"
             raise ValueError(msg)
@@ -103,22 +87,13 @@ def read_text(path: Path, limit: int) -> str:
     """A regular file's UTF-8 text of at most ``limit`` characters, or a one-line ValueError (``/dev/zero`` and a
     FIFO are refused before they are read; a longer file after ``4 * limit + 1`` bytes, never whole)."""
     path = Path(path)
-    try:
-        mode = path.stat().st_mode
-        if not stat.S_ISREG(mode):
-            msg = f"{path} is not a text file: it is {file_kind(mode)}"
-            raise _Refused(msg)
-        with path.open("rb") as stream:
+    with _open_regular(path, "a text file") as stream:
+        try:
             data = stream.read(4 * limit + 1)  # UTF-8 takes at most 4 bytes a character
+        except OSError as exc:
+            raise _unreadable(path, exc) from None
+    try:
         text = data.decode("utf-8")
-    except FileNotFoundError:
-        msg = f"no such file: {path}"
-        raise ValueError(msg) from None
-    except _Refused as exc:
-        raise ValueError(str(exc)) from None
-    except OSError as exc:
-        msg = f"cannot read {path}: {exc.strerror or type(exc).__name__}"
-        raise ValueError(msg) from None
     except UnicodeDecodeError as exc:
         if len(data) <= 4 * limit or exc.start < 4 * limit - 3:  # not merely a character cut at the bound
             msg = f"cannot read {path} as text: it is not UTF-8 (byte {exc.start})"
@@ -128,6 +103,29 @@ def read_text(path: Path, limit: int) -> str:
         msg = f"{path} holds more than {limit} characters"
         raise ValueError(msg)
     return text
+
+
+def _open_regular(path: Path, what: str) -> BinaryIO:
+    """``path`` opened for reading if it is a regular file (a FIFO would wait for a writer, a device never ends),
+    or a one-line ValueError: no such file, not ``what``, cannot be read."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        msg = f"no such file: {path}"
+        raise ValueError(msg) from None
+    except OSError as exc:
+        raise _unreadable(path, exc) from None
+    if not stat.S_ISREG(mode):
+        msg = f"{path} is not {what}: it is {file_kind(mode)}"
+        raise ValueError(msg)
+    try:
+        return path.open("rb")
+    except OSError as exc:
+        raise _unreadable(path, exc) from None
+
+
+def _unreadable(path: Path, exc: OSError) -> ValueError:
+    return ValueError(f"cannot read {path}: {exc.strerror or type(exc).__name__}")
 
 
 class _Refused(Exception):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -40,16 +39,12 @@ def save(figure: Any, stem: Path, also: Mapping[Path, bytes] | None = None) -> t
 
     written: dict[Path, files.Writer] = {png: draw("png", dpi=150), svg: draw("svg")}
     for path, data in (also or {}).items():
-        written[path] = functools.partial(_write, data)
+        written[path] = files.holding(data)
     try:
         files.write_all(written)
     finally:
         pyplot().close(figure)
     return png, svg
-
-
-def _write(data: bytes, stream: Any) -> None:
-    stream.write(data)
 
 
 def outputs(stem: Path) -> tuple[Path, Path]:

@@ -33,6 +33,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from symbptt import files
 from symbptt._version import __version__
 from symbptt.derive import strategies
 from symbptt.derive.reverse import ReverseStep
@@ -190,19 +191,8 @@ def compile_cached(module: ModuleType, function: str, signature: tuple[Any, ...]
     seconds = time.perf_counter() - start
     if not _verified(name, folder):
         present = {p.name: _digest(p) for p in _entries(name, folder)}
-        _write_atomically(_manifest(name, folder), json.dumps(present, sort_keys=True))
+        files.write_text(_manifest(name, folder), json.dumps(present, sort_keys=True))
     return seconds
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    """A unique temporary beside ``path``, renamed onto it: a concurrent process reads the old file or the new."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(handle, "w") as stream:
-            stream.write(text)
-        os.replace(temporary, path)
-    finally:
-        Path(temporary).unlink(missing_ok=True)
 
 
 def load(source: str) -> ModuleType:
@@ -215,7 +205,7 @@ def load(source: str) -> ModuleType:
     except (OSError, UnicodeDecodeError):
         current = None
     if current != source:
-        _write_atomically(path, source)  # a concurrent process never imports half a file
+        files.write_text(path, source)  # renamed into place: a concurrent process never imports half a file
     if name in sys.modules:  # the same source, already loaded in this process
         return sys.modules[name]
     spec = importlib.util.spec_from_file_location(name, path)
