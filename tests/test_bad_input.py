@@ -78,12 +78,13 @@ def test_steps_are_bounded_where_the_work_or_the_document_would_not_be(argv, mes
 
 def test_unbiasedness_for_explicit_t_is_linear_in_t_past_the_summed_check():
     """E[z_T] by linearity (xi_t independent, E[xi_t] = 1); the 2^(T-1) sum only up to EXACT_SUM_T."""
-    from symbptt.derive import forward
+    from symbptt.derive import one_state
+    from symbptt.derive.chain import Partial
     from symbptt.model import scalar
 
     m = scalar.make_model("elman", "tanh")
-    eq = forward.randomized_expectation_exact(m, m.recurrent_weight, 20)
-    assert eq.rhs == forward.Partial(forward.h[20], m.recurrent_weight)  # ProofError otherwise
+    eq = one_state.randomized_expectation_exact(m, m.recurrent_weight, 20)
+    assert eq.rhs == Partial(scalar.h[20], m.recurrent_weight)  # ProofError otherwise
 
 
 # ------------------------------------------------------------------ files

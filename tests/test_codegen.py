@@ -5,8 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import symbptt
-from symbptt.derive import forward as derive
-from symbptt.derive import strategies
+from symbptt.derive import sensitivity, strategies
 from symbptt.derive.chain import Partial
 from symbptt.model import scalar as model
 from symbptt.model.scalar import h
@@ -90,7 +89,7 @@ def test_closed_form_equals_recurrence_equals_compiled(strategy, T, tau, seed):
     values[h[0]] = h0[0]
     strat = strategies.make(strategy, tau=tau if strategy != "full" else None)
     for w in m.hidden_params:
-        seq = derive.sensitivity_sequence(m, w)
+        seq = sensitivity.sensitivity_sequence(m, w)
         total = 0.0
         env = dict(values)
         for t in range(1, T + 1):
@@ -102,7 +101,7 @@ def test_closed_form_equals_recurrence_equals_compiled(strategy, T, tau, seed):
             if not strat.overlapping:  # one forward recurrence serves every t
                 a_recur = float(seq.iterate(t, strat.forward_multipliers(t))[-1].xreplace(env))
                 assert a_closed == pytest.approx(a_recur, rel=1e-12, abs=1e-14)
-            weight = derive.loss_gradient(m, w, sp.Integer(t)).xreplace({Partial(h[t], w): a_closed})
+            weight = sensitivity.loss_gradient(m, w, sp.Integer(t)).xreplace({Partial(h[t], w): a_closed})
             total += float(weight.xreplace(env))
         assert grad(params, x, y, h0)[str(w)] == pytest.approx(total / T, rel=1e-10, abs=1e-12)
 

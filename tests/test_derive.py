@@ -5,8 +5,8 @@ import sympy as sp
 
 import symbptt
 from symbptt.codegen import program
-from symbptt.derive import forward as derive
-from symbptt.derive import strategies
+from symbptt.derive import one_state as derive
+from symbptt.derive import sensitivity, strategies
 from symbptt.derive.chain import Partial
 from symbptt.model import graph, symbols
 from symbptt.model import scalar as model
@@ -31,7 +31,7 @@ def test_generic_E7_equals_sympy_diff_of_nested_state():
     """
     g = model.generic()
     unrolled = graph.unroll(g, 3)
-    ours = derive.sensitivity_sequence(g, w_h).closed_form(3)
+    ours = sensitivity.sensitivity_sequence(g, w_h).closed_form(3)
     X, H, W = sp.symbols("X H W")
     alpha = sp.symbols("alpha0:5")
     poly = sp.Lambda((X, H, W), alpha[0] * X * H * W + alpha[1] * H**2 + alpha[2] * W**2 * X
@@ -43,7 +43,7 @@ def test_generic_E7_equals_sympy_diff_of_nested_state():
 
 
 def test_generic_E4_is_the_chain_rule():
-    eq = derive.sensitivity_recurrence(model.generic(), w_h)
+    eq = sensitivity.sensitivity_recurrence(model.generic(), w_h)
     f = model.f
     x, t = model.x, symbols.t
     expected = (sp.Derivative(f(x[t], h[t - 1], w_h), w_h)
@@ -131,7 +131,7 @@ def test_randomized_symbolic_proof_steps():
 def test_window_and_chunked_forms_agree_with_the_strategy_at_explicit_t(T):
     """Symbolic-t truncated forms (E8, chunked) equal the explicit sums for every t ≤ T."""
     m = model.generic()
-    seq = derive.sensitivity_sequence(m, w_h)
+    seq = sensitivity.sensitivity_sequence(m, w_h)
     for tau in (1, 2, 4):
         for name, symbol in (("window", strategies.tau), ("chunked", strategies.k)):
             general = derive.strategy_form(m, w_h, strategies.kind_of(name).symbolic())
@@ -204,7 +204,6 @@ def test_e9_independence_is_checked_not_assumed():
 
 
 def test_e3_takes_its_factor_from_the_objective_not_from_a_typed_1_over_T(monkeypatch):
-    from symbptt.derive import sensitivity
 
     m = model.make_model("elman")
     w = m.recurrent_weight
@@ -218,7 +217,6 @@ def test_e3_takes_its_factor_from_the_objective_not_from_a_typed_1_over_T(monkey
 
 @pytest.mark.parametrize("objective", ["w_h * Sum", "limit"])
 def test_e3_refuses_an_objective_that_is_not_a_constant_times_a_sum(objective):
-    from symbptt.derive import sensitivity
     from symbptt.errors import ProofError
 
     w = model.w_h

@@ -14,7 +14,7 @@ import pytest
 import sympy as sp
 
 from symbptt.cli.commands import main
-from symbptt.derive import forward, strategies
+from symbptt.derive import one_state, size_one, strategies
 from symbptt.document import documents, evidence, handout, narration
 from symbptt.model import cells, scalar
 
@@ -49,13 +49,13 @@ def test_an_unknown_language_is_refused_in_one_line(capsys):
 
 def test_the_measured_check_of_the_closed_form_sees_a_wrong_closed_form(monkeypatch):
     model = scalar.view(cells.make_cell("elman", "tanh"))
-    assert evidence.scalar_closed_form(model)["digits"] == evidence.DIGITS
+    assert evidence.closed_form(size_one.OneState(model))["digits"] == evidence.DIGITS
     from symbptt.derive import recurrence
 
     right = recurrence.LinearRecurrence.closed_form
     monkeypatch.setattr(recurrence.LinearRecurrence, "closed_form",
                         lambda self, t_, start=1: 1.001 * right(self, t_, start=start))
-    measured = evidence.scalar_closed_form(model)
+    measured = evidence.closed_form(size_one.OneState(model))
     assert measured["digits"] < 5 and measured["fd"] > 1e-4
 
 
@@ -121,11 +121,11 @@ def test_long_written_out_sums_stay_inside_the_margin(tmp_path, cell, steps):
 
 def test_a_gated_cell_keeps_b_and_c_by_name_and_says_where_they_are_defined():
     gru = scalar.make_model("gru")
-    derivation = forward.symbolic(gru, ("full", "window"))
+    derivation = one_state.symbolic(gru, ("full", "window"))
     closed = derivation["eq_bptt_partial_ht_wh_gen"]
     assert closed.names_from == "eq_bptt_substitution"
     assert {str(b.base) for b in closed.equations[0].rhs.atoms(sp.Indexed)} >= {"b", "c"}
-    elman = forward.symbolic(scalar.make_model("elman"), ("full",))["eq_bptt_partial_ht_wh_gen"]
+    elman = one_state.symbolic(scalar.make_model("elman"), ("full",))["eq_bptt_partial_ht_wh_gen"]
     assert elman.names_from == "" and not {"b", "c"} & {str(b.base) for b in elman.equations[0].rhs.atoms(sp.Indexed)}
     tex = documents.render([documents.Section("symbolic", derivation)], "en", model="gru", T=3, cell="gru")
     assert tex.count(r"are those of \eqref{eq_bptt_substitution}") == 1  # said once, at the first step
@@ -148,7 +148,7 @@ def test_every_checked_line_quotes_the_sizes_its_check_ran_at(monkeypatch, lang)
         monkeypatch.setattr(module_of[name], function.__name__, recorded)
 
     module_of = {"closed_form": evidence, "gradient": evidence, "per_step": evidence, "adjoint_closed_form": reverse}
-    spy("closed_form", evidence.scalar_closed_form, ("T",))
+    spy("closed_form", evidence.closed_form, ("T",))
     spy("gradient", evidence.matrix_gradient, ("T", "directions"))
     spy("per_step", evidence.per_step, ("T",))
     spy("adjoint_closed_form", reverse.derivation, ("proof_T",))

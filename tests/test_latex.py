@@ -2,7 +2,7 @@
 import pytest
 import sympy as sp
 
-from symbptt.derive import forward as derive
+from symbptt.derive import one_state as derive
 from symbptt.document import documents, latex
 from symbptt.model import cells
 from symbptt.model import scalar as model

@@ -12,11 +12,11 @@ LAYERS = (
     # model: what is differentiated
     "model.symbols", "model.ops", "model.matrices", "model.lift", "model.cells", "model.losses", "model.formula_text",
     "model.formula",
-    "model.scalar", "model.pair",
+    "model.scalar", "model.two_states",
     "model.graph",
     # derive: the symbolic work
-    "derive.strategies", "derive.steps", "derive.recurrence", "derive.chain", "derive.sensitivity", "derive.forward",
-    "derive.pair", "derive.rules",
+    "derive.strategies", "derive.steps", "derive.recurrence", "derive.chain", "derive.sensitivity", "derive.one_state",
+    "derive.two_states", "derive.size_one", "derive.rules",
     "derive.gates",
     "derive.reverse",
     "extend",

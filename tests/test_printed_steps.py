@@ -21,7 +21,7 @@ import math
 import pytest
 import sympy as sp
 
-from symbptt.derive import forward, strategies
+from symbptt.derive import one_state, strategies
 from symbptt.derive.chain import Partial
 from symbptt.model import scalar
 from symbptt.model.scalar import L, h, o, x, y
@@ -29,9 +29,9 @@ from symbptt.model.symbols import T, t
 
 MODEL = scalar.make_model("elman", "tanh")
 W = MODEL.recurrent_weight
-SYMBOLIC = forward.symbolic(MODEL)
+SYMBOLIC = one_state.symbolic(MODEL)
 STEPS = 5
-EXPLICIT = forward.explicit(MODEL, STEPS, tau=2, k1=2, k2=3)
+EXPLICIT = one_state.explicit(MODEL, STEPS, tau=2, k1=2, k2=3)
 TAU, K1, K2 = 2, 2, 3
 TOL = 1e-12
 

@@ -147,10 +147,10 @@ def test_forward_form_equals_reverse_form(strategy, data, T, activation):
 
 @pytest.mark.parametrize("name", ["linear", "elman", pytest.param("gru", marks=pytest.mark.slow)])
 def test_every_strategy_written_out_at_an_explicit_T_has_no_sum_or_product_left(name):
-    from symbptt.derive import forward
+    from symbptt.derive import one_state
     from symbptt.model import scalar
 
-    derivation = forward.explicit(scalar.make_model(name), 4, tau=2, k1=2, k2=3)
+    derivation = one_state.explicit(scalar.make_model(name), 4, tau=2, k1=2, k2=3)
     for step in derivation.steps:
         for eq in step.equations:
             assert not eq.atoms(sp.Sum, sp.Product), (step.label, eq)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import symbptt.document.latex  # noqa: F401  (it tells derivations how to show themselves in a notebook)
 from symbptt._version import __version__
-from symbptt.derive.forward import explicit, symbolic
+from symbptt.derive.one_state import explicit, symbolic
 from symbptt.derive.recurrence import LinearRecurrence
 from symbptt.derive.steps import Derivation, Step
 from symbptt.derive.strategies import STRATEGIES, Strategy

@@ -22,7 +22,7 @@ from symbptt._version import __version__
 from symbptt.cli import analyze, flags
 from symbptt.codegen import jit
 from symbptt.codegen.dialects import DIALECTS
-from symbptt.derive import pair, strategies
+from symbptt.derive import size_one, strategies
 from symbptt.document import documents, handout, narration
 from symbptt.errors import SymbpttError
 from symbptt.gradient import api, backends, clipping
@@ -167,7 +167,7 @@ def _derive(args: argparse.Namespace) -> int:
     chosen_cell = _cell(args)
     flags.refuse_unused(args, chosen_cell)
     cell = None if chosen_cell == "generic" else cells.make_cell(chosen_cell, args.activation or "tanh")
-    if cell is not None and len(cell.state) > 1 and not pair.supports(cell):  # no analysis at size one to change
+    if cell is not None and size_one.of(cell) is None:  # no analysis at size one to change
         given = [f"--{n.replace('_', '-')}" for n in ("steps", "strategy", "tau", "k1", "k2")
                  if getattr(args, n) is not None]
         if given:

@@ -19,8 +19,7 @@ from symbptt.codegen import ir
 from symbptt.codegen.dialects import MATH, NUMPY, Dialect
 from symbptt.codegen.names import BUILTINS, Names
 from symbptt.codegen.printing import BpttNumPyPrinter, Verbatim
-from symbptt.derive import chain, strategies
-from symbptt.derive import forward as derive
+from symbptt.derive import chain, sensitivity, strategies
 from symbptt.derive.chain import Partial
 from symbptt.errors import NotSupportedError
 from symbptt.model import graph
@@ -68,12 +67,12 @@ def step_template(model: ScalarModel) -> StepTemplate:
     bs, weights, direct = [], [], []
     c = sp.S.Zero
     for w in model.params:
-        grad_t = derive.loss_gradient(model, w)  # ∂l_t/∂w with ∂h_t/∂w kept as a symbol
+        grad_t = sensitivity.loss_gradient(model, w)  # ∂l_t/∂w with ∂h_t/∂w kept as a symbol
         weight, rest = chain.linear_split(grad_t, Partial(h[t], w))
         weights.append(plain(weight))
         direct.append(plain(rest))
         if w in model.hidden_params:
-            b_t, c = derive.read_off_bc(model, w)
+            b_t, c = sensitivity.read_off_bc(model, w)
             bs.append(plain(b_t))
     return StepTemplate(plain(state), plain(output), plain(loss), tuple(bs), plain(c),
                         tuple(weights), tuple(direct))

@@ -17,17 +17,17 @@ import sympy as sp
 
 from symbptt.codegen.dialects import MATH
 from symbptt.codegen.printing import BpttNumPyPrinter
-from symbptt.derive import pair
 from symbptt.derive.chain import Partial
-from symbptt.derive.sensitivity import loss_gradient, sensitivity_sequence
+from symbptt.derive.sensitivity import loss_gradient
+from symbptt.derive.size_one import SizeOne
 from symbptt.gradient import api, checks
 from symbptt.model import cells, graph
-from symbptt.model.scalar import ScalarModel, h
+from symbptt.model.scalar import h
 
 DIGITS = 30  # the precision of the comparison with sympy.diff
 
 
-def scalar_closed_form(model: ScalarModel, T: int = 3, seed: int = 0) -> dict[str, float]:
+def closed_form(analysis: SizeOne, T: int = 3, seed: int = 0) -> dict[str, float]:
     """E3 with every ∂h_t/∂w from E7, at ``T``, against the derivative of the unrolled graph: ``sympy.diff`` of
     each node's definition, composed forward at a random rational point in ``DIGITS`` + 10 digits (agreeing
     digits), and against central differences of the unrolled loss in float64 (relative difference).
@@ -35,25 +35,12 @@ def scalar_closed_form(model: ScalarModel, T: int = 3, seed: int = 0) -> dict[st
     Node by node rather than ``sympy.diff`` of the nested loss: the same derivative, but a gated cell's nested
     loss at T = 3 takes SymPy minutes to differentiate.
     """
-    seq = sensitivity_sequence(model, model.recurrent_weight)
-    return _closed_form_check(model, graph.unroll(model, T), {s: seq.closed_form(s) for s in range(1, T + 1)}, seed)
-
-
-def pair_closed_form(model: pair.PairModel, T: int = 3, seed: int = 0) -> dict[str, float]:
-    """:func:`scalar_closed_form` for a two-state cell: ∂h_t/∂w is the first entry of E7's 𝐚_t, its products of
-    2 × 2 matrices taken latest first."""
-    sensitivities = {s: a_s[0] for s, a_s in enumerate(pair.closed_forms(model, T), start=1)}
-    return _closed_form_check(model, pair.unrolled(model, T), sensitivities, seed)  # type: ignore[arg-type]
-
-
-def _closed_form_check(model: ScalarModel, unrolled: graph.UnrolledGraph, sensitivity: dict[int, sp.Expr],
-                       seed: int) -> dict[str, float]:
-    """E3 with ∂h_s/∂w = ``sensitivity[s]`` against the unrolled graph (see :func:`scalar_closed_form`)."""
-    w, T = model.recurrent_weight, unrolled.T
+    model, unrolled, sensitivity = analysis.model, analysis.unrolled(T), analysis.sensitivities(T)
+    w = model.recurrent_weight
     point = _random_point(unrolled, seed)
     value = {s: sp.Float(v, DIGITS + 10) for s, v in point.items()}
     exact = _objective_slope(unrolled, _forward_slopes(unrolled.definitions, value, w))
-    derived = sum(loss_gradient(model, w, sp.Integer(s)) for s in range(1, T + 1)) / T
+    derived = sp.Add(*(loss_gradient(model, w, sp.Integer(s)) for s in range(1, T + 1))) / T  # type: ignore[arg-type]
     derived = derived.xreplace({Partial(h[s], w): sensitivity[s] for s in range(1, T + 1)})
     ours = derived.xreplace(value).evalf(DIGITS + 10)
     digits = _digits(exact, ours)
@@ -85,15 +72,15 @@ def _forward_slopes(definitions: tuple[tuple[sp.Expr, sp.Expr], ...], value: dic
     return slope
 
 
-def per_step(model: ScalarModel | pair.PairModel, T: int = 3, seed: int = 0) -> int:
+def per_step(analysis: SizeOne, T: int = 3, seed: int = 0) -> int:
     """E17 at ``T``: the weight untied into one copy per step (in every state's definition at that step: h_t,
     and c_t for a two-state cell), the sum of the loss's derivatives by the copies equals its derivative by the
     shared weight (both by forward accumulation at a random point, ``DIGITS`` + 10 digits); the digits they
     agree to."""
-    w = model.recurrent_weight
-    unrolled = pair.unrolled(model, T) if isinstance(model, pair.PairModel) else graph.unroll(model, T)
+    w, unrolled = analysis.model.recurrent_weight, analysis.unrolled(T)
     copies = [sp.Symbol(f"{w}^({s})", real=True) for s in range(1, T + 1)]
-    untied = tuple((node, expr.xreplace({w: copies[int(node.indices[0]) - 1]}) if node.base in (h, pair.c) else expr)
+    untie = {s: {w: copy} for s, copy in enumerate(copies, start=1)}
+    untied = tuple((node, expr.xreplace(untie[int(node.indices[0])]) if node.base in analysis.states else expr)
                    for node, expr in unrolled.definitions)
     point = {s: sp.Float(v, DIGITS + 10) for s, v in _random_point(unrolled, seed).items()}
     tied = _objective_slope(unrolled, _forward_slopes(unrolled.definitions, dict(point), w))

@@ -6,10 +6,10 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from symbptt.derive import forward, pair, reverse
-from symbptt.derive.forward import EXACT_SUM_T
+from symbptt.derive import reverse, size_one
+from symbptt.derive.one_state import EXACT_SUM_T
 from symbptt.document import documents, evidence, latex, narration
-from symbptt.model import cells, losses, scalar
+from symbptt.model import cells, losses
 
 CLOSED_FORM_T = 3  # the explicit T at which E7 is checked against sympy.diff of the unrolled loss
 PROOF_T = 4  # the explicit T at which the adjoints' closed form is checked against their recurrence
@@ -23,20 +23,17 @@ def build(cell: cells.Cell | None, loss: str | None, strategy_names: tuple[str, 
     sections = []
     say = narration.table(lang)["text"]
     title = "generic" if cell is None else cell.title
-    size_one = _size_one(cell)
-    if size_one is not None:  # the textbook's analysis at size one
+    analysis = size_one.of(cell)
+    if analysis is not None:  # the textbook's analysis at size one
         _progress(f"deriving {title}, symbolic t and T = {T} ...")
-        derive, model = size_one
         if cell is None:
             closed = say["closed_form_generic"]
         else:
-            measured = (evidence.scalar_closed_form if derive is forward else evidence.pair_closed_form)(
-                model, CLOSED_FORM_T)
-            closed = _checked(say["closed_form"], measured)
+            closed = _checked(say["closed_form"], evidence.closed_form(analysis, CLOSED_FORM_T))
         sections += [
-            documents.Section("symbolic", derive.symbolic(model, strategy_names),
+            documents.Section("symbolic", analysis.symbolic(strategy_names),
                               {"eq_bptt_at_proof": say["proof"], "eq_bptt_partial_ht_wh_gen": closed}),
-            documents.Section("explicit", derive.explicit(model, T, strategy_names, **lengths),
+            documents.Section("explicit", analysis.explicit(T, strategy_names, **lengths),
                               {"eq_bptt_randomized_T": narration.fill(say["randomized"], T=EXACT_SUM_T)}),
         ]
     if cell is not None:
@@ -46,8 +43,8 @@ def build(cell: cells.Cell | None, loss: str | None, strategy_names: tuple[str, 
         checks = {"eq_bptt_partial_L_ht": _checked(say["adjoint_closed_form"], {"T": PROOF_T}),
                   "eq_bptt_partial_L_hidden": _checked(say["gradient"], evidence.matrix_gradient(cell, T=PROOF_T)),
                   "eq_bptt_gate_form": say["gate_form"]}
-        if size_one is not None:  # E17's check runs on the size-one model
-            digits = evidence.per_step(size_one[1], PER_STEP_T)
+        if analysis is not None:  # E17's check runs on the size-one model
+            digits = evidence.per_step(analysis, PER_STEP_T)
             checks["eq_bptt_per_step"] = _checked(say["per_step"], {"T": PER_STEP_T, "digits": digits})
         sections.append(documents.Section("matrix", derivation, checks))
     name = latex.escape(title)  # a formula cell's name may hold _ (peephole_lstm)
@@ -58,16 +55,6 @@ def _checked(sentence: str, measured: dict[str, Any]) -> str:
     """A "Checked: ..." sentence filled with what the check measured, and at what T: never a number of its own."""
     values = {k: f"${evidence.scientific(v)}$" if k == "fd" else v for k, v in measured.items()}
     return narration.fill(sentence, **values)
-
-
-def _size_one(cell: cells.Cell | None) -> tuple[Any, Any] | None:
-    """The analysis at size one, as (its derivation module, the model): the textbook's generic model, a cell's
-    one-state view, or the pair (h, c); None for a cell of other states."""
-    if cell is None:
-        return forward, scalar.generic()
-    if len(cell.state) == 1:
-        return forward, scalar.view(cell)
-    return (pair, pair.view(cell)) if pair.supports(cell) else None
 
 
 def _progress(message: str) -> None:

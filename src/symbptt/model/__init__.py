@@ -1,1 +1,2 @@
-"""Stage 1, the model: elementwise functions, the matrix vocabulary, cells, losses, scalar view, unrolled graph."""
+"""Stage 1, the model: elementwise functions, the matrix vocabulary, cells, losses, the size-one views (one state,
+two states), the unrolled graph."""

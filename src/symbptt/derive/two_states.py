@@ -18,14 +18,14 @@ import sympy as sp
 
 from symbptt.derive import chain, recurrence, strategies
 from symbptt.derive.chain import Partial
-from symbptt.derive.forward import EXACT_SUM_T  # the same bound as the one-state analysis, said once in the text
+from symbptt.derive.one_state import EXACT_SUM_T  # the same bound as the one-state analysis, said once in the text
 from symbptt.derive.sensitivity import gradient_equation, loss_gradient, objective
 from symbptt.derive.steps import Derivation, Step
 from symbptt.errors import ProofError
 from symbptt.model import graph, symbols
-from symbptt.model.pair import PairModel, c, supports, view  # noqa: F401  (supports, view: the derivation's doors)
 from symbptt.model.scalar import h, o, x, y
 from symbptt.model.symbols import t
+from symbptt.model.two_states import TwoStateModel, c
 
 Expr: TypeAlias = sp.Expr
 
@@ -39,7 +39,7 @@ def _named(label: str, title: str, equations: tuple[sp.Basic, ...], **options: A
 
 
 @functools.lru_cache(maxsize=16)
-def read_off(model: PairModel) -> tuple[tuple[Expr, Expr], tuple[tuple[Expr, Expr], tuple[Expr, Expr]]]:
+def read_off(model: TwoStateModel) -> tuple[tuple[Expr, Expr], tuple[tuple[Expr, Expr], tuple[Expr, Expr]]]:
     """E6: 𝐛_t = (b^h, b^c) and 𝐜_t = ((c^hh, c^hc), (c^ch, c^cc)), read off E4 (linear in the two sensitivities);
     checked: 𝐛_t + 𝐜_t 𝐚_{t-1} gives E4 back."""
     w = model.recurrent_weight
@@ -56,7 +56,7 @@ def read_off(model: PairModel) -> tuple[tuple[Expr, Expr], tuple[tuple[Expr, Exp
     return (b[0], b[1]), (rows[0], rows[1])
 
 
-def recurrence_equations(model: PairModel, t: Expr = t) -> tuple[sp.Eq, sp.Eq]:
+def recurrence_equations(model: TwoStateModel, t: Expr = t) -> tuple[sp.Eq, sp.Eq]:
     """E4 for both states: ∂s_t/∂w = ∂f_s/∂w + ∂f_s/∂h_{t-1} ∂h_{t-1}/∂w + ∂f_s/∂c_{t-1} ∂c_{t-1}/∂w."""
     w = model.recurrent_weight
     keep = {h[t - 1], c[t - 1]}
@@ -64,7 +64,7 @@ def recurrence_equations(model: PairModel, t: Expr = t) -> tuple[sp.Eq, sp.Eq]:
                  for base, value in zip((h, c), model.step(t), strict=True))
 
 
-def named(model: PairModel, expr: sp.Basic, times: tuple[Expr, ...] = (t,)) -> sp.Basic:
+def named(model: TwoStateModel, expr: sp.Basic, times: tuple[Expr, ...] = (t,)) -> sp.Basic:
     """``expr`` with every intermediate value by its name at the given times."""
     names: dict[Expr, Expr] = {}
     for s in times:
@@ -72,7 +72,7 @@ def named(model: PairModel, expr: sp.Basic, times: tuple[Expr, ...] = (t,)) -> s
     return expr.xreplace(names)
 
 
-def model_equations(model: PairModel) -> tuple[sp.Eq, ...]:
+def model_equations(model: TwoStateModel) -> tuple[sp.Eq, ...]:
     """E1: each named value in step order, in terms of the names before it, then o_t."""
     env = model.values(x[t], h[t - 1], c[t - 1])
     names = model.names(t)
@@ -98,7 +98,7 @@ SYMBOLIC = recurrence.LinearRecurrence(b=bold("b"), c=bold("c"), a=bold("a"))
 EXPLICIT = SYMBOLIC  # the same sequences, at explicit times
 
 
-def substitution(model: PairModel) -> tuple[sp.Eq, ...]:
+def substitution(model: TwoStateModel) -> tuple[sp.Eq, ...]:
     """E6: 𝐚_t, 𝐛_t and 𝐜_t as vectors and a matrix of named entries, then each entry."""
     w = model.recurrent_weight
     (b_h, b_c), ((c_hh, c_hc), (c_ch, c_cc)) = read_off(model)
@@ -121,7 +121,7 @@ def form(strategy: strategies.Strategy, t: Expr, sequence: recurrence.LinearRecu
     return sequence.closed_form(t, start=start)
 
 
-def randomized_equations(model: PairModel) -> tuple[sp.Eq, ...]:
+def randomized_equations(model: TwoStateModel) -> tuple[sp.Eq, ...]:
     """E9 for the pair: z's recurrence with xi_t on 𝐜_t, and E[𝐳_t] by linearity and independence (E[xi_t] = 1
     from its distribution): the recurrence of 𝐚_t with the same start. Checked exactly at T = 3 in
     :func:`check_unbiased`."""
@@ -144,7 +144,7 @@ def randomized_equations(model: PairModel) -> tuple[sp.Eq, ...]:
     )
 
 
-def symbolic(model: PairModel, strategy_list: tuple[str, ...] = strategies.STRATEGIES) -> Derivation:
+def symbolic(model: TwoStateModel, strategy_list: tuple[str, ...] = strategies.STRATEGIES) -> Derivation:
     """E1–E9 for symbolic t: the model, E2, E3, E4 for both states, E5 and its proof, E6, E7, the strategies."""
     w = model.recurrent_weight
     read_off(model)  # E4 = 𝐛 + 𝐜 𝐚, checked
@@ -175,7 +175,7 @@ def symbolic(model: PairModel, strategy_list: tuple[str, ...] = strategies.STRAT
     return Derivation(model, tuple(steps))
 
 
-def explicit(model: PairModel, T: int, strategy_list: tuple[str, ...] = strategies.STRATEGIES,
+def explicit(model: TwoStateModel, T: int, strategy_list: tuple[str, ...] = strategies.STRATEGIES,
              tau: int = 2, k1: int = 2, k2: int = 3) -> Derivation:
     """The same analysis written out for t = 1..T: E3, E4 at each step, E7 at t = T, the strategies."""
     lengths = {"tau": tau, "k1": k1, "k2": k2}
@@ -212,7 +212,7 @@ def explicit(model: PairModel, T: int, strategy_list: tuple[str, ...] = strategi
 # ------------------------------------------------------------------ explicit T, for the checks
 
 
-def unrolled(model: PairModel, T: int) -> graph.UnrolledGraph:
+def unrolled(model: TwoStateModel, T: int) -> graph.UnrolledGraph:
     """The pair over T steps: h_s, c_s, o_s, l_s in order, and L = 1/T Σ l_s."""
     T = graph.check_steps(T)
     definitions = []
@@ -224,7 +224,7 @@ def unrolled(model: PairModel, T: int) -> graph.UnrolledGraph:
     return graph.UnrolledGraph(model, T, tuple(definitions), objective_T)  # type: ignore[arg-type]
 
 
-def closed_forms(model: PairModel, T: int) -> list[sp.Matrix]:
+def closed_forms(model: TwoStateModel, T: int) -> list[sp.Matrix]:
     """𝐚_1..𝐚_T by E7 with the ordered products of the explicit 𝐜_s (2 × 2 matrices of expressions)."""
     (b_h, b_c), rows = read_off(model)
     b_of = {s: sp.Matrix([b_h, b_c]).subs(t, s) for s in range(1, T + 1)}

@@ -23,7 +23,7 @@ c = sp.IndexedBase("c")  # the cell state
 
 
 @dataclass(frozen=True)
-class PairModel:
+class TwoStateModel:
     """h_t, c_t = f(x_t, h_{t-1}, c_{t-1}), o_t = g(h_t), loss l(y_t, o_t): a two-state cell at size one."""
 
     name: str
@@ -54,7 +54,7 @@ class PairModel:
         return {env[node]: sp.IndexedBase(name)[t] for name, node in self.nodes if name != "h"}
 
 
-def view(cell: cells.Cell) -> PairModel:
+def view(cell: cells.Cell) -> TwoStateModel:
     """The size-1 view of a cell whose state is (h, c)."""
     if not supports(cell):
         msg = f"the two-state analysis needs the state (h, c); the {cell.name} cell has {[s.name for s in cell.state]}"
@@ -69,7 +69,7 @@ def view(cell: cells.Cell) -> PairModel:
             env[node] = scalar_of(value, env)
         return env
 
-    return PairModel(
+    return TwoStateModel(
         name=cell.name,
         hidden_params=tuple(symbol[W] for W in cell.params if W not in cell.readout_params),
         readout_params=tuple(symbol[W] for W in cell.readout_params),

@@ -17,9 +17,8 @@ import sympy as sp
 
 from symbptt.derive import recurrence, strategies
 from symbptt.derive.chain import Partial
-from symbptt.derive.sensitivity import (  # noqa: F401  (re-exported: the pieces of E1-E7)
+from symbptt.derive.sensitivity import (
     check_substitution,
-    gate_names,
     gradient_equation,
     loss_gradient,
     model_equations,
