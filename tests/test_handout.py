@@ -37,6 +37,28 @@ def test_every_language_has_every_sentence_with_the_same_blanks_and_references()
             assert words["titles"] != english["titles"]  # translated, not copied
 
 
+def test_every_step_of_every_derivation_takes_its_title_and_sentence_from_the_narration():
+    """Titles are kept once, in the tables: a step the engine makes without an entry fails here, for any strategy."""
+    from symbptt.derive import reverse
+    from symbptt.model import losses
+
+    analysis = size_one.of(cells.make_cell("lstm"))
+    derivations = [one_state.symbolic(scalar.make_model("elman")), one_state.explicit(scalar.make_model("elman"), 4),
+                   analysis.symbolic(), analysis.explicit(4),
+                   reverse.derivation(cells.make_cell("linear"), losses.make_loss("squared"))]
+    english = narration.table("en")
+    for derivation in derivations:
+        for step in derivation.steps:
+            assert step.title == "" and narration.key_of(step.label) in english["narration"], step.label
+            assert "@" not in narration.title(step), step.label  # every blank filled from the step itself
+    tbptt = one_state.explicit(scalar.make_model("elman"), 5, ("tbptt",), k1=2, k2=4)["eq_bptt_tbptt_T5"]
+    french = narration.title(tbptt, "fr")
+    assert french != narration.title(tbptt) and r"$k_{1} = 2$, $k_{2} = 4$, $t = 5$" in french  # filled in French too
+    assert narration.title(tbptt) == r"Truncated BPTT($k_1$, $k_2$), $k_{1} = 2$, $k_{2} = 4$, $t = 5$"
+    shown = reverse.derivation(cells.make_cell("elman"), losses.make_loss("squared"))._repr_latex_()
+    assert r"\textbf{The elman (tanh) cell}" in shown  # the notebook's title is the narration's, with the cell
+
+
 def test_an_unknown_language_is_refused_in_one_line(capsys):
     with pytest.raises(SystemExit) as exit_:
         main(["derive", "--lang", "de"])

@@ -76,7 +76,7 @@ def test_repr_latex_of_a_derivation_and_of_one_step():
 def test_titles_and_notes_set_their_math_as_math():
     explicit = derive.explicit(model.make_model("elman", "tanh"), 4)
     text = latex.step_environment(explicit["eq_bptt_partial_ht_wh_recur_T4"])
-    assert "$h_0$ does not depend on the parameters: $a_0 = 0$." in text
+    assert "The hidden state $h_0$ does not depend on the parameters, so $a_0 = 0$" in text  # the English narration
     assert r"\paragraph{Truncated BPTT($k_1$, $k_2$), $k_{1} = 2$, $k_{2} = 3$, $t = 4$}" in latex.step_environment(
         explicit["eq_bptt_tbptt_T4"])
     assert latex.escape("50% of a_b costs $5") == r"50\% of a\_b costs \$5"  # an unpaired $ is a dollar
@@ -165,7 +165,7 @@ def test_the_first_line_of_a_broken_sum_leaves_room_for_its_left_hand_side(lhs_l
     lhs = sp.Symbol("L" + "q" * (lhs_letters - 1))
     terms = sp.symbols("a_1:25")
     rhs = sp.Add(*(a * b for a, b in zip(terms, sp.symbols("b_1:25"), strict=True)))
-    text = latex.step_latex(Step("eq_long", "long", (sp.Eq(lhs, rhs),)))
+    text = latex.step_latex(Step("eq_long", (sp.Eq(lhs, rhs),), title="long"))
     lines = text.split("\\\\\n")
     assert len(lines) > 1  # the sum is broken
     assert lines[0].startswith(f"&{latex.to_latex(lhs)} = ")

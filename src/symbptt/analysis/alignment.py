@@ -85,12 +85,13 @@ def induction() -> tuple[sp.Eq, ...]:
 def derivation() -> Derivation:
     """Exercise 1 as printed steps: the eigenpairs of the generic 2×2 and 3×3, and the induction for any n."""
     return Derivation("exercise 1", (
-        Step("eq_ex1_2x2", "A generic symmetric $2 \\times 2$ matrix: $M v_i = \\lambda_i v_i$ cancels to an identity",
-             prove_powers(2)),
-        Step("eq_ex1_3x3", "A generic symmetric $3 \\times 3$ matrix", prove_powers(3)),
-        Step("eq_ex1_induction", "For any $n$, by induction on $k$ (the base $k = 1$ is $M v_i = \\lambda_i v_i$)",
-             induction(), note="Each line uses $M^{k+1} = M M^k$, the hypothesis $M^k v_i = \\lambda_i^k v_i$, "
-                               "linearity, and $M v_i = \\lambda_i v_i$."),
+        Step("eq_ex1_2x2", prove_powers(2),
+             title="A generic symmetric $2 \\times 2$ matrix: $M v_i = \\lambda_i v_i$ cancels to an identity"),
+        Step("eq_ex1_3x3", prove_powers(3), title="A generic symmetric $3 \\times 3$ matrix"),
+        Step("eq_ex1_induction", induction(),
+             title="For any $n$, by induction on $k$ (the base $k = 1$ is $M v_i = \\lambda_i v_i$)",
+             note="Each line uses $M^{k+1} = M M^k$, the hypothesis $M^k v_i = \\lambda_i^k v_i$, "
+                  "linearity, and $M v_i = \\lambda_i v_i$."),
     ))
 
 

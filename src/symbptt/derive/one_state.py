@@ -189,27 +189,22 @@ def symbolic(model: ScalarModel, strategy_list: tuple[str, ...] = strategies.STR
     a = sp.IndexedBase("a")
     names = _names_note(model, w)
     steps = [
-        Step("eq_bptt_ht_ot", "Hidden state and output", model_equations(model)),
-        Step("eq_bptt_objective", "Objective", (objective(model),)),
-        Step("eq_bptt_partial_L_wh", "Gradient of the objective by the chain rule",
-             (gradient_equation(model, w),)),
-        Step("eq_bptt_partial_ht_wh_recur", "Total derivative of the hidden state",
-             (sensitivity_recurrence(model, w),)),
-        Step("eq_bptt_at", "A linear recurrence and its closed form",
-             (sp.Eq(a[0], 0), abstract.equation(t), sp.Eq(a[t], abstract.closed_form(t)))),
-        Step("eq_bptt_at_proof", "Proof: the closed form satisfies the recurrence ($t \\geq 2$)",
-             abstract_proof, note="Each line applies the recursive definition of a sum or a product."),
-        Step("eq_bptt_substitution", "Substitution", substitution(model, w)),
-        Step("eq_bptt_partial_ht_wh_gen", "Closed form of the sensitivity",
-             (sp.Eq(Partial(h[t], w), shown.closed_form(t)),), names_from=names),
+        Step("eq_bptt_ht_ot", model_equations(model)),
+        Step("eq_bptt_objective", (objective(model),)),
+        Step("eq_bptt_partial_L_wh", (gradient_equation(model, w),)),
+        Step("eq_bptt_partial_ht_wh_recur", (sensitivity_recurrence(model, w),)),
+        Step("eq_bptt_at", (sp.Eq(a[0], 0), abstract.equation(t), sp.Eq(a[t], abstract.closed_form(t)))),
+        Step("eq_bptt_at_proof", abstract_proof),
+        Step("eq_bptt_substitution", substitution(model, w)),
+        Step("eq_bptt_partial_ht_wh_gen", (sp.Eq(Partial(h[t], w), shown.closed_form(t)),), names_from=names),
     ]
     for name in strategy_list:
         kind = strategies.kind_of(name)
         if kind is strategies.Randomized:
-            steps.append(Step(kind.label, kind.title, randomized_equations(model, w), names_from=names))
+            steps.append(Step(kind.label, randomized_equations(model, w), names_from=names))
         elif kind is not strategies.Full:
             form = strategy_form(model, w, kind.symbolic())
-            steps.append(Step(kind.label, kind.title, (sp.Eq(Partial(h[t], w), form),), approximate=True,
+            steps.append(Step(kind.label, (sp.Eq(Partial(h[t], w), form),), approximate=True,
                               names_from=names))
     return Derivation(model, tuple(_shown(model, step) for step in steps))
 
@@ -229,27 +224,19 @@ def explicit(model: ScalarModel, T: int, strategy_list: tuple[str, ...] = strate
                   for s in range(1, T + 1))
     grad = sp.Add(*(loss_gradient(model, w, sp.Integer(s)) for s in range(1, T + 1)))
     steps = [
-        Step(f"eq_bptt_partial_L_wh_T{T}", f"Gradient for $T = {T}$",
-             (sp.Eq(Partial(L, w), sp.Mul(sp.Rational(1, T), grad, evaluate=False)),)),
-        Step(f"eq_bptt_partial_ht_wh_recur_T{T}", "Sensitivity recurrence, step by step",
-             (sp.Eq(Partial(h[0], w), 0), *recur),
-             note="$h_0$ does not depend on the parameters: $a_0 = 0$."),
-        Step(f"eq_bptt_partial_ht_wh_gen_T{T}", f"Closed form at $t = {T}$",
-             (sp.Eq(hT, shown.closed_form(T)),), names_from=names),
+        Step(f"eq_bptt_partial_L_wh_T{T}", (sp.Eq(Partial(L, w), sp.Mul(sp.Rational(1, T), grad, evaluate=False)),)),
+        Step(f"eq_bptt_partial_ht_wh_recur_T{T}", (sp.Eq(Partial(h[0], w), 0), *recur)),
+        Step(f"eq_bptt_partial_ht_wh_gen_T{T}", (sp.Eq(hT, shown.closed_form(T)),), names_from=names),
     ]
     for name in strategy_list:
         kind = strategies.kind_of(name)
         if kind is strategies.Randomized:
-            steps.append(Step(f"{kind.label}_T{T}", f"Unbiasedness for $T = {T}$, exactly",
-                              (randomized_expectation_exact(model, w, T),),
-                              note="By linearity in the independent $\\xi_t$, each with $\\mathbb{E}[\\xi_t] = 1$ "
-                                   f"(and, for $T \\leq {EXACT_SUM_T}$, summed over every outcome)."))
+            steps.append(Step(f"{kind.label}_T{T}", (randomized_expectation_exact(model, w, T),)))
         elif kind is not strategies.Full:
             strategy = strategies.make(name, **{n: lengths[n] for n, _ in kind.symbols})
             form = strategy_form(model, w, strategy, sp.Integer(T), T)
-            steps.append(Step(f"{kind.label}_T{T}", f"{kind.title}, {strategy.describe_math()}, $t = {T}$",
-                              (sp.Eq(hT, form),), approximate=True, blanks=(("lengths", strategy.describe_math()),),
-                              names_from=names))
+            steps.append(Step(f"{kind.label}_T{T}", (sp.Eq(hT, form),), approximate=True,
+                              blanks=(("lengths", strategy.describe_math()),), names_from=names))
     return Derivation(model, tuple(_shown(model, step) for step in steps), T)
 
 

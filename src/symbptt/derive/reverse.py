@@ -213,30 +213,26 @@ def derivation(cell: Cell, loss: Loss, weight: sp.Expr = TEXTBOOK_WEIGHT, proof_
     gate_adjoints = tuple(_eq(lhs, rhs) for lhs, rhs in step.adjoints
                           if not _is_state(step, lhs) and mx.of(lhs) not in (o_node, l_node))
     steps = [
-        Step("eq_bptt_matrix_model", f"The {cell.title} cell", model),
-        Step("eq_bptt_matrix_objective", "Objective", (objective,)),
-        Step("eq_bptt_partial_L_ot", "Gradient with respect to the outputs",
-             tuple(_eq(lhs, rhs) for lhs, rhs in step.adjoints if mx.of(lhs) == o_node)),
-        Step("eq_bptt_partial_L_Wqh", "Gradient of the output layer",
-             tuple(summed_gradient(W, g) for W, g in step.gradients if W in readout)),
-        Step("eq_bptt_partial_L_hT_final_step", "The last hidden state", final_step(step)),
-        Step("eq_bptt_partial_L_ht_recur", "Adjoint recurrence, backward in time", adjoint_recurrence(step)),
+        Step("eq_bptt_matrix_model", model, blanks=(("cell", cell.title),)),
+        Step("eq_bptt_matrix_objective", (objective,)),
+        Step("eq_bptt_partial_L_ot", tuple(_eq(lhs, rhs) for lhs, rhs in step.adjoints if mx.of(lhs) == o_node)),
+        Step("eq_bptt_partial_L_Wqh", tuple(summed_gradient(W, g) for W, g in step.gradients if W in readout)),
+        Step("eq_bptt_partial_L_hT_final_step", final_step(step)),
+        Step("eq_bptt_partial_L_ht_recur", adjoint_recurrence(step)),
     ]
     if gate_adjoints:
-        steps.append(Step("eq_bptt_partial_L_gates", "Adjoints of the gates", gate_adjoints))
+        steps.append(Step("eq_bptt_partial_L_gates", gate_adjoints))
     form = closed_form(step)
     if form is not None:
         prove_closed_form(step, form, proof_T)
-        steps.append(Step("eq_bptt_partial_L_ht", "Closed form of the adjoint", (form.equation,),
-                          note=f"Checked against the recurrence for $T = {proof_T}$, at every $t$."))
-        steps.append(Step("eq_bptt_partial_L_ht_proof", "Proof for symbolic $t < T$", symbolic_proof(form),
-                          note="Each line applies one rewrite of the sum; at $t = T$ the sum is $b_T$."))
-    steps.append(Step("eq_bptt_partial_L_hidden", "Gradient of the hidden layer",
+        steps.append(Step("eq_bptt_partial_L_ht", (form.equation,)))
+        steps.append(Step("eq_bptt_partial_L_ht_proof", symbolic_proof(form)))
+    steps.append(Step("eq_bptt_partial_L_hidden",
                       tuple(summed_gradient(W, g) for W, g in step.gradients if W not in readout)))
-    steps.append(Step("eq_bptt_per_step", "The gradient as a sum over time steps", per_step(step)))
+    steps.append(Step("eq_bptt_per_step", per_step(step)))
     gate_form = gates.gate_form(cell)
     if gate_form:  # the linear cell has no activation
-        steps.append(Step("eq_bptt_gate_form", "Gates and activations", gate_form))
+        steps.append(Step("eq_bptt_gate_form", gate_form))
     return Derivation(cell, tuple(_shown(cell, s) for s in steps))
 
 

@@ -18,14 +18,16 @@ class Step:
     """One labelled equation (or aligned group of equations) of a derivation."""
 
     label: str  # the textbook's label, e.g. "eq_bptt_at"
-    title: str
     equations: tuple[sp.Basic, ...]
     approximate: bool = False  # printed with ≈ instead of =
-    note: str = ""
-    blanks: tuple[tuple[str, str], ...] = ()  # values a document's narration fills in (a strategy's lengths)
+    blanks: tuple[tuple[str, str], ...] = ()  # what the narration's title fills in (a strategy's lengths, the cell)
     names_from: str = ""  # the label of the step defining the b_t, c_t this one prints by name ("" if written out)
     names_sentence: str = "names"  # the narration's sentence that says so (``pair``: vectors and a 2 × 2 matrix)
     elided: bool = True  # a long list of equations shows its ends around ⋮; False for definitions a reader needs
+    # A step of the textbook's section takes its title and sentence from the narration tables, one per language
+    # (document.narration); a step outside it (an exercise's proof) carries its own, in English.
+    title: str = ""
+    note: str = ""
 
     def _repr_latex_(self) -> str:
         """The step on its own, in a notebook (printed by the document package, which registers itself)."""

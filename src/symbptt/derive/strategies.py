@@ -58,7 +58,6 @@ class Strategy:
     """A truncation strategy: its forward form, its reverse form, its validation and run-time arguments."""
 
     name: ClassVar[str]
-    title: ClassVar[str]
     label: ClassVar[str]  # the label of its step in a derivation
     symbols: ClassVar[tuple[tuple[str, Any], ...]] = ()  # (the contract's argument, its symbol in the forms)
     overlapping: ClassVar[bool] = False  # loss terms with different starts share a state: adjoints travel stacked
@@ -124,7 +123,6 @@ def _period_end(t_: int, period: Any, T_: int) -> int:
 @dataclass(frozen=True)
 class Full(Strategy):
     name: ClassVar[str] = "full"
-    title: ClassVar[str] = "Full backpropagation through time"
     label: ClassVar[str] = "eq_bptt_full"
 
 
@@ -134,7 +132,6 @@ class Window(Strategy):
 
     tau: Length = None
     name: ClassVar[str] = "window"
-    title: ClassVar[str] = "Regular (window) truncation"
     label: ClassVar[str] = "eq_bptt_window"
     symbols: ClassVar[tuple[tuple[str, Any], ...]] = (("tau", SYMBOL["tau"]),)
     overlapping: ClassVar[bool] = True
@@ -152,7 +149,6 @@ class Chunked(Strategy):
 
     tau: Length = None
     name: ClassVar[str] = "chunked"
-    title: ClassVar[str] = "Chunked truncation (pieces of length $k$)"
     label: ClassVar[str] = "eq_bptt_chunked"
     symbols: ClassVar[tuple[tuple[str, Any], ...]] = (("tau", SYMBOL["k"]),)
 
@@ -170,7 +166,6 @@ class TBPTT(Strategy):
     k1: Length = None
     k2: Length = None
     name: ClassVar[str] = "tbptt"
-    title: ClassVar[str] = "Truncated BPTT($k_1$, $k_2$)"
     label: ClassVar[str] = "eq_bptt_tbptt"
     symbols: ClassVar[tuple[tuple[str, Any], ...]] = (("k1", SYMBOL["k1"]), ("k2", SYMBOL["k2"]))
     overlapping: ClassVar[bool] = True
@@ -193,7 +188,6 @@ class Last(Strategy):
 
     tau: Length = None
     name: ClassVar[str] = "last"
-    title: ClassVar[str] = "Truncation to the last $k$ steps"
     label: ClassVar[str] = "eq_bptt_last"
     symbols: ClassVar[tuple[tuple[str, Any], ...]] = (("tau", SYMBOL["k"]),)
 
@@ -212,7 +206,6 @@ class Randomized(Strategy):
     pi: float | tuple[float, ...] | None = None
     seed: int | None = None
     name: ClassVar[str] = "randomized"
-    title: ClassVar[str] = "Randomized truncation"
     label: ClassVar[str] = "eq_bptt_randomized"
 
     def multiplier(self, j: sp.Expr) -> sp.Expr:

@@ -30,9 +30,9 @@ from symbptt.model.two_states import TwoStateModel, c
 Expr: TypeAlias = sp.Expr
 
 
-def _named(label: str, title: str, equations: tuple[sp.Basic, ...], **options: Any) -> Step:
+def _named(label: str, equations: tuple[sp.Basic, ...], **options: Any) -> Step:
     """A step printing 𝐛_t and 𝐜_t by name: the narration says where they are defined and what they are."""
-    return Step(label, title, equations, names_from="eq_bptt_substitution", names_sentence="pair", **options)
+    return Step(label, equations, names_from="eq_bptt_substitution", names_sentence="pair", **options)
 
 
 # ------------------------------------------------------------------ E4, E6
@@ -150,27 +150,24 @@ def symbolic(model: TwoStateModel, strategy_list: tuple[str, ...] = strategies.S
     read_off(model)  # E4 = 𝐛 + 𝐜 𝐚, checked
     abstract = SYMBOLIC
     steps = [
-        Step("eq_bptt_ht_ot", "Hidden state and output", model_equations(model)),
-        Step("eq_bptt_objective", "Objective", (objective(model),)),  # type: ignore[arg-type]
-        Step("eq_bptt_partial_L_wh", "Gradient of the objective by the chain rule",
-             (gradient_equation(model, w),)),  # type: ignore[arg-type]
-        Step("eq_bptt_partial_ht_wh_recur", "Total derivative of the hidden state",
+        Step("eq_bptt_ht_ot", model_equations(model)),
+        Step("eq_bptt_objective", (objective(model),)),  # type: ignore[arg-type]
+        Step("eq_bptt_partial_L_wh", (gradient_equation(model, w),)),  # type: ignore[arg-type]
+        Step("eq_bptt_partial_ht_wh_recur",
              tuple(named(model, eq, (t, t - 1)) for eq in recurrence_equations(model))),
-        Step("eq_bptt_at", "A linear recurrence and its closed form",
+        Step("eq_bptt_at",
              (sp.Eq(abstract.a(0), 0), abstract.equation(t), sp.Eq(abstract.a(t), abstract.closed_form(t)))),
-        Step("eq_bptt_at_proof", "Proof: the closed form satisfies the recurrence ($t \\geq 2$)",
-             abstract.prove_closed_form(t)),
-        Step("eq_bptt_substitution", "Substitution", substitution(model), elided=False),
-        _named("eq_bptt_partial_ht_wh_gen", "Closed form of the sensitivity",
-               (sp.Eq(SYMBOLIC.a(t), SYMBOLIC.closed_form(t)),)),
+        Step("eq_bptt_at_proof", abstract.prove_closed_form(t)),
+        Step("eq_bptt_substitution", substitution(model), elided=False),
+        _named("eq_bptt_partial_ht_wh_gen", (sp.Eq(SYMBOLIC.a(t), SYMBOLIC.closed_form(t)),)),
     ]
     for name in strategy_list:
         kind = strategies.kind_of(name)
         if kind is strategies.Randomized:
             check_unbiased(4)  # the argument's conclusion, for matrices, on noncommutative symbols
-            steps.append(_named(kind.label, kind.title, randomized_equations(model)))
+            steps.append(_named(kind.label, randomized_equations(model)))
         elif kind is not strategies.Full:
-            steps.append(_named(kind.label, kind.title, (sp.Eq(SYMBOLIC.a(t), form(kind.symbolic(), t, SYMBOLIC)),),
+            steps.append(_named(kind.label, (sp.Eq(SYMBOLIC.a(t), form(kind.symbolic(), t, SYMBOLIC)),),
                                 approximate=True))
     return Derivation(model, tuple(steps))
 
@@ -189,23 +186,20 @@ def explicit(model: TwoStateModel, T: int, strategy_list: tuple[str, ...] = stra
                         (sp.Integer(s), sp.Integer(s - 1))) for eq in general]
     a_T = EXPLICIT.a(T)
     steps = [
-        Step(f"eq_bptt_partial_L_wh_T{T}", f"Gradient for $T = {T}$",
+        Step(f"eq_bptt_partial_L_wh_T{T}",
              (sp.Eq(Partial(sp.Symbol("L"), w), sp.Mul(sp.Rational(1, T), grad, evaluate=False)),)),
-        Step(f"eq_bptt_partial_ht_wh_recur_T{T}", "Sensitivity recurrence, step by step", tuple(recur)),
-        _named(f"eq_bptt_partial_ht_wh_gen_T{T}", f"Closed form at $t = {T}$",
-               (sp.Eq(a_T, EXPLICIT.closed_form(T)),)),
+        Step(f"eq_bptt_partial_ht_wh_recur_T{T}", tuple(recur)),
+        _named(f"eq_bptt_partial_ht_wh_gen_T{T}", (sp.Eq(a_T, EXPLICIT.closed_form(T)),)),
     ]
     for name in strategy_list:
         kind = strategies.kind_of(name)
         if kind is strategies.Randomized:
             check_unbiased(T)
-            steps.append(Step(f"{kind.label}_T{T}", f"Unbiasedness for $T = {T}$, exactly",
-                              (sp.Eq(sp.Function("E")(bold("z")(T)), a_T),)))
+            steps.append(Step(f"{kind.label}_T{T}", (sp.Eq(sp.Function("E")(bold("z")(T)), a_T),)))
         elif kind is not strategies.Full:
             strategy = strategies.make(name, **{n: lengths[n] for n, _ in kind.symbols})
-            steps.append(_named(f"{kind.label}_T{T}", f"{kind.title}, {strategy.describe_math()}, $t = {T}$",
-                              (sp.Eq(a_T, form(strategy, sp.Integer(T), EXPLICIT, T)),), approximate=True,
-                                blanks=(("lengths", strategy.describe_math()),)))
+            steps.append(_named(f"{kind.label}_T{T}", (sp.Eq(a_T, form(strategy, sp.Integer(T), EXPLICIT, T)),),
+                                approximate=True, blanks=(("lengths", strategy.describe_math()),)))
     return Derivation(model, tuple(steps), T)
 
 

@@ -53,14 +53,11 @@ def render(sections: list[Section], lang: str = "en", **blanks: object) -> str:
         named_before = False  # b_t, c_t kept by name are explained once a section
         for step in section.derivation.steps:
             key = narration.key_of(step.label)
-            values = {**blanks, **dict(step.blanks)}
-            if key == "strategy_T":
-                values["strategy"] = narration.sentence(lang, "titles", narration.EXPLICIT.sub("", step.label))
-            note = narration.sentence(lang, "narration", key, **values)
+            note = narration.sentence(lang, "narration", key)
             if step.names_from and not named_before:
                 note += " " + narration.sentence(lang, "text", step.names_sentence, step=step.names_from)
                 named_before = True
-            out.append(latex.step_environment(step, title=narration.sentence(lang, "titles", key, **values),
+            out.append(latex.step_environment(step, title=narration.title(step, lang, **blanks),
                                               note=note, after=section.checks.get(key, "")))
     out.append("\\end{document}\n")
     return "\n".join(out)

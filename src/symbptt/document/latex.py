@@ -12,6 +12,7 @@ import re
 import sympy as sp
 
 from symbptt.derive.steps import DISPLAY, Derivation, Step
+from symbptt.document import narration
 from symbptt.document.notation import PRINTER, to_latex
 
 __all__ = ["escape", "step_environment", "step_latex", "to_latex"]
@@ -156,15 +157,17 @@ def _last_line(text: str) -> str:
 def step_environment(step: Step, title: str | None = None, note: str | None = None, after: str = "") -> str:
     r"""A step as ``\paragraph{title} note \begin{equation}\label{…}…\end{equation} after``.
 
-    ``title`` and ``note`` are LaTeX (a document's narration); by default the step's own, escaped.
+    ``title`` and ``note`` are LaTeX (a document's narration); by default the step's own, escaped, or for a step of
+    the section its English title and sentence.
     """
     body = step_latex(step)
     if len(step.equations) == 1 and "\\\\" not in body:
         inner = body.lstrip("&")
     else:
         inner = "\\begin{aligned}\n" + body + "\n\\end{aligned}"
-    title = escape(step.title) if title is None else title
-    note = escape(step.note) if note is None else note
+    title = escape(_title(step)) if title is None else title
+    if note is None:
+        note = escape(step.note) if step.title else narration.sentence("en", "narration", narration.key_of(step.label))
     return (
         f"\\paragraph{{{title}}}" + (f"\n{note}\n" if note else "\n") +
         f"\\begin{{equation}}\\label{{{step.label}}}\n{inner}\n\\end{{equation}}\n" +
@@ -198,6 +201,11 @@ def in_math(text: str) -> str:
     return " ".join(piece if k % 2 else rf"\textbf{{{escape(piece)}}}" for k, piece in enumerate(pieces) if piece)
 
 
+def _title(step: Step) -> str:
+    """A step's own title, or for a step of the section its English title from the narration (text and $…$)."""
+    return step.title or narration.title(step)
+
+
 def step_display(step: Step) -> str:
     """One step as a display that stands on its own (a notebook cell, a paste into any document)."""
     return "$$\\begin{aligned}\n" + step_latex(step) + "\n\\end{aligned}$$"
@@ -207,7 +215,7 @@ def derivation_display(derivation: Derivation) -> str:
     """Every step of a derivation as one display: each title, then its aligned equations."""
     rows = []
     for step in derivation.steps:
-        rows.append(rf"&{in_math(step.title)} \\")
+        rows.append(rf"&{in_math(_title(step))} \\")
         rows.append(step_latex(step) + r" \\[1ex]")
     return "$$\\begin{aligned}\n" + "\n".join(rows) + "\n\\end{aligned}$$"
 

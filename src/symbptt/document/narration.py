@@ -17,11 +17,12 @@ from importlib import resources
 from typing import Any
 
 from symbptt.derive import strategies
+from symbptt.derive.steps import Step
 
 LANGUAGES = ("en", "fr", "ko", "vi", "tr")
 NAMES = {"en": "English", "fr": "French", "ko": "Korean", "vi": "Vietnamese", "tr": "Turkish"}
 BLANK = re.compile(r"@(\w+)@")
-EXPLICIT = re.compile(r"_T\d+$")  # the label of a step written out at an explicit T: eq_bptt_at_T3
+EXPLICIT = re.compile(r"_T(\d+)$")  # the label of a step written out at an explicit T: eq_bptt_at_T3
 STRATEGY_LABELS = frozenset(kind.label for kind in strategies.TRUNCATIONS)  # one title, filled with the lengths
 
 
@@ -57,3 +58,14 @@ def key_of(label: str) -> str:
 def sentence(lang: str, section: str, key: str, **values: object) -> str:
     """One sentence of ``lang``'s table, filled."""
     return fill(table(lang)[section][key], **values)
+
+
+def title(step: Step, lang: str = "en", **blanks: object) -> str:
+    """The title of a step of the section, in ``lang`` (LaTeX): filled with the step's own blanks, the T of its
+    label, and ``blanks`` (a document's, which win: the cell's name escaped for LaTeX)."""
+    key = key_of(step.label)
+    written_out = EXPLICIT.search(step.label)
+    values = {**dict(step.blanks), **({"T": written_out.group(1)} if written_out else {}), **blanks}
+    if key == "strategy_T":
+        values["strategy"] = sentence(lang, "titles", EXPLICIT.sub("", step.label))
+    return sentence(lang, "titles", key, **values)
