@@ -3,6 +3,7 @@ import pytest
 import sympy as sp
 
 from symbptt.derive import one_state as derive
+from symbptt.derive.chain import Partial
 from symbptt.document import documents, latex
 from symbptt.model import cells
 from symbptt.model import scalar as model
@@ -171,3 +172,21 @@ def test_the_first_line_of_a_broken_sum_leaves_room_for_its_left_hand_side(lhs_l
     assert lines[0].startswith(f"&{latex.to_latex(lhs)} = ")
     for line in lines:
         assert latex._width(line.lstrip("&")) <= latex.LINE_WIDTH + 1e-9, (lhs_letters, line)
+
+
+def test_each_elementwise_function_prints_its_own_argument_even_when_the_bodies_are_equal():
+    """σ(·) of the reset and of the update gate share a body: each prints its own argument (a cache keyed by the
+    stand-in's name alone once printed the reset gate's argument in the update gate)."""
+
+    gru = cells.make_cell("gru")
+    printed = {node.name: latex.to_latex(value) for node, value in gru.steps}
+    assert "W_{xr} x_{t}" in printed["r"] and "W_{xz} x_{t}" in printed["z"] and "W_{xr}" not in printed["z"]
+
+
+def test_a_matrix_of_sensitivities_sets_them_as_display_fractions_on_rows_apart():
+    w = sp.Symbol("w")
+    vector = sp.Matrix([Partial(sp.IndexedBase("h")[1], w), Partial(sp.IndexedBase("c")[1], w)])
+    assert latex.to_latex(vector) == (r"\left[\begin{matrix}\dfrac{\partial h_{1}}{\partial w}\\[4pt]"
+                                      r"\dfrac{\partial c_{1}}{\partial w}\end{matrix}\right]")
+    assert latex.to_latex(sp.Matrix([[1, w]])) == r"\left[\begin{matrix}1 & w\end{matrix}\right]"
+    assert latex.to_latex(Partial(sp.IndexedBase("h")[1], w)).startswith(r"\frac")  # outside a matrix: \frac

@@ -21,17 +21,36 @@ from symbptt.model import matrices as mx
 _CHAIN_RANK = {"l": 2, "g": 3, "f": 4}
 
 
+class _Printed(sp.Symbol):
+    """A scalar stand-in printed as LaTeX already made: an elementwise function's argument inside its body, under
+    the name of the variable it replaces (so terms sort as before), equal only to a stand-in of the same text."""
+
+    text: str
+
+    def __new__(cls, name: str, text: str) -> _Printed:
+        symbol = sp.Symbol.__xnew__(cls, name)
+        symbol.text = text
+        return symbol
+
+    def _hashable_content(self) -> tuple[object, ...]:  # two texts are two symbols, also in SymPy's caches
+        return (*super()._hashable_content(), self.text)
+
+    def _latex(self, printer: LatexPrinter) -> str:
+        return self.text
+
+
 class BpttLatexPrinter(LatexPrinter):
     """LatexPrinter with the textbook's partial derivatives, expectations and factor order."""
 
     def __init__(self) -> None:
         super().__init__({"mul_symbol": None})
+        self._fraction = r"\frac"  # \dfrac inside a matrix, whose entries are otherwise set in text style
 
     def _print_Partial(self, expr: Partial) -> str:
-        num, den = self._print(expr.num), self._print(expr.den)
+        num, den, frac = self._print(expr.num), self._print(expr.den), self._fraction
         if not isinstance(expr.num, sp.Indexed | sp.Symbol | sp.Function):  # ∂/∂w (½ (o_t − y_t)²), no nested fraction
-            return rf"\frac{{\partial}}{{\partial {den}}}\left({num}\right)"
-        return rf"\frac{{\partial {num}}}{{\partial {den}}}"
+            return rf"{frac}{{\partial}}{{\partial {den}}}\left({num}\right)"
+        return rf"{frac}{{\partial {num}}}{{\partial {den}}}"
 
     def _print_Derivative(self, expr: sp.Derivative) -> str:
         if len(expr.variable_count) == 1 and expr.variable_count[0][1] == 1:
@@ -120,20 +139,25 @@ class BpttLatexPrinter(LatexPrinter):
         return super()._print_Symbol(expr, style=style)
 
     def _print_MatrixBase(self, expr: sp.MatrixBase) -> str:
-        # a matrix's entries are set in text style: ∂h_t/∂w in E6's 𝐚_t as a display fraction, like the rest
-        text = super()._print_MatrixBase(expr)
-        if r"\frac{" not in text:
-            return text
-        return text.replace(r"\frac{", r"\dfrac{").replace("\\\\", r"\\[4pt]")  # rows apart: they are tall
+        # a matrix's entries are set in text style: the sensitivities of E6's 𝐚_t as display fractions, like the
+        # rest of the document, on rows set apart (they are tall)
+        if not any(entry.has(Partial) for entry in expr):
+            return super()._print_MatrixBase(expr)
+        self._fraction = r"\dfrac"
+        try:
+            rows = [" & ".join(self._print(entry) for entry in expr.row(i)) for i in range(expr.rows)]
+        finally:
+            self._fraction = r"\frac"
+        return r"\left[\begin{matrix}" + r"\\[4pt]".join(rows) + r"\end{matrix}\right]"
 
     def _print_OneMatrix(self, expr: sp.OneMatrix) -> str:
         return r"\mathbf{1}"
 
     def _print_Elementwise(self, expr: mx.Elementwise) -> str:
+        # φ's body with its variable standing for the printed matrix argument (the body is scalar SymPy: the
+        # matrix cannot be put in it)
         (variable,) = expr.function.variables
-        placeholder = sp.Symbol("SYMBPTTARG")
-        body = self._print(expr.function.expr.xreplace({variable: placeholder}))
-        return body.replace("SYMBPTTARG", self._print(expr.arg))
+        return self._print(expr.function.expr.xreplace({variable: _Printed(variable.name, self._print(expr.arg))}))
 
     def _print_LogSumExp(self, expr: losses.LogSumExp) -> str:
         return rf"\log \mathbf{{1}}^\top \exp\left({self._print(expr.arg)}\right)"
