@@ -28,8 +28,8 @@ LAYERS = (
     # gradient: the compiled gradients and what acts on them
     "gradient.clipping", "gradient.backends", "gradient.api", "gradient.scalar_api", "gradient.checks",
     # document: the LaTeX output
-    "document.notation", "document.narration", "document.latex", "document.documents", "document.evidence",
-    "document.handout",
+    "document.matrix_notation", "document.notation", "document.narration", "document.latex", "document.documents",
+    "document.evidence", "document.handout",
     # analysis: the section's claims measured
     "analysis.truncation", "analysis.alignment", "analysis.estimators", "analysis.spectrum",
     "analysis.training", "analysis.figures",

@@ -11,35 +11,15 @@ from __future__ import annotations
 import functools
 
 import sympy as sp
-from sympy.printing.latex import LatexPrinter
 
 from symbptt.derive.chain import Partial
-from symbptt.model import losses
-from symbptt.model import matrices as mx
+from symbptt.document.matrix_notation import MatrixNotation, joined
 
 # Order of factors in a printed product: the textbook writes the chain outermost first.
 _CHAIN_RANK = {"l": 2, "g": 3, "f": 4}
 
 
-class _Printed(sp.Symbol):
-    """A scalar stand-in printed as LaTeX already made: an elementwise function's argument inside its body, under
-    the name of the variable it replaces (so terms sort as before), equal only to a stand-in of the same text."""
-
-    text: str
-
-    def __new__(cls, name: str, text: str) -> _Printed:
-        symbol = sp.Symbol.__xnew__(cls, name)
-        symbol.text = text
-        return symbol
-
-    def _hashable_content(self) -> tuple[object, ...]:  # two texts are two symbols, also in SymPy's caches
-        return (*super()._hashable_content(), self.text)
-
-    def _latex(self, printer: LatexPrinter) -> str:
-        return self.text
-
-
-class BpttLatexPrinter(LatexPrinter):
+class BpttLatexPrinter(MatrixNotation):
     """LatexPrinter with the textbook's partial derivatives, expectations and factor order."""
 
     def __init__(self) -> None:
@@ -87,50 +67,6 @@ class BpttLatexPrinter(LatexPrinter):
         text = rf"H\left({self._print(expr.args[0])}\right)"
         return text if exp is None else rf"{text}^{{{exp}}}"
 
-    # ---------------------------------------------------------------- matrix level
-    def _print_Seq(self, expr: mx.Seq) -> str:
-        return f"{self._print(sp.Symbol(expr.name))}_{{{self._print(expr.time)}}}"
-
-    def _print_Adjoint(self, expr: mx.Adjoint) -> str:
-        return rf"\frac{{\partial L}}{{\partial {self._print_Seq(mx.of(expr))}}}"
-
-    def _print_Carry(self, expr: mx.Carry) -> str:
-        return rf"\left.{self._print_Adjoint(expr)}\right|_{{t+1}}"
-
-    def _print_ParamAdjoint(self, expr: mx.ParamAdjoint) -> str:
-        return rf"\frac{{\partial L}}{{\partial {self._print(sp.MatrixSymbol(expr.name, *expr.shape))}}}"
-
-    def _print_StepAdjoint(self, expr: mx.StepAdjoint) -> str:
-        W = self._print(sp.MatrixSymbol(expr.name, *expr.shape))
-        return rf"\left.\frac{{\partial L}}{{\partial {W}}}\right|_{{({self._print(expr.time)})}}"
-
-    def _print_Transpose(self, expr: sp.Transpose) -> str:
-        inner = self._print(expr.arg)
-        if not isinstance(expr.arg, (sp.MatrixSymbol, mx.Seq)):
-            inner = rf"\left({inner}\right)"
-        return rf"{inner}^\top"
-
-    def _print_HadamardProduct(self, expr: sp.HadamardProduct) -> str:
-        return r" \odot ".join(self._factor(f) for f in expr.args)
-
-    def _print_HadamardPower(self, expr: sp.HadamardPower) -> str:
-        return rf"{self._factor(expr.base)}^{{\odot {self._print(expr.exp)}}}"
-
-    def _factor(self, expr: sp.Basic, inside: type = sp.HadamardProduct) -> str:
-        """A factor of a product (``inside`` MatMul) or of a Hadamard product, bracketed when it binds looser."""
-        text = self._print(expr)
-        looser: tuple[type, ...] = (sp.MatAdd,)
-        if inside is sp.MatMul:
-            looser += (sp.HadamardProduct,)
-        elif isinstance(expr, sp.MatMul) and len(expr.as_coeff_matrices()[1]) > 1:
-            looser += (sp.MatMul,)
-        return rf"\left({text}\right)" if isinstance(expr, looser) else text
-
-    def _print_MatrixSymbol(self, expr: sp.MatrixSymbol) -> str:
-        # W_xi is W_{xi}, not SymPy's W_{\xi}: parameter names are the contract's, letter by letter
-        head, _, tail = expr.name.partition("_")
-        return f"{head}_{{{tail}}}" if tail else head
-
     def _print_Symbol(self, expr: sp.Symbol, style: str = "plain") -> str:
         # a scalar parameter of a cell's size-1 view, W_xi, is W_{xi} as well; w_h, h_0 print as before
         head, _, tail = expr.name.partition("_")
@@ -139,9 +75,9 @@ class BpttLatexPrinter(LatexPrinter):
         return super()._print_Symbol(expr, style=style)
 
     def _print_MatrixBase(self, expr: sp.MatrixBase) -> str:
-        # a matrix's entries are set in text style: the sensitivities of E6's 𝐚_t as display fractions, like the
-        # rest of the document, on rows set apart (they are tall)
-        if not any(entry.has(Partial) for entry in expr):
+        # a matrix's entries are set in text style: its fractions (the sensitivities of E6's 𝐚_t) at display size,
+        # like the rest of the document, on rows set apart (they are tall)
+        if not any(entry.has(Partial) or sp.denom(entry) != 1 for entry in expr):
             return super()._print_MatrixBase(expr)
         self._fraction = r"\dfrac"
         try:
@@ -149,42 +85,6 @@ class BpttLatexPrinter(LatexPrinter):
         finally:
             self._fraction = r"\frac"
         return r"\left[\begin{matrix}" + r"\\[4pt]".join(rows) + r"\end{matrix}\right]"
-
-    def _print_OneMatrix(self, expr: sp.OneMatrix) -> str:
-        return r"\mathbf{1}"
-
-    def _print_Elementwise(self, expr: mx.Elementwise) -> str:
-        # φ's body with its variable standing for the printed matrix argument (the body is scalar SymPy: the
-        # matrix cannot be put in it)
-        (variable,) = expr.function.variables
-        return self._print(expr.function.expr.xreplace({variable: _Printed(variable.name, self._print(expr.arg))}))
-
-    def _print_LogSumExp(self, expr: losses.LogSumExp) -> str:
-        return rf"\log \mathbf{{1}}^\top \exp\left({self._print(expr.arg)}\right)"
-
-    def _print_Softmax(self, expr: losses.Softmax) -> str:
-        return rf"\operatorname{{softmax}}\left({self._print(expr.arg)}\right)"
-
-    def _print_LossValue(self, expr: losses.LossValue) -> str:
-        return rf"l\left({self._print(expr.args[0])}, {self._print(expr.args[1])}\right)"
-
-    def _print_LossGradient(self, expr: losses.LossGradient) -> str:
-        value = self._print_LossValue(losses.LossValue(*expr.args))
-        return rf"\frac{{\partial {value}}}{{\partial {self._print(expr.args[0])}}}"
-
-    def _print_MatMul(self, expr: sp.MatMul) -> str:
-        coeff, factors = expr.as_coeff_matrices()
-        inside = sp.MatMul if len(factors) > 1 else sp.HadamardProduct  # -(a ⊙ b) needs no brackets
-        parts = [self._factor(f, inside) for f in factors]
-        if coeff == -1:
-            return "- " + " ".join(parts)
-        if coeff != 1:
-            parts.insert(0, self._print(coeff) if coeff.is_Atom or isinstance(coeff, sp.Pow)
-                         else rf"\left({self._print(coeff)}\right)")
-        return " ".join(parts)
-
-    def _print_MatAdd(self, expr: sp.MatAdd) -> str:
-        return _joined([self._print(term) for term in expr.args])
 
     def _print_Indexed(self, expr: sp.Indexed) -> str:
         base = self._print(expr.base.label)
@@ -194,6 +94,8 @@ class BpttLatexPrinter(LatexPrinter):
     def _print_Mul(self, expr: sp.Mul) -> str:
         # SymPy's canonical order, then stably the chain's order and time (sorted() is stable); noncommutative
         # factors (a two-state cell's matrices 𝐜_t) last, in their own order
+        if self._fraction != r"\frac" and sp.denom(expr) != 1:  # in a matrix: a display fraction
+            return rf"{self._fraction}{{{self._print(sp.numer(expr))}}}{{{self._print(sp.denom(expr))}}}"
         ordered = expr.as_ordered_factors()
         factors = [*sorted((f for f in ordered if f.is_commutative), key=_factor_key),
                    *(f for f in ordered if not f.is_commutative)]
@@ -246,7 +148,7 @@ class BpttLatexPrinter(LatexPrinter):
     def _print_Add(self, expr: sp.Add, order: str | None = None) -> str:
         texts = self.sum_terms(expr)
         if texts is not None:
-            return _joined(texts)
+            return joined(texts)
         saved = self._settings["order"]
         self._settings["order"] = None  # sums in SymPy's order, even inside a product
         try:
@@ -257,13 +159,6 @@ class BpttLatexPrinter(LatexPrinter):
 
 MAX_TERMS = 5  # a written-out sum of more terms shows the first two, ⋯, the last two
 MAX_FACTORS = 6  # a written-out product of more factors shows the first two, ⋯, the last three
-
-
-def _joined(texts: list[str]) -> str:
-    out = texts[0]
-    for text in texts[1:]:
-        out += f" - {text[2:]}" if text.startswith("- ") else f" + {text}"
-    return out
 
 
 @functools.cache  # a written-out form asks again for the same factors, term after term
