@@ -3,7 +3,9 @@
 Two levels, both data until the last moment:
 
 - :class:`Assign` is a derived equation to schedule: ``target (op) expr`` on
-  matrix expressions, which the passes (:mod:`passes`) hoist, share and prune;
+  matrix expressions, which the passes (:mod:`passes`) hoist, share and prune,
+  or one line of a straight-line scalar program (:mod:`program`), a step's
+  template with the names it takes at that step;
 - :class:`Line`, :class:`Block`, :class:`Del` and :class:`Blank` are the
   statements of the emitted function, printed by :func:`render`. Their reads and
   writes are read off the printed code with :mod:`ast` (analysis only: the
@@ -18,6 +20,8 @@ import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TypeAlias
+
+import sympy as sp
 
 from symbptt.model.matrices import MatExpr
 
@@ -39,12 +43,22 @@ class Op(enum.StrEnum):
 
 @dataclass(frozen=True)
 class Assign:
-    """``target (op) expr``: set, or added to a parameter's running sum."""
+    """``target (op) expr``: set, or added to a parameter's running sum.
 
-    target: MatExpr
-    expr: MatExpr
+    In a matrix module the target and expression are matrix expressions. In a straight-line scalar program the
+    expression is a step's template, printed once for every step, and ``names`` say what its placeholders stand
+    for at this one (``H_prev`` is ``h_2``).
+    """
+
+    target: MatExpr | sp.Symbol
+    expr: MatExpr | sp.Expr
     op: Op = Op.SET
     guarded: bool = False  # inside the strategy's `if` that carries adjoints to s_{t-1}
+    names: tuple[tuple[sp.Symbol, sp.Expr], ...] = ()
+
+    def value(self) -> sp.Basic:
+        """The expression with its placeholders' names put in."""
+        return self.expr.xreplace(dict(self.names)) if self.names else self.expr
 
 
 @dataclass(frozen=True)
