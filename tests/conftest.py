@@ -36,7 +36,7 @@ def numba_cache(monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def pytest_terminal_summary(terminalreporter) -> None:
-    """The number of distinct hostile inputs refused (tests/test_hostile.py), also from xdist's workers."""
+    """The number of distinct hostile inputs refused (tests/bad_input/test_hostile.py), also from xdist's workers."""
     for report in terminalreporter.stats.get("passed", []):
         for key, value in getattr(report, "user_properties", []):
             if key == "hostile_inputs":

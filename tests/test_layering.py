@@ -89,3 +89,12 @@ def test_packages_init_hold_no_imports():
 @pytest.mark.parametrize(("name", "path"), list(modules()), ids=lambda v: v if isinstance(v, str) else "")
 def test_no_module_is_over_300_lines(name, path):
     assert len(path.read_text().splitlines()) <= MAX_LINES, name
+
+
+def test_no_module_uses_one_name_for_the_hidden_size_and_the_hidden_state():
+    """``h`` is the hidden size in model.symbols (a matrix's shape, W_hh is (h, h)) and the state h_t in
+    model.scalar (an IndexedBase): a module may import one of the two by that name, never both."""
+    for name, path in modules():
+        sources = {node.module for node in ast.walk(ast.parse(path.read_text()))
+                   if isinstance(node, ast.ImportFrom) and any(a.name == "h" and a.asname is None for a in node.names)}
+        assert not {"symbptt.model.symbols", "symbptt.model.scalar"} <= sources, name

@@ -20,7 +20,7 @@ from typing import IO, BinaryIO
 
 import numpy as np
 
-# what zipfile, zlib and NumPy's reader raise for a damaged archive (found by tests/test_hostile.py:
+# what zipfile, zlib and NumPy's reader raise for a damaged archive (found by tests/bad_input/test_hostile.py:
 # a changed byte can make a member claim an unsupported zip version, an encryption flag, a bad deflate stream)
 _DAMAGED = (zipfile.BadZipFile, zlib.error, struct.error, EOFError, OSError, ValueError, KeyError, TypeError,
             NotImplementedError, RuntimeError, OverflowError, MemoryError)

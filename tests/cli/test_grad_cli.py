@@ -11,7 +11,7 @@ import pytest
 import symbptt
 from symbptt.cli.commands import main
 
-from .test_gradient import _tiny, assert_same
+from ..gradient.test_api import _tiny, assert_same
 
 
 def write_input(path, config=("elman", "tanh", "squared"), **extra):
@@ -211,7 +211,7 @@ def test_bad_cell_and_activation_for_a_gated_cell():
     (["--strategy", "randomized"], {"xi": np.ones(5)}, r"xi has shape \(5,\), expected \(T,\)"),
 ])
 def test_cli_bad_input_is_one_line_exit_1_no_output(tmp_path, capsys, extra_args, file_change, message):
-    """Bad data in the file: exit 1 (a bad flag value is exit 2: tests/test_hostile.py)."""
+    """Bad data in the file: exit 1 (a bad flag value is exit 2: tests/bad_input/test_hostile.py)."""
     inp, out = tmp_path / "in.npz", tmp_path / "g.npz"
     write_input(inp, **file_change)
     assert main(["grad", str(inp), "--cell", "elman", *extra_args, "--out", str(out)]) == 1

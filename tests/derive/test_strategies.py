@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 import symbptt
 from symbptt.derive import strategies
 
-from . import reference
-from .strategies import CONFIGS, matrix_problems
-from .test_gradient import assert_same, away_from_kinks, call, compiled
+from .. import reference
+from ..gradient.test_api import assert_same, away_from_kinks, call, compiled
+from ..strategies import CONFIGS, matrix_problems
 
 lengths = st.integers(1, 9)
 

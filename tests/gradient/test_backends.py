@@ -11,7 +11,7 @@ import symbptt
 from symbptt.errors import NotSupportedError
 from symbptt.gradient import backends
 
-from .backend_cases import CELLS, STRATEGY_ARGUMENTS, arrays, assert_close, make
+from ..backend_cases import CELLS, STRATEGY_ARGUMENTS, arrays, assert_close, make
 
 QUICK = {("lstm", "window", "squared"), ("formula", "tbptt", "cross_entropy"), ("elman-relu", "last", "squared"),
          ("gru", "randomized", "squared")}  # the rest of the product: the slow run

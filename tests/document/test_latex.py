@@ -8,7 +8,7 @@ from symbptt.document import documents, latex
 from symbptt.model import cells
 from symbptt.model import scalar as model
 
-from .helpers import needs_tex
+from ..helpers import needs_tex
 
 GENERIC = derive.symbolic(model.generic())
 

@@ -14,7 +14,7 @@ from symbptt.errors import NotSupportedError, ProofError
 from symbptt.model import cells, losses, symbols
 from symbptt.model import matrices as mx
 
-from .strategies import CONFIGS
+from ..strategies import CONFIGS
 
 SIZES = {symbols.d: 2, symbols.h: 2, symbols.q: 3}
 NUMBERS = {symbols.B: 2, symbols.T: 3}

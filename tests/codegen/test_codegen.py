@@ -10,8 +10,8 @@ from symbptt.derive.chain import Partial
 from symbptt.model import scalar as model
 from symbptt.model.scalar import h
 
-from .helpers import compiled, draw_inputs
-from .strategies import CELLS, problems
+from ..helpers import compiled, draw_inputs
+from ..strategies import CELLS, problems
 
 
 @pytest.mark.parametrize(("cell", "activation"), CELLS)

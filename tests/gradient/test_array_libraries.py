@@ -11,8 +11,8 @@ import pytest
 
 import symbptt
 
-from .backend_cases import CELLS, STRATEGY_ARGUMENTS, arrays, assert_close, make
-from .helpers import library
+from ..backend_cases import CELLS, STRATEGY_ARGUMENTS, arrays, assert_close, make
+from ..helpers import library
 
 
 def _library(name):

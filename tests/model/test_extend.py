@@ -10,7 +10,7 @@ import pytest
 import symbptt
 from symbptt import extend as ex
 
-from .test_gradient import assert_same
+from ..gradient.test_api import assert_same
 
 
 def indrnn():

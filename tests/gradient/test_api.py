@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 import symbptt
 
-from . import reference
-from .strategies import CONFIGS, STRATEGY_NAMES, matrix_problems
+from .. import reference
+from ..strategies import CONFIGS, STRATEGY_NAMES, matrix_problems
 
 compiled = functools.cache(symbptt.compile_gradient)
 

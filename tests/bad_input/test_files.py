@@ -25,7 +25,7 @@ import pytest
 from symbptt import files, inputs
 from symbptt.cli.commands import main
 
-from .helpers import needs_graphviz
+from ..helpers import needs_graphviz
 
 KEEP = b"the user's own file\n"
 

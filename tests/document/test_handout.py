@@ -97,7 +97,7 @@ def test_the_document_says_how_each_result_was_checked():
 
 CASES = [("generic", None), ("linear", "tanh"), *(("elman", a) for a in ("identity", "tanh", "sigmoid", "relu")),
          ("gru", "tanh"), ("lstm", "tanh"), ("formula", "mgu"), ("formula", "peephole_lstm")]
-FORMULAS = Path(__file__).parent.parent / "examples" / "cells"  # a minimal gated unit; an LSTM with peepholes
+FORMULAS = Path(__file__).parents[2] / "examples" / "cells"  # a minimal gated unit; an LSTM with peepholes
 
 
 @pytest.mark.slow

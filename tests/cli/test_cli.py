@@ -12,9 +12,9 @@ import symbptt
 from symbptt.cli import commands as cli
 from symbptt.cli.commands import main
 
-from .helpers import needs_graphviz, needs_tex
+from ..helpers import needs_graphviz, needs_tex
 
-ROOT = Path(__file__).parent.parent
+ROOT = Path(__file__).parents[2]
 
 
 def test_derive_writes_the_document(tmp_path, capsys):
@@ -122,7 +122,7 @@ def test_the_graph_is_drawn_as_the_textbook_draws_it(capsys):
 @pytest.mark.parametrize("cell", [["--cell", "linear"], ["--cell", "elman"], ["--cell", "gru"], ["--cell", "lstm"],
                                   ["--cell-file", "examples/cells/mgu.txt"]])
 def test_every_cell_draws_the_three_step_figure(cell, capsys, monkeypatch):
-    monkeypatch.chdir(Path(__file__).parent.parent)
+    monkeypatch.chdir(Path(__file__).parents[2])
     assert main(["graph", *cell]) == 0
     dot = capsys.readouterr().out
     for k in (1, 2, 3):

@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 
 import symbptt
 
-from .backend_cases import CELLS, arrays, assert_close, make, numba_equals_numpy
-from .helpers import library
+from ..backend_cases import CELLS, arrays, assert_close, make, numba_equals_numpy
+from ..helpers import library
 
 pytestmark = pytest.mark.slow
 

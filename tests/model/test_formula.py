@@ -16,10 +16,10 @@ from symbptt.derive import reverse
 from symbptt.errors import FormulaError
 from symbptt.model import cells, losses, symbols
 
-from . import reference
-from .helpers import backend_available, needs_tex
+from .. import reference
+from ..helpers import backend_available, needs_tex
 
-ROOT = Path(__file__).parent.parent
+ROOT = Path(__file__).parents[2]
 CELL_FILES = ROOT / "examples" / "cells"
 
 GRU = """r = sigmoid(W_xr @ x + W_hr @ h + b_r)

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from .backend_cases import STRATEGY_ARGUMENTS, numba_equals_numpy
+from ..backend_cases import STRATEGY_ARGUMENTS, numba_equals_numpy
 
 pytestmark = pytest.mark.slow
 

@@ -13,8 +13,8 @@ import symbptt
 from symbptt.derive import strategies
 from symbptt.model import matrices as mx
 
-from . import reference
-from .helpers import backend_available
+from .. import reference
+from ..helpers import backend_available
 
 
 def test_relu_derivative_at_an_exact_zero_preactivation_is_zero():

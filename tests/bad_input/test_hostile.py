@@ -33,7 +33,7 @@ from symbptt import extend as ex
 from symbptt.cli.commands import main
 from symbptt.model.cells import cell_names
 
-from .helpers import compiled as helpers_compiled
+from ..helpers import compiled as helpers_compiled
 
 
 class _Opaque:
@@ -779,5 +779,5 @@ def test_at_least_300_distinct_hostile_inputs(record_property):
     if not WRITTEN <= _RUN:
         pytest.skip(f"only part of the module ran ({', '.join(sorted(_RUN)) or 'nothing'})")
     record_property("hostile_inputs", len(SEEN))  # printed at the end of the run by conftest.py
-    quoted = re.search(r"more than (\d+) distinct bad inputs", (Path(__file__).parent.parent / "README.md").read_text())
+    quoted = re.search(r"more than (\d+) distinct bad inputs", (Path(__file__).parents[2] / "README.md").read_text())
     assert quoted and len(SEEN) > int(quoted[1]), "README.md quotes a count this run does not reach"

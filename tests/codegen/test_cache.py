@@ -20,7 +20,7 @@ import pytest
 import symbptt
 from symbptt.codegen import jit
 
-from .helpers import library
+from ..helpers import library
 
 # each test compiles in a new process and reads the cache from another: seconds each, run with the slow tests
 slow = pytest.mark.slow
