@@ -3,7 +3,7 @@
 One package per pipeline stage (``docs/architecture.md`` draws them); each imports only from those before it
 (``LAYERS`` in ``tests/test_layering.py``):
 
-    model/      what is differentiated: operations, the matrix vocabulary, cells, losses, the scalar view, the graph
+    model/      what is differentiated: operations, the matrix vocabulary, cells, losses, the size-one views, the graph
     derive/     the symbolic work: the strategies, steps as data, the linear recurrence, E1-E9, VJP rules, E10-E18
     codegen/    from derived equations to source: names, the statement IR, runtimes, printers, passes, modules
     gradient/   the compiled gradients and what acts on them: compile_gradient, the scalar programs, the

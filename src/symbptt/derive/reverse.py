@@ -2,12 +2,12 @@
 
 One time step is the ordered list of its named quantities (the cell's gates
 and state, ``o_t``, ``l_t``). Reverse mode walks it backward with the rules of
-:mod:`symbptt.rules`: every named quantity ``v`` gets its adjoint ``∂L/∂v`` as
+:mod:`symbptt.derive.rules`: every named quantity ``v`` gets its adjoint ``∂L/∂v`` as
 the sum of its contributions, the parameters get their contribution at step
 ``t`` (summed over t in ∂L/∂W), and the previous state ``s_{t-1}`` gets the
 part of its adjoint that passes through step ``t``.
 
-The state ``s_t`` also receives :class:`~symbptt.matrices.Carry` ``(s_t)``, the
+The state ``s_t`` also receives :class:`~symbptt.model.matrices.Carry` ``(s_t)``, the
 same step's contribution one step later; shifting ``t → t+1`` in it gives the
 textbook's adjoint recurrence (E14), and for the linear cell its closed form
 (E15) with powers of ``W_hhᵀ``, checked against the recurrence.

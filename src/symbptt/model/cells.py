@@ -4,7 +4,7 @@ A cell is the ordered list of its named quantities at step ``t`` (gates, then
 the new state), in terms of ``x_t``, the previous state and the parameters.
 Every cell reads out ``o_t = W_qh h_t + b_q`` (``linear``: ``o_t = W_qh h_t``).
 There is no derivative code here: every gradient comes from the rules in
-:mod:`symbptt.rules`.
+:mod:`symbptt.derive.rules`.
 """
 
 from __future__ import annotations
