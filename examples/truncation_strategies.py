@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {strategy:10} tau = {tau:3d}   {distance(grad(params, X, Y)['W_hc'], full):.4f}")
     randomized = symbptt.compile_gradient("lstm", loss="cross_entropy", strategy="randomized")
     rng = np.random.default_rng(1)
-    draws = [randomized(params, X, Y, xi=symbptt.derive.strategies.sample_xi(0.5, args.steps, rng))["W_hc"]
+    draws = [randomized(params, X, Y, xi=symbptt.derive.sampling.sample_xi(0.5, args.steps, rng))["W_hc"]
              for _ in range(args.samples)]
     print(f"  randomized pi = 0.5    one draw {distance(draws[0], full):.4f}, "
           f"mean of {args.samples} draws {distance(np.mean(draws, axis=0), full):.4f} (unbiased)")

@@ -52,3 +52,12 @@ needs_tex = pytest.mark.skipif(
 needs_graphviz = pytest.mark.skipif(
     shutil.which("dot") is None and not _tex_required(), reason="Graphviz's dot is not installed"
 )
+
+
+def targets(rng, loss, shape):
+    """Y for a loss, shaped (T, B, q) as the contract says: class ids, probabilities for bce, or any floats."""
+    if loss == "cross_entropy":
+        return rng.integers(0, shape[-1], shape[:-1])
+    if loss == "bce":
+        return rng.uniform(0, 1, shape)
+    return rng.standard_normal(shape)

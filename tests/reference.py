@@ -75,6 +75,10 @@ def losses(loss, o, y):
     """l(o_t, y_t) per sample: (B,)."""
     if loss == "squared":
         return 0.5 * np.sum((o - y) ** 2, axis=-1)
+    if loss == "mse":  # the mean over q here, over B and T in the objective: PyTorch's MSELoss
+        return np.mean((o - y) ** 2, axis=-1)
+    if loss == "bce":  # -y log σ(o) - (1 - y) log(1 - σ(o)) = softplus(o) - y o, averaged over q
+        return np.mean(np.logaddexp(0.0, o) - y * o, axis=-1)
     m = o.max(axis=-1, keepdims=True)
     lse = (m + np.log(np.exp(o - m).sum(axis=-1, keepdims=True)))[..., 0]
     return lse - np.take_along_axis(o, y[..., None], axis=-1)[..., 0]
@@ -163,3 +167,29 @@ def reached_loss(config, strategy, lengths, p, p0, X, Y, initial):
             s = base[t]
         total += float(np.sum(losses(loss, readout(cell, p, s[0]), Y[t - 1])))
     return total / (B * T)
+
+
+def reaches_initial(strategy, t, T, tau=None, k1=None, k2=None):
+    """Whether l_t reaches s_0, from the contract's words: where it would reach a state before s_1."""
+    if strategy in ("full", "randomized"):
+        return True
+    if strategy == "window":  # its tau states are s_t..s_{t-tau+1}
+        return t < tau
+    if strategy == "chunked":  # the first piece
+        return t <= tau
+    if strategy == "last":
+        return tau > T
+    return k1 * -(-t // k1) < k2
+
+
+def initial_state_loss(config, strategy, lengths, xi, p, X, Y, initial, initial0):
+    """The part of the strategy's loss that depends on the initial states: the l_t that reach s_0, each through
+    every transition (weighted by xi_2..xi_t for randomized about the states from ``initial0``, xi_1 unused); its
+    gradient by ``initial`` at ``initial0`` is ∂L/∂s_0."""
+    cell, activation, loss = config
+    T, B = X.shape[0], X.shape[1]
+    weights = [1.0, *xi[1:]] if strategy == "randomized" else None
+    base = states(cell, activation, p, X, initial0) if weights is not None else None
+    s = states(cell, activation, p, X, initial, weights, base)
+    return sum(float(np.sum(losses(loss, readout(cell, p, s[t][0]), Y[t - 1])))
+               for t in range(1, T + 1) if reaches_initial(strategy, t, T, **lengths)) / (B * T)

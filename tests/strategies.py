@@ -20,8 +20,19 @@ def problems(draw, max_T=8, batch=True):
 
 MATRIX_CELLS = (("linear", "tanh"), *(("elman", a) for a in ("identity", "tanh", "sigmoid", "relu")),
                 ("gru", "tanh"), ("lstm", "tanh"))
-LOSSES = ("squared", "cross_entropy")
+LOSSES = ("squared", "cross_entropy", "mse", "bce")
 CONFIGS = tuple((cell, activation, loss) for cell, activation in MATRIX_CELLS for loss in LOSSES)
+
+
+def quick(configs):
+    """The configs for a parametrize: mse and bce, which share their code with squared and cross_entropy but for
+    l_t, run in the quick loop for elman-tanh and the LSTM only (the rest with the slow tests, in CI)."""
+    import pytest
+
+    def slow(c):
+        return c[2] in ("mse", "bce") and c[:2] not in (("elman", "tanh"), ("lstm", "tanh"))
+
+    return [pytest.param(c, marks=pytest.mark.slow) if slow(c) else c for c in configs]
 STRATEGY_NAMES = ("full", "window", "chunked", "randomized")
 
 
@@ -31,6 +42,8 @@ def matrix_problems(draw, config, max_T=6, max_size=4, max_B=3):
     import numpy as np
 
     from symbptt.model import cells
+
+    from .helpers import targets
 
     cell_name, activation, loss = config
     d, h, q = (draw(st.integers(1, max_size)) for _ in range(3))
@@ -43,6 +56,6 @@ def matrix_problems(draw, config, max_T=6, max_size=4, max_B=3):
         shape = tuple(sizes[str(s)] for s in W.shape if str(s) != "1")
         params[W.name] = rng.uniform(-1, 1, shape)
     X = rng.standard_normal((T, B, d))
-    Y = rng.integers(0, q, (T, B)) if loss == "cross_entropy" else rng.standard_normal((T, B, q))
+    Y = targets(rng, loss, (T, B, q))
     initial = tuple(rng.uniform(-0.5, 0.5, (B, h)) for _ in cell.state)
     return params, X, Y, initial

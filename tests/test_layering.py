@@ -15,7 +15,8 @@ LAYERS = (
     "model.scalar", "model.two_states",
     "model.graph",
     # derive: the symbolic work
-    "derive.strategies", "derive.steps", "derive.recurrence", "derive.chain", "derive.sensitivity", "derive.one_state",
+    "derive.sampling", "derive.strategies", "derive.steps", "derive.recurrence", "derive.chain", "derive.sensitivity",
+    "derive.one_state",
     "derive.two_states", "derive.size_one", "derive.rules",
     "derive.gates",
     "derive.reverse",

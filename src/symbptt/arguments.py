@@ -25,6 +25,14 @@ def positive_int(value: object, name: str, context: str = "", at_most: int | Non
     return int(value)
 
 
+def flag(value: object, name: str) -> bool:
+    """``value`` if it is True or False (NumPy's bool too), or a ValueError: ``name must be True or False…``."""
+    if not isinstance(value, bool | np.bool_):
+        msg = f"{name} must be True or False, got {value!r}"
+        raise ValueError(msg)
+    return bool(value)
+
+
 def non_negative_int(value: object, name: str) -> int:
     """``value`` as an int ≥ 0 (a bool is not one), or a ValueError: ``name must be an integer >= 0…``."""
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or int(value) < 0:

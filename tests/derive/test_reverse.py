@@ -52,6 +52,11 @@ def reference_loss(cell, loss, P, h, y):
     o = P["W_qh"] * h + (P["b_q"] if cell != "linear" else sp.zeros(*y.shape))
     if loss == "squared":
         return sum((o - y).applyfunc(lambda e: e**2)) / 2
+    if loss == "mse":
+        return sum((o - y).applyfunc(lambda e: e**2)) / o.rows
+    if loss == "bce":  # -y log σ(o) - (1 - y) log(1 - σ(o)), written out, averaged over q
+        return sum(-y[i] * sp.log(1 / (1 + sp.exp(-o[i]))) - (1 - y[i]) * sp.log(1 - 1 / (1 + sp.exp(-o[i])))
+                   for i in range(o.rows)) / o.rows
     return sp.log(sum(o.applyfunc(sp.exp))) - (y.T * o)[0, 0]
 
 
@@ -80,7 +85,7 @@ def _evaluate_step(step, values):
 def _slow_for_gates(configs, activations=()):
     """The gated cells' sympy.diff checks take seconds to minutes: marked slow (CI runs them)."""
     def slow(c):  # the quick loop keeps linear with each loss and elman-tanh with the squared loss
-        return c[0] in ("gru", "lstm") or (c[0] == "elman" and (c[1:2] in activations or c[2:] == ("cross_entropy",)))
+        return c[0] in ("gru", "lstm") or (c[0] == "elman" and (c[1:2] in activations or c[2] != "squared"))
 
     return [pytest.param(c, marks=pytest.mark.slow) if slow(c) else c for c in configs]
 
@@ -145,6 +150,7 @@ def test_compiled_gradient_equals_sympy_diff_of_the_unrolled_loss(config):
     X = [sp.Matrix(d, 1, lambda i, j: rational()) for _ in range(T)]
     ids = [rng.randrange(q) for _ in range(T)]
     Y = ([sp.Matrix(q, 1, lambda i, j, k=k: int(i == k)) for k in ids] if loss_name == "cross_entropy"
+         else [sp.Matrix(q, 1, lambda i, j: abs(rational()) / 2) for _ in range(T)] if loss_name == "bce"  # in [0, 1]
          else [sp.Matrix(q, 1, lambda i, j: rational()) for _ in range(T)])
     initial = [sp.Matrix(h, 1, lambda i, j: rational()) for _ in cell.state]
     state, L = list(initial), 0

@@ -14,7 +14,7 @@ from symbptt.derive import strategies
 
 from .. import reference
 from ..gradient.test_api import assert_same, away_from_kinks, call, compiled
-from ..strategies import CONFIGS, matrix_problems
+from ..strategies import CONFIGS, matrix_problems, quick
 
 lengths = st.integers(1, 9)
 
@@ -51,7 +51,7 @@ def test_every_strategy_is_a_frozen_object_with_its_arguments():
 # ------------------------------------------------------------------ compiled: numbers
 
 
-@pytest.mark.parametrize("config", CONFIGS, ids="-".join)
+@pytest.mark.parametrize("config", quick(CONFIGS), ids="-".join)
 @pytest.mark.parametrize("strategy", ["tbptt", "last"])
 @settings(max_examples=6)
 @given(data=st.data())
@@ -69,7 +69,7 @@ def test_tbptt_and_last_match_finite_differences_of_the_reference(config, strate
     symbptt.check_gradient(loss, params, out, rtol=1e-6)
 
 
-@pytest.mark.parametrize("config", CONFIGS, ids="-".join)
+@pytest.mark.parametrize("config", quick(CONFIGS), ids="-".join)
 @settings(max_examples=8)
 @given(data=st.data())
 def test_the_identities_hold_for_compiled_gradients(config, data):

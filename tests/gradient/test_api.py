@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 import symbptt
 
 from .. import reference
-from ..strategies import CONFIGS, STRATEGY_NAMES, matrix_problems
+from ..helpers import targets
+from ..strategies import CONFIGS, STRATEGY_NAMES, matrix_problems, quick
 
 compiled = functools.cache(symbptt.compile_gradient)
 
@@ -42,7 +43,7 @@ def xi_draw(draw, T):
 # ------------------------------------------------------------------ numeric: finite differences
 
 
-@pytest.mark.parametrize("config", CONFIGS, ids="-".join)
+@pytest.mark.parametrize("config", quick(CONFIGS), ids="-".join)
 @pytest.mark.parametrize("strategy", STRATEGY_NAMES)
 @settings(max_examples=8)
 @given(data=st.data())
@@ -62,7 +63,7 @@ def test_every_strategy_matches_finite_differences_of_an_independent_forward_pas
     symbptt.check_gradient(lambda p: loss(p), params, out, rtol=1e-6)
 
 
-@pytest.mark.parametrize("config", CONFIGS, ids="-".join)
+@pytest.mark.parametrize("config", quick(CONFIGS), ids="-".join)
 def test_every_entry_matches_central_differences_at_a_tiny_size(config):
     """Entry by entry, not only along directions: d = h = q = 2, T = 3, B = 2."""
     params, X, Y, initial = _tiny(config)
@@ -86,7 +87,7 @@ def _tiny(config, T=3, seed=7):
     cell = cells.make_cell(config[0], config[1])
     params = {W.name: rng.uniform(-1, 1, tuple(2 for s in W.shape if str(s) != "1")) for W in cell.params}
     X = rng.standard_normal((T, 2, 2))
-    Y = rng.integers(0, 2, (T, 2)) if config[2] == "cross_entropy" else rng.standard_normal((T, 2, 2))
+    Y = targets(rng, config[2], (T, 2, 2))
     initial = tuple(rng.uniform(-0.5, 0.5, (2, 2)) for _ in cell.state)
     if config[1] == "relu":
         assert reference.preactivation_margin(params, X, initial) > 1e-3
@@ -96,7 +97,7 @@ def _tiny(config, T=3, seed=7):
 # ------------------------------------------------------------------ structural: the contract's identities
 
 
-@pytest.mark.parametrize("config", CONFIGS, ids="-".join)
+@pytest.mark.parametrize("config", quick(CONFIGS), ids="-".join)
 @settings(max_examples=10)
 @given(data=st.data())
 def test_truncations_that_cut_nothing_equal_full(config, data):
@@ -111,7 +112,7 @@ def test_truncations_that_cut_nothing_equal_full(config, data):
     assert_same(call(compiled(config[0], strategy="randomized", **name), problem, xi=np.ones(T)), full)
 
 
-@pytest.mark.parametrize("config", CONFIGS, ids="-".join)
+@pytest.mark.parametrize("config", quick(CONFIGS), ids="-".join)
 @settings(max_examples=10)
 @given(data=st.data())
 def test_chunked_is_randomized_with_zeros_at_the_cuts_and_k1_is_window1(config, data):
@@ -126,7 +127,7 @@ def test_chunked_is_randomized_with_zeros_at_the_cuts_and_k1_is_window1(config, 
                 call(compiled(config[0], strategy="window", tau=1, **name), problem))
 
 
-@pytest.mark.parametrize("config", CONFIGS, ids="-".join)
+@pytest.mark.parametrize("config", quick(CONFIGS), ids="-".join)
 @settings(max_examples=8)
 @given(data=st.data())
 def test_the_loss_never_changes_with_the_strategy(config, data):

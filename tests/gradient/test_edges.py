@@ -10,7 +10,7 @@ from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 import symbptt
-from symbptt.derive import strategies
+from symbptt.derive import sampling
 from symbptt.model import matrices as mx
 
 from .. import reference
@@ -43,6 +43,30 @@ def test_cross_entropy_with_logits_in_the_hundreds_is_exact_and_finite():
     assert all(np.isfinite(v).all() for v in out.values())
 
 
+@pytest.mark.parametrize("backend", ["numpy", "numba", "array_api"])
+def test_bce_with_logits_in_the_hundreds_is_exact_and_finite(backend):
+    """o = (800, -700, 0), y = (0, 1, 0.5): softplus(o) − y o without overflow (e^800 is inf in float64), and
+    σ(o) − y as gradient, σ(±800) exactly 1 and 0."""
+    backend_available(backend)
+    p = {"W_hx": np.zeros((1, 1)), "W_hh": np.zeros((1, 1)), "b_h": np.zeros(1), "W_qh": np.zeros((3, 1)),
+         "b_q": np.array([800.0, -700.0, 0.0])}
+    X, Y = np.zeros((2, 1, 1)), np.array([[[0.0, 1.0, 0.5]], [[0.0, 1.0, 0.5]]])
+    out = symbptt.compile_gradient("elman", loss="bce", backend=backend)(p, X, Y)
+    assert out["loss"] == pytest.approx((800.0 + 700.0 + math.log(2.0)) / 3, rel=1e-15)
+    np.testing.assert_allclose(out["b_q"], np.array([1.0, -1.0, 0.0]) / 3, rtol=1e-15, atol=1e-300)
+    assert all(np.isfinite(v).all() for v in out.values())
+
+
+def test_bce_targets_outside_zero_one_are_refused_in_one_line():
+    grad = symbptt.compile_gradient("elman", loss="bce", backend="numpy")
+    p = {"W_hx": np.zeros((1, 1)), "W_hh": np.zeros((1, 1)), "b_h": np.zeros(1), "W_qh": np.zeros((2, 1)),
+         "b_q": np.zeros(2)}
+    Y = np.array([[[0.5, 1.5]], [[0.0, 1.0]]])
+    with pytest.raises(ValueError, match=r"^Y must hold probabilities in \[0, 1\] for the bce loss, got 1.5 at "
+                                         r"index \(0, 0, 1\)$"):
+        grad(p, np.zeros((2, 1, 1)), Y)
+
+
 def test_the_xi_sampler_is_unbiased_in_distribution():
     """Mean of 4000 gradients with xi sampled at pi = 0.4 (seeds 0..3999) within 5 standard errors of full."""
     rng = np.random.default_rng(5)
@@ -51,9 +75,9 @@ def test_the_xi_sampler_is_unbiased_in_distribution():
     X, Y = rng.normal(size=(6, 2, 2)), rng.normal(size=(6, 2, 2))
     full = symbptt.compile_gradient("elman")(p, X, Y)
     randomized = symbptt.compile_gradient("elman", strategy="randomized")
-    draws = np.array([randomized(p, X, Y, xi=strategies.sample_xi(0.4, 6, seed))["W_hh"].ravel()
+    draws = np.array([randomized(p, X, Y, xi=sampling.sample_xi(0.4, 6, seed))["W_hh"].ravel()
                       for seed in range(4000)])
-    xis = np.array([strategies.sample_xi(0.4, 6, seed) for seed in range(4000)])
+    xis = np.array([sampling.sample_xi(0.4, 6, seed) for seed in range(4000)])
     assert np.all(xis[:, 0] == 1.0) and set(np.unique(xis[:, 1:])) == {0.0, 2.5}
     assert abs((xis[:, 1:] > 0).mean() - 0.4) < 0.01  # P(xi_t = 1/pi) = pi
     standard_error = draws.std(axis=0, ddof=1) / np.sqrt(len(draws))

@@ -18,7 +18,7 @@ import numpy as np
 
 from symbptt import arguments
 from symbptt.analysis.truncation import by_update, cuts
-from symbptt.derive import strategies
+from symbptt.derive import sampling, strategies
 from symbptt.gradient import api
 
 
@@ -68,7 +68,7 @@ def randomized(cell: str, params: Mapping[str, Any], X: Any, Y: Any, pis: Sequen
     projections = np.empty((len(pis), draws))
     for i, p in enumerate(pis):
         for n in range(draws):
-            xi = strategies.draw_xi(p, T, seed + 7919 * i + n)
+            xi = sampling.draw_xi(p, T, seed + 7919 * i + n)
             projections[i, n] = flat(sampled(params, X, Y, xi=np.asarray(xi)), names) @ exact / (exact @ exact)
     return {"pi": np.array(pis), "projections": projections, "mean": projections.mean(axis=1),
             "std": projections.std(axis=1, ddof=1), "expectation": float(expectation @ exact / (exact @ exact))}

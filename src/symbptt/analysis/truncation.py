@@ -18,7 +18,7 @@ from typing import Any
 import sympy as sp
 
 from symbptt import arguments
-from symbptt.derive import strategies
+from symbptt.derive import sampling, strategies
 
 
 def excerpt() -> str:
@@ -86,7 +86,7 @@ def _xi(strategy: strategies.Strategy, T: int, xi: list[float] | None) -> dict[s
         if strategy.pi is None:
             msg = "randomized needs pi (and a seed) to draw xi, or xi itself"
             raise ValueError(msg)
-        xi = strategies.draw_xi(strategy.pi, T, strategy.seed)
+        xi = sampling.draw_xi(strategy.pi, T, strategy.seed)
     if len(xi) != T:
         msg = f"xi must have length T = {T}, got {len(xi)}"
         raise ValueError(msg)

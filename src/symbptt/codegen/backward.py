@@ -70,16 +70,25 @@ def _carry_loop(ctx: Context, body: list[Assign]) -> list[ir.Node]:
     if strategy.start(t) != 1:
         condition.append(f"{ctx.index(strategy.start(t))} <= {t_} - 1")
     printer = ctx.printer(stacked=False)
-    values = [printer.doprint(s.expr) for s in body if isinstance(s.target, mx.Carry)]
+    values = unscaled = [printer.doprint(s.expr) for s in body if isinstance(s.target, mx.Carry)]
     multiplier = strategy.multiplier(t)
     if multiplier != 1:
         scale = ctx.index(multiplier)
         condition.append(f"{scale} != 0")
         values = [f"{scale} * ({v})" for v in values]
     guarded = [s for s in body if s.guarded and not isinstance(s.target, mx.Carry)]
+    otherwise: tuple[ir.Node, ...] = (Line(f"{carries} = {zeros}"),)
+    if ctx.outputs.initial_state_grad:  # at t = 1 the carry crosses s_0 -> s_1 (never weighted): ∂L/∂s_0
+        reaches = strategy.reaches_initial(sp.S.One)
+        initial = f"{t_} == 1" + ("" if reaches is sp.true else f" and {ctx.index(reaches)}")
+        arrays = ", ".join(ctx.dialect.zeros(f"({ctx.name('B')}, {ctx.size(s)})", x) for s in state)
+        otherwise = (Block(f"if {initial}", (*emit(ctx, guarded, stacked=False),
+                                             Line(f"{carries} = {', '.join(unscaled)}", "E14, into s_0")),
+                           orelse=(Block(f"if {t_} == 1", (Line(f"{carries} = {arrays}", "s_0 not reached"),),
+                                         orelse=otherwise),), comment="∂L/∂s_0, the initial state's gradient"),)
     crossing = Block(f"if {' and '.join(condition)}",
                      (*emit(ctx, guarded, stacked=False), Line(f"{carries} = {', '.join(values)}", "E14")),
-                     orelse=(Line(f"{carries} = {zeros}"),), comment="carry ∂L/∂s_t back across s_(t-1) -> s_t")
+                     orelse=otherwise, comment="carry ∂L/∂s_t back across s_(t-1) -> s_t")
     setup, step_nodes = blocks.accumulate(ctx, [s for s in body if not s.guarded])
     loop_body = (*step_nodes, crossing)
     return [*setup, Line(f"{carries} = {zeros}"), Block(f"for {t_} in range({ctx.name('T')}, 0, -1)", loop_body)]
@@ -118,7 +127,10 @@ def _travelling_loop(ctx: Context, body: list[Assign], adjoints: dict[MatExpr, M
     program = passes.eliminate_common(passes.prune(vjp + outputs, [o.target for o in outputs]),
                                       ctx.fresh(temporary_hint))
     joined = [ctx.name(hint) for hint in ("joins", "merge", "keep")]
-    join = [Line(f"{firsts}, {', '.join(joined)} = _join_firsts({firsts}, {ctx.index(ctx.strategy.start(t))}, {t_})",
+    # with ∂L/∂s_0 asked, each adjoint is keyed by its first state before it is bounded by s_1: at t = 1 those
+    # whose first is at most 0 cross into s_0, the others stop
+    first = ctx.strategy.first(t) if ctx.outputs.initial_state_grad else ctx.strategy.start(t)
+    join = [Line(f"{firsts}, {', '.join(joined)} = _join_firsts({firsts}, {ctx.index(first)}, {t_})",
                  "E8: the adjoints young enough")]
     join += [Line(f"{storage.locals[arrive[mx.carry(s)]]} = _join_stack({pending[s]}, "
                   f"{storage.locals[direct[s]] if s in direct else 'None'}, {', '.join(joined)})") for s in state]
@@ -126,15 +138,20 @@ def _travelling_loop(ctx: Context, body: list[Assign], adjoints: dict[MatExpr, M
                      orelse=tuple(Line(f"{pending[s]} = {storage.locals[arrive[mx.carry(s)]]}") for s in state))
     np = ctx.dialect.module
     setup, step_nodes = blocks.accumulate(ctx, loop)
+    joining: tuple[ir.Node, ...] = (*join, crossing)
+    if not ctx.outputs.initial_state_grad:  # else at t = 1 too: the adjoints that reach s_0 are left pending
+        joining = (Block(f"if {t_} > 1", joining),)
     loop_body = (*[Line(f"{storage.locals[mx.carry(s)]} = {np}.sum({pending[s]}, axis=0)") for s in state],
-                 *step_nodes,
-                 Block(f"if {t_} > 1", (*join, crossing)))
+                 *step_nodes, *joining)
     x = storage.array("x")
     start = [Line(f"{pending[s]} = {ctx.dialect.zeros(f'(0, {B}, {ctx.size(s)})', x)}", "adjoints still travelling")
              for s in state]
-    return [*setup, *start,
-            Line(f"{firsts} = numpy.zeros(0, dtype=numpy.int64)", "the first state each of them reaches"),
-            Block(f"for {t_} in range({ctx.name('T')}, 0, -1)", loop_body)]
+    out = [*setup, *start,
+           Line(f"{firsts} = numpy.zeros(0, dtype=numpy.int64)", "the first state each of them reaches"),
+           Block(f"for {t_} in range({ctx.name('T')}, 0, -1)", loop_body)]
+    if ctx.outputs.initial_state_grad:  # the carried adjoint names hold ∂L/∂s_0 after the loop, as in one carry
+        out += [Line(f"{storage.locals[mx.carry(s)]} = {np}.sum({pending[s]}, axis=0)", "∂L/∂s_0") for s in state]
+    return out
 
 
 def _direct_parts(step: ReverseStep, adjoints: dict[MatExpr, MatExpr]) -> dict[Seq, MatExpr]:

@@ -152,6 +152,19 @@ def writes(node: Node) -> frozenset[str]:
     return frozenset()
 
 
+def sure_writes(node: Node) -> frozenset[str]:
+    """The names ``node`` assigns on every path: a branch's only where both sides do; a loop's body's (the
+    generated loops run at least once: T >= 1). What may be left unbound is never released with ``del``."""
+    if isinstance(node, Line):
+        return writes(node)
+    if isinstance(node, Block):
+        body = frozenset().union(*(sure_writes(n) for n in node.body))
+        if node.header.startswith("if "):
+            return body & frozenset().union(*(sure_writes(n) for n in node.orelse))
+        return _names_in(_header_code(node.header))[1] | body
+    return frozenset()
+
+
 def _header_code(header: str) -> str:
     """A compound statement's header as a statement of its own, for reading its names."""
     if header.startswith("for "):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import sympy as sp
 
@@ -33,6 +34,16 @@ from symbptt.model.matrices import MatExpr, Seq
 from symbptt.model.symbols import t
 
 
+class Outputs(NamedTuple):
+    """What ``core`` returns beside the loss and ∂L/∂W (the contract's "Models"): each a compile-time choice."""
+
+    initial_state_grad: bool = False  # ∂L/∂s_0 under the strategy's cut: h0 (and c0)
+    final_state: bool = False  # s_T: hT (and cT)
+
+
+GRADIENTS_ONLY = Outputs()
+
+
 @dataclass
 class Context:
     """What every block of one generated function shares."""
@@ -41,6 +52,7 @@ class Context:
     strategy: strategies.Strategy
     storage: Storage
     dialect: Dialect = NUMPY
+    outputs: Outputs = GRADIENTS_ONLY
 
     def name(self, hint: str) -> str:
         return self.storage.names.of(hint, hint)
@@ -50,6 +62,7 @@ class Context:
 
     def printer(self, stacked: bool) -> RowPrinter:
         sizes = {symbols.B: self.name("B"), symbols.T: self.name("T")}
+        sizes |= {size: self.name(f"dim_{size}") for size in (symbols.d, symbols.h, symbols.q)}  # mse's 1/q
         return RowPrinter(self.storage.stacked_name if stacked else self.storage.step_name, stacked, sizes,
                           self.dialect)
 

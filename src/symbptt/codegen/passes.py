@@ -169,7 +169,7 @@ def release_dead_arrays(body: Sequence[ir.Node], keep: Collection[str]) -> list[
     for position, node in enumerate(body):
         for name in ir.reads(node):
             last_read[name] = position
-        assigned |= ir.writes(node)
+        assigned |= ir.sure_writes(node)
     dead: dict[int, list[str]] = {}
     for name, position in last_read.items():
         if name in assigned and name not in keep and position < len(body) - 2:

@@ -203,6 +203,9 @@ class RowPrinter:
     def _print_LogSumExp(self, expr: losses.LogSumExp) -> Code:
         return Code(f"_logsumexp({self.code(expr.arg).text})", Kind.SCAL, ATOM)
 
+    def _print_SumEntries(self, expr: losses.SumEntries) -> Code:
+        return Code(f"_rowsum({self.code(expr.arg).text})", Kind.SCAL, ATOM)
+
     def _print_Softmax(self, expr: losses.Softmax) -> Code:
         return Code(f"_softmax({self.code(expr.arg).text})", Kind.COL, ATOM)
 

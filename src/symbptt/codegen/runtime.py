@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy
 
-from symbptt.derive.strategies import sample_xi
+from symbptt.derive.sampling import sample_xi
 
 
 def _flat(a):

@@ -12,18 +12,24 @@ from __future__ import annotations
 from typing import Any
 
 from symbptt.codegen.dialects import Dialect
+from symbptt.codegen.loops import GRADIENTS_ONLY, Outputs
 from symbptt.derive import strategies
 from symbptt.derive.reverse import ReverseStep
 
 
 def grad_function(step: ReverseStep, strategy: strategies.Strategy, dialect: Dialect,
-                  sizes: dict[str, tuple[Any, int]]) -> list[str]:
-    """The source lines of ``grad`` for ``dialect``; ``sizes`` maps dim_h to (a parameter, an axis) that has it."""
+                  sizes: dict[str, tuple[Any, int]], outputs: Outputs = GRADIENTS_ONLY) -> list[str]:
+    """The source lines of ``grad`` for ``dialect``; ``sizes`` maps dim_h to (a parameter, an axis) that has it.
+    ``outputs`` adds ∂L/∂h0 (``"h0"``, and ``"c0"``) and the final states (``"hT"``, ``"cT"``), shaped as h0."""
     cell = step.cell
     keywords = "".join(f", {name}={name.upper()}" for name in strategy.values())
     xp = dialect.module == "xp"
     lines = [f"def grad(params, X, Y, h0=None, c0=None, xi=None{keywords}):",
              '    """The loss and ∂L/∂W for every parameter, as a dict by the contract\'s names."""']
+    extra = [*(cell.initial_states if outputs.initial_state_grad else ()),
+             *((f"{name[0]}T" for name in cell.initial_states) if outputs.final_state else ())]
+    if extra:  # shaped as h0: one sample written without its batch axis gets them without it
+        lines.append("    single = X.ndim == 2")
     if xp:
         lines += ["    xp = array_namespace(X)",
                   "    if X.ndim == 2:  # one sample: give it a batch axis of 1",
@@ -55,6 +61,14 @@ def grad_function(step: ReverseStep, strategy: strategies.Strategy, dialect: Dia
     arguments = arrays + [name for name, _ in strategy.symbols]
     if isinstance(strategy, strategies.Randomized):
         arguments.append("numpy.ascontiguousarray(xi, dtype=numpy.float64)" if dialect.typed else "xi")
+    if not extra:
+        return [*lines,
+                f"    loss, *grads = core({', '.join(arguments)})",
+                '    return {"loss": float(loss), **dict(zip(PARAMS, grads))}']
+    states = ", ".join(f"{e!r}" for e in extra)
     return [*lines,
             f"    loss, *grads = core({', '.join(arguments)})",
-            '    return {"loss": float(loss), **dict(zip(PARAMS, grads))}']
+            f"    named = dict(zip(PARAMS + ({states},), grads))",
+            f"    for name in ({states},):",
+            "        named[name] = named[name][0] if single else named[name]",
+            '    return {"loss": float(loss), **named}']

@@ -74,6 +74,12 @@ def logsumexp(Y: losses.LogSumExp, Y_bar: MatExpr) -> Iterator[tuple[MatExpr, Ma
     yield Y.arg, mx.mul(losses.Softmax(Y.arg), Y_bar)
 
 
+@vjp_rule(losses.SumEntries)
+def sum_entries(Y: losses.SumEntries, Y_bar: MatExpr) -> Iterator[tuple[MatExpr, MatExpr]]:
+    """y = 1ᵀa  ⇒  ā += 1 ȳ."""
+    yield Y.arg, mx.mul(sp.OneMatrix(*Y.arg.shape), Y_bar)
+
+
 @vjp_rule(losses.LossValue)
 def loss_value(Y: losses.LossValue, Y_bar: MatExpr) -> Iterator[tuple[MatExpr, MatExpr]]:
     """y = l(o, y_t) undefined  ⇒  ō += ∂l/∂o ȳ (kept as the symbol ∂l(o_t, y_t)/∂o_t)."""

@@ -27,14 +27,13 @@ randomized     1, with m_j = xi_j                  E[·] = full
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar
 
-import numpy
 import sympy as sp
 
 from symbptt import arguments
+from symbptt.derive import sampling
 from symbptt.model.symbols import T
 
 tau, k, k1, k2 = sp.symbols("tau k k1 k2", integer=True, positive=True)
@@ -42,15 +41,6 @@ xi, pi = sp.IndexedBase("xi"), sp.IndexedBase("pi")
 SYMBOL = {"tau": tau, "k": k, "k1": k1, "k2": k2}  # by name: a class body's own field would shadow ``tau``
 
 Length = Any  # an int, or a SymPy symbol for the general form
-
-
-def sample_xi(pi, T, seed):  # copied verbatim into generated modules
-    """xi_t in {0, 1/pi_t} with P(xi_t = 1/pi_t) = pi_t; xi_1 (index 0) is unused and set to 1."""
-    pi = numpy.broadcast_to(numpy.asarray(pi, dtype=float), (T,))
-    keep = numpy.random.default_rng(seed).random(T) < pi
-    xi = numpy.where(keep, 1.0 / pi, 0.0)
-    xi[0] = 1.0
-    return xi
 
 
 @dataclass(frozen=True)
@@ -70,6 +60,16 @@ class Strategy:
     def multiplier(self, j: sp.Expr) -> sp.Expr:
         """The weight of the transition s_{j-1} → s_j on every path."""
         return sp.S.One
+
+    def first(self, t: sp.Expr, T: sp.Expr = T) -> sp.Expr:
+        """start(t) before it is bounded below by 1: the travelling adjoints' key where ∂L/∂h0 is asked (those
+        whose first is at most 0 reach s_0)."""
+        return self.start(t, T)
+
+    def reaches_initial(self, t: sp.Expr, T: sp.Expr = T) -> sp.Basic:
+        """Whether l_t reaches the initial state s_0 (``∂L/∂h0``): where it would reach a state before s_1, had
+        the sequence one; s_0 → s_1 itself is never weighted (xi_1 is unused)."""
+        return sp.true
 
     def update(self, t: int, T: int) -> int:
         """The step after which the update that takes l_t is made (its backward pass starts there)."""
@@ -139,6 +139,12 @@ class Window(Strategy):
     def start(self, t: sp.Expr, T: sp.Expr = T) -> sp.Expr:
         return sp.Max(1, t - self.tau + 1)
 
+    def first(self, t: sp.Expr, T: sp.Expr = T) -> sp.Expr:
+        return t - self.tau + 1
+
+    def reaches_initial(self, t: sp.Expr, T: sp.Expr = T) -> sp.Basic:
+        return sp.Lt(t, self.tau)  # its tau states are s_t..s_(t-tau+1)
+
     def update(self, t: int, T: int) -> int:
         return t
 
@@ -154,6 +160,9 @@ class Chunked(Strategy):
 
     def start(self, t: sp.Expr, T: sp.Expr = T) -> sp.Expr:
         return self.tau * sp.floor((t - 1) / self.tau) + 1
+
+    def reaches_initial(self, t: sp.Expr, T: sp.Expr = T) -> sp.Basic:
+        return sp.Le(t, self.tau)  # the first piece
 
     def update(self, t: int, T: int) -> int:
         return _period_end(t, self.tau, T)
@@ -174,6 +183,12 @@ class TBPTT(Strategy):
         update = self.k1 * sp.ceiling(t / self.k1)  # u(t): the update that takes l_t
         return sp.Max(1, update - self.k2 + 1)
 
+    def first(self, t: sp.Expr, T: sp.Expr = T) -> sp.Expr:
+        return self.k1 * sp.ceiling(t / self.k1) - self.k2 + 1
+
+    def reaches_initial(self, t: sp.Expr, T: sp.Expr = T) -> sp.Basic:
+        return sp.Lt(self.k1 * sp.ceiling(t / self.k1), self.k2)
+
     def update(self, t: int, T: int) -> int:
         return _period_end(t, self.k1, T)
 
@@ -193,6 +208,9 @@ class Last(Strategy):
 
     def start(self, t: sp.Expr, T: sp.Expr = T) -> sp.Expr:
         return sp.Max(1, T - self.tau + 1)
+
+    def reaches_initial(self, t: sp.Expr, T: sp.Expr = T) -> sp.Basic:
+        return sp.Lt(T, self.tau)
 
     @property
     def drops_terms(self) -> bool:
@@ -247,7 +265,7 @@ def make(name: str, *, tau: object = None, k1: object = None, k2: object = None,
                         for n in unused) + f", not {name!r}"
         raise ValueError(msg)
     if kind is Randomized:
-        return Randomized(_check_pis(pi), check_seed(seed))
+        return Randomized(sampling.check_pis(pi), check_seed(seed))
     lengths = {}
     for n in used:
         if given[n] is None:
@@ -255,20 +273,6 @@ def make(name: str, *, tau: object = None, k1: object = None, k2: object = None,
             raise ValueError(msg)
         lengths[n] = arguments.positive_int(given[n], n, f" for strategy {name!r}", at_most=arguments.MAX_LENGTH)
     return kind(**lengths)
-
-
-def _check_pis(value: object) -> float | tuple[float, ...] | None:
-    if value is None:
-        return None
-    if isinstance(value, bool | str | bytes):
-        return arguments.probability(value)  # refused with its message
-    if numpy.ndim(value) == 0:  # type: ignore[arg-type]
-        return arguments.probability(value)
-    array = numpy.asarray(value, dtype=object)
-    if array.ndim != 1 or array.size == 0:
-        msg = f"pi must be a number or a 1-D sequence of length T >= 1, got shape {array.shape}"
-        raise ValueError(msg)
-    return tuple(arguments.probability(p) for p in array)
 
 
 def check_seed(value: object) -> int | None:
@@ -281,13 +285,3 @@ def cut_transitions(strategy: Strategy, T: int) -> frozenset[int]:
     """The k in 2..T whose transition s_{k-1} → s_k no loss term's gradient crosses (l_t's: start(t) < k ≤ t)."""
     starts = {t_: int(sp.sympify(strategy.start(sp.Integer(t_), sp.Integer(T)))) for t_ in range(1, T + 1)}
     return frozenset(k for k in range(2, T + 1) if not any(starts[t_] <= k - 1 for t_ in range(k, T + 1)))
-
-
-def draw_xi(pi_values: float | Sequence[float], T: int, seed: int | None) -> list[float]:
-    """xi sampled from checked keep-probabilities (a number, or one per step)."""
-    checked = _check_pis(pi_values)
-    pis = [checked] * T if isinstance(checked, float) else list(checked or ())
-    if len(pis) != T:
-        msg = f"pi must be a number or have length T = {T}, got length {len(pis)}"
-        raise ValueError(msg)
-    return [float(v) for v in sample_xi(pis, T, seed)]

@@ -87,6 +87,9 @@ class MatrixNotation(LatexPrinter):
     def _print_LogSumExp(self, expr: losses.LogSumExp) -> str:
         return rf"\log \mathbf{{1}}^\top \exp\left({self._print(expr.arg)}\right)"
 
+    def _print_SumEntries(self, expr: losses.SumEntries) -> str:
+        return rf"\mathbf{{1}}^\top \left({self._print(expr.arg)}\right)"
+
     def _print_Softmax(self, expr: losses.Softmax) -> str:
         return rf"\operatorname{{softmax}}\left({self._print(expr.arg)}\right)"
 

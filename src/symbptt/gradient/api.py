@@ -18,6 +18,7 @@ import numpy as np
 from symbptt import arguments
 from symbptt.codegen import module
 from symbptt.codegen.dialects import DIALECTS
+from symbptt.codegen.loops import GRADIENTS_ONLY, Outputs
 from symbptt.derive import strategies
 from symbptt.gradient import backends
 from symbptt.model import cells, losses
@@ -29,9 +30,10 @@ class Gradient:
     """A compiled ∂L/∂W: ``grad(params, X, Y, h0=None, c0=None, xi=None) -> {name: array, "loss": float}``."""
 
     def __init__(self, cell: str | cells.Cell, activation: str, loss: str, strategy: strategies.Strategy,
-                 backend: str = "auto") -> None:
+                 backend: str = "auto", outputs: Outputs = GRADIENTS_ONLY) -> None:
         self.step = backends.derived(cell, activation, loss)
-        self._model = backends.Model(cell, activation, loss, strategy.name)
+        self._model = backends.Model(cell, activation, loss, strategy.name, outputs)
+        self.outputs = outputs
         self.backend = backend
         self.compile_seconds: dict[str, float] = {}  # per backend compiled so far: Numba's is seconds, the rest ~0
         if backend != "auto":
@@ -70,7 +72,7 @@ class Gradient:
         if not isinstance(backend, str) or backend not in DIALECTS:
             msg = f"backend of a module must be one of {', '.join(DIALECTS)}; got {backend!r}"
             raise ValueError(msg)
-        return module.module_source(self.step, self.chosen, DIALECTS[backend])
+        return module.module_source(self.step, self.chosen, DIALECTS[backend], self.outputs)
 
     def _module(self, backend: str) -> Any:
         """The ``grad`` of a backend's module, compiled at the first request."""
@@ -176,7 +178,12 @@ class Gradient:
                 raise ValueError(msg)
             return Y
         Y = arguments.float_array(Y, "Y")
-        return arguments.shape(Y, "Y", (*lead, q), ("T", "B", "q") if X.ndim == 3 else ("T", "q"), origins)
+        Y = arguments.shape(Y, "Y", (*lead, q), ("T", "B", "q") if X.ndim == 3 else ("T", "q"), origins)
+        if self.loss == "bce" and Y.size and (Y.min() < 0 or Y.max() > 1):  # probabilities, as PyTorch's
+            index = tuple(int(i) for i in np.unravel_index(int(np.argmax((Y < 0) | (Y > 1))), Y.shape))
+            msg = f"Y must hold probabilities in [0, 1] for the bce loss, got {float(Y[index])!r} at index {index}"
+            raise ValueError(msg)
+        return Y
 
     def _check_xi(self, xi: Any, T: int) -> np.ndarray | None:
         randomized = isinstance(self.chosen, strategies.Randomized)
@@ -226,19 +233,24 @@ def _storage_shape(W: Any) -> tuple[Any, ...]:
 
 def compile_gradient(cell: str | cells.Cell, *, activation: str = "tanh", loss: str = "squared", strategy: str = "full",
                      tau: int | None = None, pi: Any = None, seed: int | None = None, k1: int | None = None,
-                     k2: int | None = None, backend: str = "auto") -> Gradient:
+                     k2: int | None = None, backend: str = "auto", initial_state_grad: bool = False,
+                     return_state: bool = False) -> Gradient:
     """Derive ∂L/∂W of ``cell`` symbolically and compile it to NumPy (the contract's entry point).
 
     Args:
         cell: ``linear``, ``elman``, ``gru`` or ``lstm``.
         activation: of the ``elman`` cell: ``identity``, ``tanh``, ``sigmoid`` or ``relu``.
-        loss: ``squared`` or ``cross_entropy``.
+        loss: ``squared``, ``cross_entropy``, ``mse`` (PyTorch's ``MSELoss``) or ``bce`` (``BCEWithLogitsLoss``).
         strategy: ``full``; ``window`` (``tau`` steps); ``chunked`` (pieces of ``tau``);
             ``randomized`` (``xi`` at call time, or sampled from ``pi`` with ``seed``);
             ``tbptt`` (``k1``, ``k2``); ``last`` (the last ``tau`` steps).
         backend: ``auto`` (default: Numba for narrow problems when installed, NumPy otherwise, the array
             API module for PyTorch, JAX or CuPy arrays), ``numpy``, ``numba`` or ``array_api``
             (:mod:`symbptt.gradient.backends`).
+        initial_state_grad: also return ``∂L/∂h0`` as ``"h0"`` (and ``∂L/∂c0`` as ``"c0"``), shaped as h0,
+            under the strategy's own cut (the contract's "Models").
+        return_state: also return the final states ``"hT"`` (and ``"cT"``), shaped as h0: PyTorch's h_n, c_n,
+            to carry into the next chunk without a second forward pass.
 
     Returns:
         ``grad(params, X, Y, h0=None, c0=None, xi=None)`` returning every parameter's
@@ -247,7 +259,9 @@ def compile_gradient(cell: str | cells.Cell, *, activation: str = "tanh", loss: 
     cells.make_cell(cell, activation)  # the names are checked before any work
     losses.make_loss(loss)
     chosen = strategies.make(strategy, tau=tau, k1=k1, k2=k2, pi=pi, seed=seed)
-    return Gradient(cell, activation, loss, chosen, backends.check_backend(backend))
+    outputs = Outputs(arguments.flag(initial_state_grad, "initial_state_grad"),
+                      arguments.flag(return_state, "return_state"))
+    return Gradient(cell, activation, loss, chosen, backends.check_backend(backend), outputs)
 
 
 __all__ = ["Gradient", "NonFiniteWarning", "compile_gradient"]

@@ -27,6 +27,7 @@ import numpy as np
 
 from symbptt.codegen import jit, module
 from symbptt.codegen.dialects import ARRAY_API, NUMBA, NUMPY
+from symbptt.codegen.loops import GRADIENTS_ONLY, Outputs
 from symbptt.derive import reverse, strategies
 from symbptt.errors import NotSupportedError
 from symbptt.model import cells, losses
@@ -79,6 +80,7 @@ class Model(NamedTuple):
     activation: str
     loss: str
     strategy: str  # a strategy's name: its lengths are run-time values
+    outputs: Outputs = GRADIENTS_ONLY  # ∂L/∂h0, the final state
 
 
 def choose(model: Model, backend: str, arrays_foreign: bool, h: int) -> str:
@@ -92,15 +94,17 @@ def choose(model: Model, backend: str, arrays_foreign: bool, h: int) -> str:
 
 
 @functools.cache
-def _numba_source(cell: str | cells.Cell, activation: str, loss: str, strategy_name: str) -> str:
-    return module.module_source(derived(cell, activation, loss), strategies.kind_of(strategy_name)(), NUMBA)
+def _numba_source(cell: str | cells.Cell, activation: str, loss: str, strategy_name: str,
+                  outputs: Outputs = GRADIENTS_ONLY) -> str:
+    return module.module_source(derived(cell, activation, loss), strategies.kind_of(strategy_name)(), NUMBA, outputs)
 
 
 @functools.cache
-def numba_ready(cell: str | cells.Cell, activation: str, loss: str, strategy_name: str) -> bool:
+def numba_ready(cell: str | cells.Cell, activation: str, loss: str, strategy_name: str,
+                outputs: Outputs = GRADIENTS_ONLY) -> bool:
     """Numba is installed and this model's code was compiled (on disk) when a call first asked, or since in this
     process: asked once per model, since looking through the cache folder costs more than a small gradient."""
-    return numba_installed() and jit.compiled(_numba_source(cell, activation, loss, strategy_name))
+    return numba_installed() and jit.compiled(_numba_source(cell, activation, loss, strategy_name, outputs))
 
 
 @functools.cache
@@ -110,19 +114,19 @@ def derived(cell: str | cells.Cell, activation: str, loss: str) -> reverse.Rever
 
 
 @functools.cache
-def namespace(cell: str | cells.Cell, activation: str, loss: str, strategy_name: str, backend: str
-              ) -> tuple[dict[str, Any], float]:
+def namespace(cell: str | cells.Cell, activation: str, loss: str, strategy_name: str, outputs: Outputs,
+              backend: str) -> tuple[dict[str, Any], float]:
     """The generated module of a backend for a kind of strategy, and the seconds its compilation took."""
     step = derived(cell, activation, loss)
     kind = strategies.kind_of(strategy_name)
     name = f"symbptt_{step.cell.name}_{activation}_{loss}_{kind.name}_{backend}"
     if backend == "numba":
-        loaded = jit.load(_numba_source(cell, activation, loss, strategy_name))
+        loaded = jit.load(_numba_source(cell, activation, loss, strategy_name, outputs))
         seconds = jit.compile_core(loaded, step, kind())
         numba_ready.cache_clear()  # auto may take this model from now on
         log.info("compiled the numba backend of %s in %.1f s (cached in %s)", name, seconds, jit.cache_folder())
         return vars(loaded), seconds
     if backend == "array_api":
         array_api_compat()
-        return module.exec_module(module.module_source(step, kind(), ARRAY_API), name), 0.0
-    return module.exec_module(module.module_source(step, kind(), NUMPY), name), 0.0
+        return module.exec_module(module.module_source(step, kind(), ARRAY_API, outputs), name), 0.0
+    return module.exec_module(module.module_source(step, kind(), NUMPY, outputs), name), 0.0

@@ -10,7 +10,7 @@ import numpy as np
 
 from symbptt import arguments
 from symbptt.codegen import jit, module, program
-from symbptt.derive import strategies
+from symbptt.derive import sampling, strategies
 from symbptt.model import scalar
 
 Arrays: TypeAlias = Mapping[str, Any]
@@ -84,7 +84,7 @@ class ScalarGradient:
                 if strategy.pi is None:
                     msg = "strategy 'randomized' needs xi (length T) or a keep-probability pi"
                     raise ValueError(msg)
-                xi = strategies.draw_xi(strategy.pi, T, strategy.seed)
+                xi = sampling.draw_xi(strategy.pi, T, strategy.seed)
             xi = arguments.float_array(xi, "xi")
             if xi.shape != (T,) or (xi < 0).any():
                 msg = f"xi must have shape ({T},) with entries >= 0, got shape {xi.shape}"

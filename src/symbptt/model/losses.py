@@ -7,10 +7,11 @@ from dataclasses import dataclass
 import sympy as sp
 
 from symbptt.model import matrices as mx
+from symbptt.model import ops
 from symbptt.model.matrices import MatExpr
 from symbptt.model.symbols import q
 
-LOSSES = ("squared", "cross_entropy")
+LOSSES = ("squared", "cross_entropy", "mse", "bce")
 o_t = mx.seq("o", q)
 
 
@@ -39,6 +40,18 @@ class Softmax(mx.Operation):
 
     def _entry(self, i: object, j: object, **kwargs: object) -> sp.Expr:
         return sp.exp(self.arg._entry(i, j, **kwargs)) / _column_sum_exp(self.arg, j, **kwargs)
+
+
+class SumEntries(mx.Operation):
+    """1ᵀa, the sum of a column's entries: a 1×1 matrix."""
+
+    @property
+    def shape(self) -> tuple[sp.Expr, sp.Expr]:
+        return sp.S.One, self.arg.shape[1]
+
+    def _entry(self, i: object, j: object, **kwargs: object) -> sp.Expr:
+        k = sp.Dummy("k", integer=True)
+        return sp.Sum(self.arg._entry(k, j, **kwargs), (k, 0, self.arg.shape[0] - 1))
 
 
 class LossValue(mx.Operation):
@@ -82,6 +95,19 @@ def cross_entropy() -> Loss:
                 mx.add(LogSumExp(o_t), mx.mul(-1, sp.Transpose(y_t), o_t)))
 
 
+def mse() -> Loss:
+    """PyTorch's ``MSELoss``: l(o, y) = ‖o − y‖² / q, so that L is the mean of (o − y)² over B, T and q."""
+    residual = mx.add(o_t, mx.mul(-1, y_t))
+    return Loss("mse", "float", mx.mul(1 / q, sp.Transpose(residual), residual))
+
+
+def bce() -> Loss:
+    """PyTorch's ``BCEWithLogitsLoss``: l(o, y) = 1ᵀ(softplus(o) − y ⊙ o) / q for targets y in [0, 1], the mean
+    over B, T and q of −y log σ(o) − (1 − y) log(1 − σ(o)); softplus is computed without overflow."""
+    softplus = mx.elementwise(mx.scalar_function(ops.softplus), o_t)
+    return Loss("bce", "float", mx.mul(1 / q, SumEntries(mx.add(softplus, mx.mul(-1, mx.hadamard(y_t, o_t))))))
+
+
 def generic_loss() -> Loss:
     """The textbook's undefined l(o_t, y_t), for derivations only."""
     return Loss("generic", "none", LossValue(o_t, y_t))
@@ -95,5 +121,9 @@ def make_loss(name: str, allow_generic: bool = False) -> Loss:
         return squared()
     if name == "cross_entropy":
         return cross_entropy()
+    if name == "mse":
+        return mse()
+    if name == "bce":
+        return bce()
     msg = f"unknown loss {name!r}; allowed: {', '.join(LOSSES)}"
     raise ValueError(msg)

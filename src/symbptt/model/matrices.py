@@ -219,15 +219,16 @@ def split_coefficient(term: MatExpr) -> tuple[Expr, MatExpr]:
 
 
 def hadamard(*factors: MatExpr) -> MatExpr:
-    """The entrywise product ⊙; factors of ones dropped, zero if a factor is zero."""
+    """The entrywise product ⊙; factors of ones (c·1: the scalar c) dropped, zero if a factor is zero."""
     if any(is_zero(f) for f in factors):
         return zeros(*factors[0].shape)
-    kept = [f for f in factors if not isinstance(f, sp.OneMatrix)]
+    parts = [split_coefficient(f) for f in factors]
+    scalar = functools.reduce(operator.mul, (c for c, m in parts if isinstance(m, sp.OneMatrix)), sp.S.One)
+    kept = [f for f, (_, m) in zip(factors, parts, strict=True) if not isinstance(m, sp.OneMatrix)]
     if not kept:
-        return factors[0]
-    if len(kept) == 1:
-        return kept[0]
-    return sp.HadamardProduct(*kept)
+        return mul(scalar, sp.OneMatrix(*factors[0].shape))
+    product = kept[0] if len(kept) == 1 else sp.HadamardProduct(*kept)
+    return mul(scalar, product)
 
 
 def transpose(expr: MatExpr) -> MatExpr:

@@ -1,0 +1,69 @@
+"""The losses against PyTorch's own (``MSELoss``, ``BCEWithLogitsLoss``, ``CrossEntropyLoss``) and the cells
+against ``nn.RNN`` and ``nn.LSTM`` with an ``nn.Linear`` head, by autograd in float64."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import symbptt
+
+from ..helpers import library
+
+T, B, D, H, Q = 5, 3, 2, 4, 3
+
+
+def _torch_loss(torch, name, o, y):
+    """The contract's objective as PyTorch writes it: o (T, B, q)."""
+    if name == "squared":
+        return 0.5 * ((o - y) ** 2).sum() / (o.shape[0] * o.shape[1])
+    if name == "mse":
+        return torch.nn.MSELoss()(o, y)
+    if name == "bce":
+        return torch.nn.BCEWithLogitsLoss()(o, y)
+    return torch.nn.CrossEntropyLoss()(o.reshape(-1, o.shape[-1]), y.reshape(-1))
+
+
+def _targets(rng, name, scale=1.0):
+    if name == "cross_entropy":
+        return rng.integers(0, Q, (T, B))
+    if name == "bce":
+        return rng.uniform(0, 1, (T, B, Q))
+    return scale * rng.standard_normal((T, B, Q))
+
+
+@pytest.mark.parametrize("loss", ["squared", "mse", "bce", "cross_entropy"])
+@pytest.mark.parametrize("cell", ["elman", "lstm"])
+def test_every_loss_agrees_with_pytorch_autograd(cell, loss):
+    torch = library("torch")
+    rng = np.random.default_rng(7)
+    X, Y = rng.standard_normal((T, B, D)), _targets(rng, loss)
+    h0, c0 = rng.uniform(-0.5, 0.5, (B, H)), rng.uniform(-0.5, 0.5, (B, H))
+    module = (torch.nn.RNN if cell == "elman" else torch.nn.LSTM)(D, H).double()
+    head = torch.nn.Linear(H, Q).double()
+    with torch.no_grad():
+        module.bias_hh_l0.zero_()  # the contract's cells have one bias per gate
+    x = torch.tensor(X)
+    initial = torch.tensor(h0)[None] if cell == "elman" else (torch.tensor(h0)[None], torch.tensor(c0)[None])
+    states, _ = module(x, initial)
+    y = torch.tensor(Y)
+    total = _torch_loss(torch, loss, head(states), y)
+    total.backward()
+    W_ih, W_hh, b_ih = (getattr(module, n).detach().numpy() for n in ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0"))
+    g_ih, g_hh, g_b = (getattr(module, n).grad.numpy() for n in ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0"))
+    if cell == "elman":
+        params = {"W_hx": W_ih, "W_hh": W_hh, "b_h": b_ih}
+        expected = {"W_hx": g_ih, "W_hh": g_hh, "b_h": g_b}
+    else:  # PyTorch's gate rows are i, f, g (the candidate), o; the contract's output gate is W_xo, W_ho, b_o
+        params, expected = {}, {}
+        for k, gate in enumerate("ifco"):
+            rows = slice(k * H, (k + 1) * H)
+            params |= {f"W_x{gate}": W_ih[rows], f"W_h{gate}": W_hh[rows], f"b_{gate}": b_ih[rows]}
+            expected |= {f"W_x{gate}": g_ih[rows], f"W_h{gate}": g_hh[rows], f"b_{gate}": g_b[rows]}
+    params |= {"W_qh": head.weight.detach().numpy(), "b_q": head.bias.detach().numpy()}
+    expected |= {"W_qh": head.weight.grad.numpy(), "b_q": head.bias.grad.numpy()}
+    grad = symbptt.compile_gradient(cell, loss=loss, backend="numpy")
+    out = grad(params, X, Y, h0, c0 if cell == "lstm" else None)
+    assert out["loss"] == pytest.approx(total.item(), rel=1e-13)
+    for name, value in expected.items():
+        np.testing.assert_allclose(out[name], value, rtol=1e-10, atol=1e-13, err_msg=name)
