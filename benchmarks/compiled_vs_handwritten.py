@@ -120,7 +120,7 @@ def derivation_seconds() -> dict[str, float]:
                 backends.derived.cache_clear()
                 backends.namespace.cache_clear()
                 module.core_source.cache_clear()
-                seconds = timed(backends.namespace, cell, activation, loss, strategy, "numpy")
+                seconds = timed(backends.namespace, backends.Model(cell, activation, loss, strategy), "numpy")
                 key = cell if cell != "elman" else f"elman-{activation}"
                 out[key] = max(out.get(key, 0.0), seconds)
     return out

@@ -12,7 +12,7 @@ LAYERS = (
     # model: what is differentiated
     "model.symbols", "model.ops", "model.matrices", "model.lift", "model.cells", "model.losses", "model.formula_text",
     "model.formula",
-    "model.scalar", "model.two_states",
+    "model.sequences", "model.scalar", "model.two_states",
     "model.graph",
     # derive: the symbolic work
     "derive.sampling", "derive.strategies", "derive.steps", "derive.recurrence", "derive.chain", "derive.sensitivity",

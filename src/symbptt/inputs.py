@@ -64,7 +64,7 @@ def read_npz(path: Path) -> dict[str, np.ndarray]:
             raise ValueError(msg) from None
 
 
-INPUT_ARRAYS = ("X", "Y", "h0", "c0", "xi")  # the contract's input file, beside the parameters by name
+INPUT_ARRAYS = ("X", "Y", "h0", "c0", "xi", "lengths")  # the contract's input file, beside the parameters by name
 
 
 def read_inputs(path: Path, param_names: tuple[str, ...], cell: str) -> dict[str, np.ndarray]:

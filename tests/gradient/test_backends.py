@@ -47,7 +47,7 @@ def test_the_choice_of_auto(foreign, h, expected):
 ])
 def test_auto_takes_numba_once_compiled_where_it_measured_faster(monkeypatch, cell, h, expected):
     """benchmarks/numba_vs_numpy_wide.py: faster at h <= 64 for every cell, at h = 256 for elman only."""
-    monkeypatch.setattr(backends, "numba_ready", lambda *model: True)
+    monkeypatch.setattr(backends, "numba_ready", lambda model: True)
     assert backends.choose(backends.Model(cell, "tanh", "squared", "full"), "auto", False, h) == expected
 
 

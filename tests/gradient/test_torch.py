@@ -67,3 +67,52 @@ def test_every_loss_agrees_with_pytorch_autograd(cell, loss):
     assert out["loss"] == pytest.approx(total.item(), rel=1e-13)
     for name, value in expected.items():
         np.testing.assert_allclose(out[name], value, rtol=1e-10, atol=1e-13, err_msg=name)
+
+
+@pytest.mark.parametrize("loss_at", ["every", "last"])
+@pytest.mark.parametrize("cell", ["elman", "lstm"])
+def test_packed_sequences_and_one_label_per_sequence_agree_with_pytorch(cell, loss_at):
+    """pack_padded_sequence: the final states at len_b (h_n, c_n), a classifier on the last real step's output,
+    or the loss at every real step averaged over them; ∂L/∂h0 and ∂L/∂c0 too."""
+    torch = library("torch")
+    rng = np.random.default_rng(11)
+    lengths = np.array([5, 2, 4])
+    X = rng.standard_normal((T, B, D))
+    Y = rng.integers(0, Q, (B,)) if loss_at == "last" else rng.integers(0, Q, (T, B))
+    h0, c0 = rng.uniform(-0.5, 0.5, (B, H)), rng.uniform(-0.5, 0.5, (B, H))
+    module = (torch.nn.RNN if cell == "elman" else torch.nn.LSTM)(D, H).double()
+    head = torch.nn.Linear(H, Q).double()
+    with torch.no_grad():
+        module.bias_hh_l0.zero_()
+    h0_t, c0_t = torch.tensor(h0)[None].requires_grad_(), torch.tensor(c0)[None].requires_grad_()
+    packed = torch.nn.utils.rnn.pack_padded_sequence(torch.tensor(X), torch.tensor(lengths), enforce_sorted=False)
+    output, final = module(packed, h0_t if cell == "elman" else (h0_t, c0_t))
+    h_n = final if cell == "elman" else final[0]
+    if loss_at == "last":
+        total = torch.nn.CrossEntropyLoss()(head(h_n[0]), torch.tensor(Y))
+    else:
+        padded, _ = torch.nn.utils.rnn.pad_packed_sequence(output, total_length=T)
+        terms = torch.nn.CrossEntropyLoss(reduction="none")(head(padded).reshape(-1, Q), torch.tensor(Y).reshape(-1))
+        real = torch.tensor((np.arange(T)[:, None] < lengths[None, :]).reshape(-1))
+        total = (terms * real).sum() / real.sum()
+    total.backward()
+    W_ih, W_hh, b_ih = (getattr(module, n).detach().numpy() for n in ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0"))
+    g_ih, g_hh, g_b = (getattr(module, n).grad.numpy() for n in ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0"))
+    if cell == "elman":
+        params, expected = {"W_hx": W_ih, "W_hh": W_hh, "b_h": b_ih}, {"W_hx": g_ih, "W_hh": g_hh, "b_h": g_b}
+    else:
+        params, expected = {}, {}
+        for k, gate in enumerate("ifco"):
+            rows = slice(k * H, (k + 1) * H)
+            params |= {f"W_x{gate}": W_ih[rows], f"W_h{gate}": W_hh[rows], f"b_{gate}": b_ih[rows]}
+            expected |= {f"W_x{gate}": g_ih[rows], f"W_h{gate}": g_hh[rows], f"b_{gate}": g_b[rows]}
+        expected |= {"c0": c0_t.grad.numpy()[0], "cT": final[1].detach().numpy()[0]}
+    params |= {"W_qh": head.weight.detach().numpy(), "b_q": head.bias.detach().numpy()}
+    expected |= {"W_qh": head.weight.grad.numpy(), "b_q": head.bias.grad.numpy(), "h0": h0_t.grad.numpy()[0],
+                 "hT": h_n.detach().numpy()[0]}
+    grad = symbptt.compile_gradient(cell, loss="cross_entropy", loss_at=loss_at, backend="numpy",
+                                    initial_state_grad=True, return_state=True)
+    out = grad(params, X, Y, h0, c0 if cell == "lstm" else None, lengths=lengths)
+    assert out["loss"] == pytest.approx(total.item(), rel=1e-13)
+    for name, value in expected.items():
+        np.testing.assert_allclose(out[name], value, rtol=1e-10, atol=1e-13, err_msg=name)

@@ -71,11 +71,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     r = verbs.add_parser("grad", help="the gradient of the arrays in an .npz file, per the contract",
                          description="Read the parameters (by the contract's names), X, Y and optionally h0, c0, "
-                                     "xi from INPUT.npz; write every parameter's gradient and the loss to "
-                                     "GRADS.npz.",
+                                     "xi, lengths from INPUT.npz; write every parameter's gradient and the loss "
+                                     "to GRADS.npz (and h0, c0, hT, cT when asked).",
                          epilog="example: symbptt grad in.npz --cell elman --strategy window --tau 5 --out g.npz")
     r.add_argument("input", type=Path, metavar="INPUT.npz",
-                   help="parameters by name, X, Y, and optionally h0, c0, xi")
+                   help="parameters by name, X, Y, and optionally h0, c0, xi, lengths")
     flags.add_compile_options(r)
     r.add_argument("--clip-norm", type=flags.threshold, metavar="THETA",
                    help="scale all gradients to global norm <= THETA")
@@ -96,6 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
     flags.add_compile_options(c)
     c.add_argument("--backend", choices=tuple(DIALECTS), default="numpy",
                    help="the module's dialect (default: numpy)")
+    c.add_argument("--padded", action="store_true",
+                   help="the module for padded sequences: its grad takes lengths (B integers in 1..T)")
     c.add_argument("--out", type=flags.output, help="write the module here (default: standard output)")
     c.set_defaults(run=_code)
 
@@ -149,7 +151,9 @@ def _compile(args: argparse.Namespace) -> api.Gradient:
         raise flags.UsageError(str(exc)) from None
     backend = args.backend if args.run is _grad else "numpy"  # code prints a module, compiles nothing
     return api.compile_gradient(cell, activation=args.activation, loss=args.loss, strategy=args.strategy,
-                                tau=args.tau, pi=args.pi, seed=args.seed, k1=args.k1, k2=args.k2, backend=backend)
+                                tau=args.tau, pi=args.pi, seed=args.seed, k1=args.k1, k2=args.k2, backend=backend,
+                                loss_at=args.loss_at, initial_state_grad=args.initial_state_grad,
+                                return_state=args.return_state)
 
 
 def _derive(args: argparse.Namespace) -> int:
@@ -197,7 +201,8 @@ def _grad(args: argparse.Namespace) -> int:
         print(f"symbptt: numba backend ready in {grad.compile_seconds['numba']:.1f} s", file=sys.stderr)
     arrays = inputs.read_inputs(args.input, grad.param_names, grad.cell)
     params = {n: arrays[n] for n in grad.param_names if n in arrays}
-    result = grad(params, arrays["X"], arrays["Y"], arrays.get("h0"), arrays.get("c0"), arrays.get("xi"))
+    result = grad(params, arrays["X"], arrays["Y"], arrays.get("h0"), arrays.get("c0"), arrays.get("xi"),
+                  arrays.get("lengths"))
     if args.clip_norm is not None:
         result = clipping.clip_norm(result, args.clip_norm)
     if args.clip_value is not None:
@@ -208,7 +213,7 @@ def _grad(args: argparse.Namespace) -> int:
 
 
 def _code(args: argparse.Namespace) -> int:
-    source = _compile(args).module_source(args.backend)
+    source = _compile(args).module_source(args.backend, padded=args.padded)
     if args.out is None:
         files.to_stdout(source)
     else:

@@ -16,7 +16,7 @@ from typing import NoReturn
 from symbptt import arguments, files
 from symbptt.analysis import figures
 from symbptt.derive import strategies
-from symbptt.model import cells, losses, ops
+from symbptt.model import cells, losses, ops, sequences
 
 
 class Parser(argparse.ArgumentParser):
@@ -104,6 +104,11 @@ def add_compile_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--pi", type=probability,
                    help="keep-probability in (0, 1] for randomized, when there is no xi")
     p.add_argument("--seed", type=seed, help="seed >= 0 for sampling xi (randomized)")
+    p.add_argument("--loss-at", choices=sequences.LOSS_AT, default="every",
+                   help="every step (default), or last: one target per sequence, Y of shape (B, q) or (B,)")
+    p.add_argument("--initial-state-grad", action="store_true",
+                   help="also ∂L/∂h0 (and ∂L/∂c0), under the strategy's cut, as h0 (c0) in the output")
+    p.add_argument("--return-state", action="store_true", help="also the final states, as hT (cT) in the output")
 
 
 def add_cell_choice(p: argparse.ArgumentParser, default: str | None, help_text: str) -> None:

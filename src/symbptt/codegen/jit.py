@@ -38,6 +38,7 @@ from symbptt._version import __version__
 from symbptt.derive import strategies
 from symbptt.derive.reverse import ReverseStep
 from symbptt.errors import NotSupportedError
+from symbptt.model import sequences
 
 
 def numba_module() -> ModuleType:
@@ -227,7 +228,8 @@ def signature(step: ReverseStep, strategy: strategies.Strategy) -> tuple[Any, ..
 
     cell = step.cell
     types = [array(1 if W.shape[1] == 1 else 2) for W in cell.params]
-    types += [array(3), array(3)] + [array(2) for _ in cell.state]
+    types += [array(3), array(3)] + [array(3) for _ in sequences.inputs(cell, step.weight)]
+    types += [array(2) for _ in cell.state]
     types += [numba.int64 for _ in strategy.symbols]
     types += [array(1)] if isinstance(strategy, strategies.Randomized) else []
     return tuple(types)

@@ -29,6 +29,7 @@ from symbptt.codegen.storage import Storage
 from symbptt.derive import strategies
 from symbptt.derive.reverse import ReverseStep
 from symbptt.model import matrices as mx
+from symbptt.model import sequences
 
 HELPERS = {NUMPY: runtime.HELPERS, NUMBA: runtime.HELPERS + runtime_numba.HELPERS,
            ARRAY_API: runtime_xp.HELPERS + (runtime._join_firsts, runtime.sample_xi)}
@@ -53,8 +54,10 @@ def core_function(step: ReverseStep, strategy: strategies.Strategy, dialect: Dia
     storage = ctx.storage
     # the user's and the contract's names first: no temporary can take them
     params = [storage.param(W) for W in cell.params]
-    inputs = [storage.array("x"), storage.array("y"), *(ctx.name(f"{s.name}0") for s in cell.state)]
-    storage.first.update({"x": 0, "y": 0})
+    sequences_in = [seq.name for seq in sequences.inputs(cell, step.weight)]  # padded sequences' m_t, ω_t
+    inputs = [storage.array("x"), storage.array("y"), *(storage.array(n) for n in sequences_in),
+              *(ctx.name(f"{s.name}0") for s in cell.state)]
+    storage.first.update({"x": 0, "y": 0} | dict.fromkeys(sequences_in, 0))
     extra = [ctx.name(str(symbol)) for _, symbol in strategy.symbols]
     extra += [ctx.name("xi")] if isinstance(strategy, strategies.Randomized) else []
     T, B = ctx.name("T"), ctx.name("B")
@@ -92,10 +95,11 @@ def _size_sources(cell: Any) -> dict[str, tuple[Any, int]]:
     return out
 
 
-def helpers_source(dialect: Dialect = NUMPY) -> str:
+def helpers_source(dialect: Dialect = NUMPY, padded: bool = False) -> str:
     """The dialect's runtime helpers, verbatim; under Numba, those ``core`` calls compiled (a later one of the
-    same name replaces an earlier: Numba's own ``_logsumexp`` replaces NumPy's)."""
-    chosen = {f.__name__: f for f in HELPERS[dialect]}
+    same name replaces an earlier: Numba's own ``_logsumexp`` replaces NumPy's). ``padded``: with the mask and
+    loss weights of padded sequences (:func:`runtime.sequence_weights`), which only their modules call."""
+    chosen = {f.__name__: f for f in (*HELPERS[dialect], *((runtime.sequence_weights,) if padded else ()))}
     if not dialect.typed:
         return "\n\n".join(inspect.getsource(f) for f in chosen.values())
     jitted = {f.__name__ for f in (*runtime.CORE_HELPERS, *runtime_numba.HELPERS)}
@@ -116,7 +120,7 @@ PREAMBLE = {
 
 
 def module_source(step: ReverseStep, strategy: strategies.Strategy, dialect: Dialect = NUMPY,
-                  outputs: Outputs = GRADIENTS_ONLY) -> str:
+                  outputs: Outputs = GRADIENTS_ONLY, loss_at: str = "every") -> str:
     """A standalone module: the runtime helpers, ``core`` and ``grad(params, X, Y, h0, c0, xi)``."""
     cell = step.cell
     constants = [f"{name.upper()} = {value!r}" for name, value in strategy.values().items()]
@@ -134,12 +138,12 @@ def module_source(step: ReverseStep, strategy: strategies.Strategy, dialect: Dia
         f"PARAMS = {tuple(p.name for p in cell.params)!r}",
         "",
         "",
-        helpers_source(dialect),
+        helpers_source(dialect, bool(sequences.inputs(cell, step.weight))),
         "",
         ("@numba.njit(cache=True)\n" if dialect.typed else "") + core,
         "",
         "",
-        *wrappers.grad_function(step, strategy, dialect, _size_sources(cell), outputs),
+        *wrappers.grad_function(step, strategy, dialect, _size_sources(cell), outputs, loss_at),
     ]
     return "\n".join(lines) + "\n"
 

@@ -128,5 +128,16 @@ def as_batch(X, Y, h0, c0):
 
 # what core calls (each compiles under Numba as written), and what only the Python wrapper calls
 CORE_HELPERS = (_flat, _matmul, _rowsum, _logsumexp, _softmax, _mask, _block, _join_firsts, _join_stack)
+def sequence_weights(lengths, T, B, last):
+    """Padded sequences: the mask m (1 at t <= len_b, else 0) and the loss weights w, both (T, B, 1) of float64:
+    m / sum(len) for a loss at every real step, 1[t = len_b] / B for one at the last (no lengths: len_b = T)."""
+    lengths = numpy.full(B, T) if lengths is None else numpy.reshape(numpy.asarray(lengths), (B,))
+    steps = numpy.arange(1, T + 1).reshape(T, 1)
+    mask = (steps <= lengths.reshape(1, B)).astype(numpy.float64).reshape(T, B, 1)
+    if last:
+        return mask, (steps == lengths.reshape(1, B)).astype(numpy.float64).reshape(T, B, 1) / B
+    return mask, mask / float(lengths.sum())
+
+
 WRAPPER_HELPERS = (one_hot, sample_xi, as_batch)
 HELPERS = CORE_HELPERS + WRAPPER_HELPERS

@@ -15,24 +15,33 @@ from symbptt.codegen.dialects import Dialect
 from symbptt.codegen.loops import GRADIENTS_ONLY, Outputs
 from symbptt.derive import strategies
 from symbptt.derive.reverse import ReverseStep
+from symbptt.model import sequences
 
 
 def grad_function(step: ReverseStep, strategy: strategies.Strategy, dialect: Dialect,
-                  sizes: dict[str, tuple[Any, int]], outputs: Outputs = GRADIENTS_ONLY) -> list[str]:
+                  sizes: dict[str, tuple[Any, int]], outputs: Outputs = GRADIENTS_ONLY, loss_at: str = "every"
+                  ) -> list[str]:
     """The source lines of ``grad`` for ``dialect``; ``sizes`` maps dim_h to (a parameter, an axis) that has it.
-    ``outputs`` adds ∂L/∂h0 (``"h0"``, and ``"c0"``) and the final states (``"hT"``, ``"cT"``), shaped as h0."""
+    ``outputs`` adds ∂L/∂h0 (``"h0"``, and ``"c0"``) and the final states (``"hT"``, ``"cT"``), shaped as h0;
+    a step that reads padded sequences' mask or loss weights takes ``lengths`` (and ``loss_at="last"``: one Y per
+    sequence)."""
     cell = step.cell
-    keywords = "".join(f", {name}={name.upper()}" for name in strategy.values())
+    padded = [seq.name for seq in sequences.inputs(cell, step.weight)]
+    keywords = (", lengths=None" if padded else "") + "".join(f", {name}={name.upper()}" for name in strategy.values())
     xp = dialect.module == "xp"
     lines = [f"def grad(params, X, Y, h0=None, c0=None, xi=None{keywords}):",
              '    """The loss and ∂L/∂W for every parameter, as a dict by the contract\'s names."""']
+    if xp:
+        lines.append("    xp = array_namespace(X)")
+    if loss_at == "last":  # one target per sequence: the same at every step, weighed at t = len_b only
+        lines.append("    Y = xp.broadcast_to(Y, (X.shape[0],) + tuple(Y.shape))" if xp else
+                     "    Y = numpy.broadcast_to(numpy.asarray(Y), (numpy.shape(X)[0],) + numpy.shape(Y))")
     extra = [*(cell.initial_states if outputs.initial_state_grad else ()),
              *((f"{name[0]}T" for name in cell.initial_states) if outputs.final_state else ())]
     if extra:  # shaped as h0: one sample written without its batch axis gets them without it
         lines.append("    single = X.ndim == 2")
     if xp:
-        lines += ["    xp = array_namespace(X)",
-                  "    if X.ndim == 2:  # one sample: give it a batch axis of 1",
+        lines += ["    if X.ndim == 2:  # one sample: give it a batch axis of 1",
                   "        X, Y = X[:, None], Y[:, None]",
                   "        h0 = None if h0 is None else xp.reshape(h0, (1, -1))",
                   "        c0 = None if c0 is None else xp.reshape(c0, (1, -1))"]
@@ -40,6 +49,11 @@ def grad_function(step: ReverseStep, strategy: strategies.Strategy, dialect: Dia
         lines += ["    X = numpy.asarray(X, dtype=numpy.float64)",
                   "    X, Y, h0, c0 = as_batch(X, numpy.asarray(Y), h0, c0)"]
     lines.append("    T, B = X.shape[0], X.shape[1]")
+    if padded:
+        last = loss_at == "last"
+        lines.append(f"    len_mask, loss_weight = sequence_weights(lengths, T, B, {last})")
+        if xp:
+            lines += [f"    {n} = xp.asarray({n}, device=device(X))" for n in ("len_mask", "loss_weight")]
     W, axis = sizes["dim_h"]
     for initial in cell.initial_states:  # by position: a second state of any name starts from c0
         zeros = dialect.zeros(f"(B, params[{W.name!r}].shape[{axis}])", "X")
@@ -51,7 +65,7 @@ def grad_function(step: ReverseStep, strategy: strategies.Strategy, dialect: Dia
         lines.append(f"    Y = one_hot_xp(Y, {q}, X)" if xp else f"    Y = one_hot(Y, {q})")
     elif not xp:
         lines.append("    Y = Y.astype(numpy.float64, copy=False)")
-    arrays = [f"params[{p.name!r}]" for p in cell.params] + ["X", "Y", *cell.initial_states]
+    arrays = [f"params[{p.name!r}]" for p in cell.params] + ["X", "Y", *padded, *cell.initial_states]
     if isinstance(strategy, strategies.Randomized):
         sampled = "xp.asarray(sample_xi(pi, T, seed), device=device(X))" if xp else "sample_xi(pi, T, seed)"
         given = "xi" if xp else "numpy.asarray(xi, dtype=numpy.float64)"

@@ -16,12 +16,11 @@ from typing import Any, TypeAlias
 import numpy as np
 
 from symbptt import arguments
-from symbptt.codegen import module
 from symbptt.codegen.dialects import DIALECTS
 from symbptt.codegen.loops import GRADIENTS_ONLY, Outputs
 from symbptt.derive import strategies
 from symbptt.gradient import backends
-from symbptt.model import cells, losses
+from symbptt.model import cells, losses, sequences
 
 Arrays: TypeAlias = Mapping[str, Any]
 
@@ -30,10 +29,10 @@ class Gradient:
     """A compiled ∂L/∂W: ``grad(params, X, Y, h0=None, c0=None, xi=None) -> {name: array, "loss": float}``."""
 
     def __init__(self, cell: str | cells.Cell, activation: str, loss: str, strategy: strategies.Strategy,
-                 backend: str = "auto", outputs: Outputs = GRADIENTS_ONLY) -> None:
-        self.step = backends.derived(cell, activation, loss)
-        self._model = backends.Model(cell, activation, loss, strategy.name, outputs)
-        self.outputs = outputs
+                 backend: str = "auto", outputs: Outputs = GRADIENTS_ONLY, loss_at: str = "every") -> None:
+        self.step = backends.derived(cell, activation, loss, False, loss_at)
+        self._model = backends.Model(cell, activation, loss, strategy.name, outputs, loss_at)
+        self.outputs, self.loss_at = outputs, loss_at
         self.backend = backend
         self.compile_seconds: dict[str, float] = {}  # per backend compiled so far: Numba's is seconds, the rest ~0
         if backend != "auto":
@@ -67,16 +66,19 @@ class Gradient:
         """The generated NumPy module, standalone (only NumPy), with this gradient's arguments written in."""
         return self.module_source("numpy")
 
-    def module_source(self, backend: str = "numpy") -> str:
-        """The standalone module of a backend (``symbptt code --backend``), this gradient's arguments written in."""
+    def module_source(self, backend: str = "numpy", padded: bool = False) -> str:
+        """The standalone module of a backend (``symbptt code --backend``), this gradient's arguments written in;
+        ``padded``: the module whose ``grad`` takes ``lengths``."""
         if not isinstance(backend, str) or backend not in DIALECTS:
             msg = f"backend of a module must be one of {', '.join(DIALECTS)}; got {backend!r}"
             raise ValueError(msg)
-        return module.module_source(self.step, self.chosen, DIALECTS[backend], self.outputs)
+        return backends.source(self._model._replace(padded=arguments.flag(padded, "padded")), DIALECTS[backend],
+                               self.chosen)
 
-    def _module(self, backend: str) -> Any:
-        """The ``grad`` of a backend's module, compiled at the first request."""
-        namespace, seconds = backends.namespace(*self._model, backend)
+    def _module(self, backend: str, padded: bool = False) -> Any:
+        """The ``grad`` of a backend's module, compiled at the first request (with ``lengths``: the padded
+        model's, at the first call that gives them)."""
+        namespace, seconds = backends.namespace(self._model._replace(padded=padded), backend)
         self.compile_seconds.setdefault(backend, seconds)
         return namespace["grad"]
 
@@ -85,7 +87,7 @@ class Gradient:
                 f"strategy={self.chosen.describe()}>")
 
     def __call__(self, params: Arrays, X: Any, Y: Any, h0: Any = None, c0: Any = None,
-                 xi: Any = None) -> dict[str, Any]:
+                 xi: Any = None, lengths: Any = None) -> dict[str, Any]:
         originals = (params, X, Y, h0, c0, xi)
         given = [X, Y, h0, c0, xi, *(params.values() if isinstance(params, Mapping) else ())]
         arrays_foreign = any(backends.foreign(a) for a in given)
@@ -115,19 +117,25 @@ class Gradient:
                 initial[name] = arguments.shape(state, name, (B, sizes["h"]) if X.ndim == 3 else (sizes["h"],),
                                              ("B", "h") if X.ndim == 3 else ("h",), origins)
         xi = self._check_xi(xi, T)
-        chosen = backends.choose(self._model, self.backend, arrays_foreign, sizes["h"])
-        grad = self._module(chosen)
+        padded = lengths is not None
+        sequence = {"lengths": _check_lengths(lengths, T, B)} if padded else {}
+        model = self._model._replace(padded=padded)
+        chosen = backends.choose(model, self.backend, arrays_foreign, sizes["h"])
+        grad = self._module(chosen, padded)
         if chosen == "array_api" and arrays_foreign:  # checked on NumPy views; computed on the caller's arrays
             params = {n: originals[0][n] for n in self.param_names}
             X, Y, initial["h0"], initial["c0"], xi = originals[1:]
 
         def run(steps: int) -> dict[str, Any]:
             with np.errstate(all="ignore"):  # one warning below names the step, not NumPy's per operation
-                return grad(params, X[:steps], Y[:steps], initial["h0"], initial["c0"],
-                            None if xi is None else xi[:steps], **self.chosen.values())
+                return grad(params, X[:steps], Y[:steps] if self.loss_at == "every" else Y, initial["h0"],
+                            initial["c0"], None if xi is None else xi[:steps], **sequence, **self.chosen.values())
 
         out = run(T)
-        if not _finite(out):  # the first step where it appears: the shortest prefix that is not finite
+        if not _finite(out) and (padded or self.loss_at == "last"):  # a prefix is another problem: no bisection
+            msg = f"the {self.cell} gradient is not finite (overflow for these weights or inputs)"
+            warnings.warn(NonFiniteWarning(msg), stacklevel=2)
+        elif not _finite(out):  # the first step where it appears: the shortest prefix that is not finite
             low, high = 1, T
             while low < high:
                 middle = (low + high) // 2
@@ -166,19 +174,19 @@ class Gradient:
         return sizes, origins
 
     def _check_targets(self, Y: Any, X: np.ndarray, q: int, origins: Mapping[str, str]) -> np.ndarray:
-        lead = X.shape[:-1]
+        lead = X.shape[:-1] if self.loss_at == "every" else X.shape[1:-1]  # loss_at="last": one Y per sequence
         if self.step.loss.target == "class":
             Y = arguments.as_array(Y, "Y", "integer class ids")
             if Y.dtype.kind not in "iu":
                 msg = f"Y must hold integer class ids for the cross_entropy loss, got dtype {Y.dtype}"
                 raise ValueError(msg)
-            arguments.shape(Y, "Y", lead, ("T", "B") if X.ndim == 3 else ("T",), origins)
+            arguments.shape(Y, "Y", lead, _axes(X, self.loss_at, ()), origins)
             if Y.size and (Y.min() < 0 or Y.max() >= q):
                 msg = f"Y holds class ids from {int(Y.min())} to {int(Y.max())}; allowed: 0 to {q - 1} (q = {q})"
                 raise ValueError(msg)
             return Y
         Y = arguments.float_array(Y, "Y")
-        Y = arguments.shape(Y, "Y", (*lead, q), ("T", "B", "q") if X.ndim == 3 else ("T", "q"), origins)
+        Y = arguments.shape(Y, "Y", (*lead, q), _axes(X, self.loss_at, ("q",)), origins)
         if self.loss == "bce" and Y.size and (Y.min() < 0 or Y.max() > 1):  # probabilities, as PyTorch's
             index = tuple(int(i) for i in np.unravel_index(int(np.argmax((Y < 0) | (Y > 1))), Y.shape))
             msg = f"Y must hold probabilities in [0, 1] for the bce loss, got {float(Y[index])!r} at index {index}"
@@ -204,6 +212,25 @@ class Gradient:
             msg = f"xi must be >= 0, got {float(xi.min())!r} at index {int(xi.argmin())}"
             raise ValueError(msg)
         return xi
+
+
+def _axes(X: np.ndarray, loss_at: str, last: tuple[str, ...]) -> tuple[str, ...]:
+    """The letters of Y's shape: (T, B, …), or (B, …) for one target per sequence; without B for one sample."""
+    return ("T",) * (loss_at == "every") + ("B",) * (X.ndim == 3) + last
+
+
+def _check_lengths(lengths: Any, T: int, B: int) -> np.ndarray:
+    """``lengths`` as B integers in 1..T, or a one-line ValueError."""
+    array = arguments.as_array(lengths, "lengths", "integers")
+    if array.dtype.kind not in "iu":
+        msg = f"lengths must hold integers, got dtype {array.dtype}"
+        raise ValueError(msg)
+    arguments.shape(array, "lengths", (B,), ("B",), {"B": "X"})
+    if array.size and (array.min() < 1 or array.max() > T):
+        index = int(np.argmax((array < 1) | (array > T)))
+        msg = f"lengths must be integers in 1..T = 1..{T}, got {int(array[index])} at index {index}"
+        raise ValueError(msg)
+    return array
 
 
 class NonFiniteWarning(RuntimeWarning):
@@ -234,7 +261,7 @@ def _storage_shape(W: Any) -> tuple[Any, ...]:
 def compile_gradient(cell: str | cells.Cell, *, activation: str = "tanh", loss: str = "squared", strategy: str = "full",
                      tau: int | None = None, pi: Any = None, seed: int | None = None, k1: int | None = None,
                      k2: int | None = None, backend: str = "auto", initial_state_grad: bool = False,
-                     return_state: bool = False) -> Gradient:
+                     return_state: bool = False, loss_at: str = "every") -> Gradient:
     """Derive ∂L/∂W of ``cell`` symbolically and compile it to NumPy (the contract's entry point).
 
     Args:
@@ -250,18 +277,22 @@ def compile_gradient(cell: str | cells.Cell, *, activation: str = "tanh", loss: 
         initial_state_grad: also return ``∂L/∂h0`` as ``"h0"`` (and ``∂L/∂c0`` as ``"c0"``), shaped as h0,
             under the strategy's own cut (the contract's "Models").
         return_state: also return the final states ``"hT"`` (and ``"cT"``), shaped as h0: PyTorch's h_n, c_n,
-            to carry into the next chunk without a second forward pass.
+            to carry into the next chunk without a second forward pass (with ``lengths``: at len_b).
+        loss_at: ``every`` step, or ``last``: one target per sequence, ``L = 1/B Σ_b l(o_T, y)`` (at len_b with
+            ``lengths``), Y of shape ``(B, q)`` or ``(B,)`` class ids.
 
     Returns:
-        ``grad(params, X, Y, h0=None, c0=None, xi=None)`` returning every parameter's
-        gradient by name and the scalar ``"loss"``.
+        ``grad(params, X, Y, h0=None, c0=None, xi=None, lengths=None)`` returning every parameter's
+        gradient by name and the scalar ``"loss"``; ``lengths`` (B integers in 1..T) make sequence b end at
+        step len_b: a padded step passes the state unchanged and has no loss term.
     """
     cells.make_cell(cell, activation)  # the names are checked before any work
     losses.make_loss(loss)
     chosen = strategies.make(strategy, tau=tau, k1=k1, k2=k2, pi=pi, seed=seed)
     outputs = Outputs(arguments.flag(initial_state_grad, "initial_state_grad"),
                       arguments.flag(return_state, "return_state"))
-    return Gradient(cell, activation, loss, chosen, backends.check_backend(backend), outputs)
+    return Gradient(cell, activation, loss, chosen, backends.check_backend(backend), outputs,
+                    sequences.check_loss_at(loss_at))
 
 
 __all__ = ["Gradient", "NonFiniteWarning", "compile_gradient"]

@@ -30,7 +30,7 @@ from symbptt.codegen.dialects import ARRAY_API, NUMBA, NUMPY
 from symbptt.codegen.loops import GRADIENTS_ONLY, Outputs
 from symbptt.derive import reverse, strategies
 from symbptt.errors import NotSupportedError
-from symbptt.model import cells, losses
+from symbptt.model import cells, losses, sequences
 
 BACKENDS = ("auto", "numpy", "numba", "array_api")
 NARROW = 64  # h up to which the Numba module beats the NumPy one for every cell (README): 0.85-0.93× at h = 64
@@ -81,6 +81,8 @@ class Model(NamedTuple):
     loss: str
     strategy: str  # a strategy's name: its lengths are run-time values
     outputs: Outputs = GRADIENTS_ONLY  # ∂L/∂h0, the final state
+    loss_at: str = "every"  # or "last": one target per sequence
+    padded: bool = False  # sequences of different lengths: the masked cell, the loss weighed per step
 
 
 def choose(model: Model, backend: str, arrays_foreign: bool, h: int) -> str:
@@ -90,43 +92,46 @@ def choose(model: Model, backend: str, arrays_foreign: bool, h: int) -> str:
     if backend != "auto":
         return backend
     faster = h <= NARROW or model.cell in WIDE  # a built-in cell's name, or a formula cell
-    return "numba" if faster and numba_ready(*model) else "numpy"
+    return "numba" if faster and numba_ready(model) else "numpy"
+
+
+def source(model: Model, dialect: Any, strategy: strategies.Strategy | None = None) -> str:
+    """The generated module of ``model`` in ``dialect``; with ``strategy``, its lengths written in as defaults."""
+    step = derived(model.cell, model.activation, model.loss, model.padded, model.loss_at)
+    chosen = strategy or strategies.kind_of(model.strategy)()
+    return module.module_source(step, chosen, dialect, model.outputs, model.loss_at)
 
 
 @functools.cache
-def _numba_source(cell: str | cells.Cell, activation: str, loss: str, strategy_name: str,
-                  outputs: Outputs = GRADIENTS_ONLY) -> str:
-    return module.module_source(derived(cell, activation, loss), strategies.kind_of(strategy_name)(), NUMBA, outputs)
-
-
-@functools.cache
-def numba_ready(cell: str | cells.Cell, activation: str, loss: str, strategy_name: str,
-                outputs: Outputs = GRADIENTS_ONLY) -> bool:
+def numba_ready(model: Model) -> bool:
     """Numba is installed and this model's code was compiled (on disk) when a call first asked, or since in this
     process: asked once per model, since looking through the cache folder costs more than a small gradient."""
-    return numba_installed() and jit.compiled(_numba_source(cell, activation, loss, strategy_name, outputs))
+    return numba_installed() and jit.compiled(source(model, NUMBA))
 
 
 @functools.cache
-def derived(cell: str | cells.Cell, activation: str, loss: str) -> reverse.ReverseStep:
-    """The reverse step of a model: derived once per process."""
-    return reverse.derive_step(cells.make_cell(cell, activation), losses.make_loss(loss))
+def derived(cell: str | cells.Cell, activation: str, loss: str, padded: bool = False, loss_at: str = "every"
+            ) -> reverse.ReverseStep:
+    """The reverse step of a model: derived once per process. Padded sequences mask the cell's states
+    (:func:`sequences.masked`); they and a loss at the last step weigh each loss term by ω_t."""
+    made = cells.make_cell(cell, activation)
+    weight = sequences.WEIGHT if padded or loss_at == "last" else reverse.BATCH_WEIGHT
+    return reverse.derive_step(sequences.masked(made) if padded else made, losses.make_loss(loss), weight)
 
 
 @functools.cache
-def namespace(cell: str | cells.Cell, activation: str, loss: str, strategy_name: str, outputs: Outputs,
-              backend: str) -> tuple[dict[str, Any], float]:
+def namespace(model: Model, backend: str) -> tuple[dict[str, Any], float]:
     """The generated module of a backend for a kind of strategy, and the seconds its compilation took."""
-    step = derived(cell, activation, loss)
-    kind = strategies.kind_of(strategy_name)
-    name = f"symbptt_{step.cell.name}_{activation}_{loss}_{kind.name}_{backend}"
+    step = derived(model.cell, model.activation, model.loss, model.padded, model.loss_at)
+    kind = strategies.kind_of(model.strategy)
+    name = f"symbptt_{step.cell.name}_{model.activation}_{model.loss}_{kind.name}_{backend}"
     if backend == "numba":
-        loaded = jit.load(_numba_source(cell, activation, loss, strategy_name, outputs))
+        loaded = jit.load(source(model, NUMBA))
         seconds = jit.compile_core(loaded, step, kind())
         numba_ready.cache_clear()  # auto may take this model from now on
         log.info("compiled the numba backend of %s in %.1f s (cached in %s)", name, seconds, jit.cache_folder())
         return vars(loaded), seconds
     if backend == "array_api":
         array_api_compat()
-        return module.exec_module(module.module_source(step, kind(), ARRAY_API, outputs), name), 0.0
-    return module.exec_module(module.module_source(step, kind(), NUMPY, outputs), name), 0.0
+        return module.exec_module(source(model, ARRAY_API), name), 0.0
+    return module.exec_module(source(model, NUMPY), name), 0.0

@@ -20,7 +20,8 @@ from symbptt.model import ops, symbols
 from symbptt.model.matrices import MatExpr, Seq  # noqa: F401  (q: the readout)
 from symbptt.model.symbols import d, h, q
 
-CONTRACT_NAMES = frozenset({"loss", "X", "Y", "h0", "c0", "xi"})  # keys of the contract's input and output files
+# keys of the contract's input and output files
+CONTRACT_NAMES = frozenset({"loss", "X", "Y", "h0", "c0", "xi", "lengths", "hT", "cT"})
 # the initial value of each state, by position: h_0, then the second state's (the LSTM's c_0, whatever its name)
 INITIAL_STATES = ("h0", "c0")
 # a cell's name reaches generated code (docstrings, module names), documents and file names: letters only
