@@ -29,6 +29,7 @@ from symbptt.errors import NotSupportedError, ProofError, SymbpttError
 from symbptt.gradient.api import Gradient, NonFiniteWarning, compile_gradient
 from symbptt.gradient.checks import assert_gradients_close, central_difference, check_gradient
 from symbptt.gradient.clipping import clip_norm, clip_value
+from symbptt.gradient.pytorch import from_torch, to_torch
 from symbptt.gradient.scalar_api import ScalarGradient, compile_scalar_gradient
 from symbptt.model.formula import cell_from_formulas, cell_from_text
 from symbptt.model.graph import UnrolledGraph, unroll
@@ -59,8 +60,10 @@ __all__ = [
     "compile_gradient",
     "compile_scalar_gradient",
     "explicit",
+    "from_torch",
     "make_model",
     "symbolic",
+    "to_torch",
     "unroll",
 ]
 

@@ -116,3 +116,73 @@ def test_packed_sequences_and_one_label_per_sequence_agree_with_pytorch(cell, lo
     assert out["loss"] == pytest.approx(total.item(), rel=1e-13)
     for name, value in expected.items():
         np.testing.assert_allclose(out[name], value, rtol=1e-10, atol=1e-13, err_msg=name)
+
+
+def _module_loss(torch, name, module, head, x, y, initial, lengths=None):
+    """The contract's objective of a PyTorch module and head as PyTorch computes it, and the final states."""
+    if lengths is not None:
+        x = torch.nn.utils.rnn.pack_padded_sequence(x, torch.tensor(lengths), enforce_sorted=False)
+    output, final = module(x, initial)
+    if lengths is not None:
+        output, _ = torch.nn.utils.rnn.pad_packed_sequence(output, total_length=T)
+    o = output if head is None else head(output)
+    if lengths is None:
+        return _torch_loss(torch, name, o, y), final
+    real = torch.tensor(np.arange(T)[:, None] < lengths[None, :])
+    if name == "cross_entropy":
+        terms = torch.nn.CrossEntropyLoss(reduction="none")(o.reshape(-1, o.shape[-1]), y.reshape(-1)).reshape(T, B)
+    else:
+        terms = 0.5 * ((o - y) ** 2).sum(-1)
+    return (terms * real).sum() / real.sum(), final
+
+
+@pytest.mark.parametrize("lengths", [None, np.array([5, 2, 4])], ids=["full-length", "packed"])
+@pytest.mark.parametrize("head", ["linear", "linear_nobias", "none"])
+@pytest.mark.parametrize("bias", [True, False], ids=["bias", "nobias"])
+@pytest.mark.parametrize("kind", ["RNN-tanh", "RNN-relu", "GRU", "LSTM"])
+def test_from_torch_and_to_torch_agree_with_pytorch_autograd(kind, bias, head, lengths):
+    """Every gradient by PyTorch's names, ∂L/∂h0 (and ∂L/∂c0), and the final states, for one layer of each
+    module, with and without biases, an nn.Linear head with or without bias or none, packed or not."""
+    torch = library("torch")
+    rng = np.random.default_rng(5)
+    torch.manual_seed(5)
+    name, _, nonlinearity = kind.partition("-")
+    options = {"nonlinearity": nonlinearity} if nonlinearity else {}
+    module = getattr(torch.nn, name)(D, H, bias=bias, **options).double()
+    q = H if head == "none" else Q
+    linear = None if head == "none" else torch.nn.Linear(H, Q, bias=head == "linear").double()
+    loss = "cross_entropy" if kind == "GRU" else "squared"
+    X = rng.standard_normal((T, B, D))
+    Y = rng.integers(0, q, (T, B)) if loss == "cross_entropy" else rng.standard_normal((T, B, q))
+    h0, c0 = rng.uniform(-0.5, 0.5, (B, H)), rng.uniform(-0.5, 0.5, (B, H))
+    h0_t, c0_t = torch.tensor(h0)[None].requires_grad_(), torch.tensor(c0)[None].requires_grad_()
+    initial = (h0_t, c0_t) if name == "LSTM" else h0_t
+    total, final = _module_loss(torch, loss, module, linear, torch.tensor(X), torch.tensor(Y), initial, lengths)
+    total.backward()
+    model, params = symbptt.from_torch(module, head=linear)
+    grad = symbptt.compile_gradient(model, loss=loss, backend="numpy", initial_state_grad=True, return_state=True)
+    out = symbptt.to_torch(grad(params, X, Y, h0, c0 if name == "LSTM" else None, lengths=lengths), module,
+                           head=linear)
+    expected = {n: p.grad.numpy() for n, p in module.named_parameters()}
+    if linear is not None:
+        expected |= {f"head.{n}": p.grad.numpy() for n, p in linear.named_parameters()}
+    states = final if name == "LSTM" else (final,)
+    expected |= {"h0": h0_t.grad.numpy()[0], "hT": states[0].detach().numpy()[0]}
+    if name == "LSTM":
+        expected |= {"c0": c0_t.grad.numpy()[0], "cT": states[1].detach().numpy()[0]}
+    assert set(out) == set(expected) | {"loss"}
+    assert out["loss"] == pytest.approx(total.item(), rel=1e-13)
+    for key, value in expected.items():
+        np.testing.assert_allclose(out[key], value, rtol=1e-10, atol=1e-13, err_msg=key)
+
+
+def test_from_torch_refuses_what_it_cannot_map_in_one_line():
+    torch = library("torch")
+    with pytest.raises(symbptt.NotSupportedError, match=r"^LSTM\(num_layers=2, bidirectional=False\): symbptt maps"):
+        symbptt.from_torch(torch.nn.LSTM(2, 3, num_layers=2))
+    with pytest.raises(symbptt.NotSupportedError, match=r"bidirectional=True"):
+        symbptt.from_torch(torch.nn.GRU(2, 3, bidirectional=True))
+    with pytest.raises(ValueError, match=r"^from_torch takes torch.nn.RNN, GRU or LSTM; got Linear$"):
+        symbptt.from_torch(torch.nn.Linear(2, 3))
+    with pytest.raises(ValueError, match=r"^head must be a torch.nn.Linear or None; got ReLU$"):
+        symbptt.from_torch(torch.nn.RNN(2, 3), head=torch.nn.ReLU())

@@ -60,7 +60,7 @@ def grad_function(step: ReverseStep, strategy: strategies.Strategy, dialect: Dia
         given = initial if xp else f"numpy.asarray({initial}, dtype=numpy.float64)"
         lines.append(f"    {initial} = {zeros} if {initial} is None else {given}")
     if step.loss.target == "class":
-        Wq, q_axis = sizes["dim_q"]
+        Wq, q_axis = sizes.get("dim_q", sizes["dim_h"])  # o_t = h_t without a head: q = h
         q = f"params[{Wq.name!r}].shape[{q_axis}]"
         lines.append(f"    Y = one_hot_xp(Y, {q}, X)" if xp else f"    Y = one_hot(Y, {q})")
     elif not xp:

@@ -70,7 +70,8 @@ def derive_step(cell: Cell, loss: Loss, weight: sp.Expr = BATCH_WEIGHT) -> Rever
     """Reverse mode over one step: every adjoint is a sum of VJP-rule contributions."""
     l_t = mx.seq("l", sp.S.One)
     forward = (*cell.steps, (mx.seq("o", cell.readout.shape[0]), cell.readout), (l_t, loss.value))
-    name_of = {definition: node for node, definition in forward}
+    # a definition that is a bare quantity (o_t = h_t, PyTorch's RNN without a head) names nothing
+    name_of = {definition: node for node, definition in forward if not isinstance(definition, Seq)}
     contributions: defaultdict[MatExpr, list[MatExpr]] = defaultdict(list)
     for state in cell.state:
         contributions[state].append(mx.carry(state))

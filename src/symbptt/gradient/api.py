@@ -168,6 +168,8 @@ class Gradient:
             for axis, letter in enumerate(letters):
                 if letter not in sizes and params[name].ndim == len(letters):
                     sizes[letter], origins[letter] = params[name].shape[axis], name
+        if "q" not in sizes and "h" in sizes:  # o_t = h_t: a model without a head has q = h outputs
+            sizes["q"], origins["q"] = sizes["h"], origins["h"]
         for name, letters in self._shapes:
             expected = tuple(sizes.get(letter, -1) for letter in letters)
             arguments.shape(params[name], name, expected, letters, origins)

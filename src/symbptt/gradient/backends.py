@@ -116,7 +116,7 @@ def derived(cell: str | cells.Cell, activation: str, loss: str, padded: bool = F
     (:func:`sequences.masked`); they and a loss at the last step weigh each loss term by ω_t."""
     made = cells.make_cell(cell, activation)
     weight = sequences.WEIGHT if padded or loss_at == "last" else reverse.BATCH_WEIGHT
-    return reverse.derive_step(sequences.masked(made) if padded else made, losses.make_loss(loss), weight)
+    return reverse.derive_step(sequences.masked(made) if padded else made, losses.sized(loss, made.readout), weight)
 
 
 @functools.cache

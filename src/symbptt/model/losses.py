@@ -113,6 +113,13 @@ def generic_loss() -> Loss:
     return Loss("generic", "none", LossValue(o_t, y_t))
 
 
+def sized(name: str, readout: MatExpr) -> Loss:
+    """The loss ``name`` of outputs as many as ``readout``'s: q, or h where o_t = h_t (a model without a head)."""
+    loss = make_loss(name)
+    rows = readout.shape[0]
+    return loss if rows == q else Loss(loss.name, loss.target, loss.value.subs(q, rows))
+
+
 def make_loss(name: str, allow_generic: bool = False) -> Loss:
     """The loss called ``name`` (one of LOSSES, or ``generic`` for a derivation)."""
     if name == "generic" and allow_generic:
