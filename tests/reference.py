@@ -43,8 +43,36 @@ def peephole_lstm(p, x, state):
 OTHER_CELLS = {"mgu": mgu, "indrnn": indrnn, "peephole_lstm": peephole_lstm}  # the formula cells of examples/
 
 
+def layered(cell):
+    """(the cell, L) of a stacked cell's name, ``lstm_x2``; (cell, 1) for any other."""
+    base, _, layers = cell.rpartition("_x")
+    return (base, int(layers)) if base and layers.isdigit() else (cell, 1)
+
+
+def stacked_step(cell, L, activation, p, x, state):
+    """PyTorch's stacking, from the contract's words: layer l reads layer l-1's new state; parameter NAME of
+    layer l is NAME_l{l}; the state is (h_l1..h_lL) then (c_l1..c_lL)."""
+    kinds = len(state) // L
+    new = [None] * len(state)
+    for layer in range(L):
+        own = {name[:-len(f"_l{layer + 1}")]: value for name, value in p.items() if name.endswith(f"_l{layer + 1}")}
+        out = step(cell, activation, own, x, tuple(state[k * L + layer] for k in range(kinds)))
+        for k in range(kinds):
+            new[k * L + layer] = out[k]
+        x = out[0]
+    return tuple(new)
+
+
+def output(cell, state):
+    """The state the readout reads: h_t, or the last layer's."""
+    return state[layered(cell)[1] - 1]
+
+
 def step(cell, activation, p, x, state):
     """s_t from x_t (B, d) and s_{t-1}, a tuple of (B, h) arrays."""
+    base, L = layered(cell)
+    if L > 1:
+        return stacked_step(base, L, activation, p, x, state)
     if cell in OTHER_CELLS:
         return OTHER_CELLS[cell](p, x, state)
     h = state[0]
@@ -68,7 +96,7 @@ def step(cell, activation, p, x, state):
 
 def readout(cell, p, h):
     o = h @ p["W_qh"].T
-    return o if cell == "linear" else o + p["b_q"]
+    return o if layered(cell)[0] == "linear" else o + p["b_q"]
 
 
 def losses(loss, o, y):
@@ -100,7 +128,7 @@ def loss_terms(config, p, X, Y, initial, weights=None, base=None):
     """[Σ_b l(o_t, y_t) for t = 1..T], with one weight per transition (index t for s_{t-1} → s_t)."""
     cell, activation, loss = config
     s = states(cell, activation, p, X, initial, weights, base)
-    return [float(np.sum(losses(loss, readout(cell, p, s[t + 1][0]), Y[t]))) for t in range(X.shape[0])]
+    return [float(np.sum(losses(loss, readout(cell, p, output(cell, s[t + 1])), Y[t]))) for t in range(X.shape[0])]
 
 
 def loss_value(config, p, X, Y, initial):
@@ -165,7 +193,7 @@ def reached_loss(config, strategy, lengths, p, p0, X, Y, initial):
             s = step(cell, activation, p, X[i - 1], s)
         if first > t:
             s = base[t]
-        total += float(np.sum(losses(loss, readout(cell, p, s[0]), Y[t - 1])))
+        total += float(np.sum(losses(loss, readout(cell, p, output(cell, s)), Y[t - 1])))
     return total / (B * T)
 
 
@@ -191,5 +219,5 @@ def initial_state_loss(config, strategy, lengths, xi, p, X, Y, initial, initial0
     weights = [1.0, *xi[1:]] if strategy == "randomized" else None
     base = states(cell, activation, p, X, initial0) if weights is not None else None
     s = states(cell, activation, p, X, initial, weights, base)
-    return sum(float(np.sum(losses(loss, readout(cell, p, s[t][0]), Y[t - 1])))
+    return sum(float(np.sum(losses(loss, readout(cell, p, output(cell, s[t])), Y[t - 1])))
                for t in range(1, T + 1) if reaches_initial(strategy, t, T, **lengths)) / (B * T)

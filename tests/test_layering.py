@@ -12,7 +12,7 @@ LAYERS = (
     # model: what is differentiated
     "model.symbols", "model.ops", "model.matrices", "model.lift", "model.cells", "model.losses", "model.formula_text",
     "model.formula",
-    "model.torch_cells", "model.sequences", "model.scalar", "model.two_states",
+    "model.torch_cells", "model.stacked", "model.sequences", "model.scalar", "model.two_states",
     "model.graph",
     # derive: the symbolic work
     "derive.sampling", "derive.strategies", "derive.steps", "derive.recurrence", "derive.chain", "derive.sensitivity",
@@ -27,8 +27,8 @@ LAYERS = (
     "codegen.loops", "codegen.blocks", "codegen.backward", "codegen.wrappers", "codegen.module", "codegen.jit",
     "codegen.program",
     # gradient: the compiled gradients and what acts on them
-    "gradient.clipping", "gradient.backends", "gradient.api", "gradient.scalar_api", "gradient.checks",
-    "gradient.pytorch",
+    "gradient.clipping", "gradient.backends", "gradient.calls", "gradient.api", "gradient.scalar_api",
+    "gradient.checks", "gradient.pytorch",
     # document: the LaTeX output
     "document.matrix_notation", "document.notation", "document.narration", "document.latex", "document.documents",
     "document.evidence", "document.handout",

@@ -136,27 +136,30 @@ def _module_loss(torch, name, module, head, x, y, initial, lengths=None):
     return (terms * real).sum() / real.sum(), final
 
 
+@pytest.mark.parametrize("layers", [1, 2, 3])
 @pytest.mark.parametrize("lengths", [None, np.array([5, 2, 4])], ids=["full-length", "packed"])
 @pytest.mark.parametrize("head", ["linear", "linear_nobias", "none"])
 @pytest.mark.parametrize("bias", [True, False], ids=["bias", "nobias"])
 @pytest.mark.parametrize("kind", ["RNN-tanh", "RNN-relu", "GRU", "LSTM"])
-def test_from_torch_and_to_torch_agree_with_pytorch_autograd(kind, bias, head, lengths):
-    """Every gradient by PyTorch's names, ∂L/∂h0 (and ∂L/∂c0), and the final states, for one layer of each
+def test_from_torch_and_to_torch_agree_with_pytorch_autograd(kind, bias, head, lengths, layers):
+    """Every gradient by PyTorch's names, ∂L/∂h0 (and ∂L/∂c0), and the final states, for 1-3 layers of each
     module, with and without biases, an nn.Linear head with or without bias or none, packed or not."""
     torch = library("torch")
     rng = np.random.default_rng(5)
     torch.manual_seed(5)
     name, _, nonlinearity = kind.partition("-")
     options = {"nonlinearity": nonlinearity} if nonlinearity else {}
-    module = getattr(torch.nn, name)(D, H, bias=bias, **options).double()
+    module = getattr(torch.nn, name)(D, H, num_layers=layers, bias=bias, **options).double()
     q = H if head == "none" else Q
     linear = None if head == "none" else torch.nn.Linear(H, Q, bias=head == "linear").double()
     loss = "cross_entropy" if kind == "GRU" else "squared"
     X = rng.standard_normal((T, B, D))
     Y = rng.integers(0, q, (T, B)) if loss == "cross_entropy" else rng.standard_normal((T, B, q))
-    h0, c0 = rng.uniform(-0.5, 0.5, (B, H)), rng.uniform(-0.5, 0.5, (B, H))
-    h0_t, c0_t = torch.tensor(h0)[None].requires_grad_(), torch.tensor(c0)[None].requires_grad_()
+    h0, c0 = rng.uniform(-0.5, 0.5, (layers, B, H)), rng.uniform(-0.5, 0.5, (layers, B, H))
+    h0_t, c0_t = torch.tensor(h0).requires_grad_(), torch.tensor(c0).requires_grad_()
     initial = (h0_t, c0_t) if name == "LSTM" else h0_t
+    if layers == 1:  # one layer: (B, h), as the contract has it for one cell
+        h0, c0 = h0[0], c0[0]
     total, final = _module_loss(torch, loss, module, linear, torch.tensor(X), torch.tensor(Y), initial, lengths)
     total.backward()
     model, params = symbptt.from_torch(module, head=linear)
@@ -167,9 +170,10 @@ def test_from_torch_and_to_torch_agree_with_pytorch_autograd(kind, bias, head, l
     if linear is not None:
         expected |= {f"head.{n}": p.grad.numpy() for n, p in linear.named_parameters()}
     states = final if name == "LSTM" else (final,)
-    expected |= {"h0": h0_t.grad.numpy()[0], "hT": states[0].detach().numpy()[0]}
+    one = (lambda a: a[0]) if layers == 1 else (lambda a: a)
+    expected |= {"h0": one(h0_t.grad.numpy()), "hT": one(states[0].detach().numpy())}
     if name == "LSTM":
-        expected |= {"c0": c0_t.grad.numpy()[0], "cT": states[1].detach().numpy()[0]}
+        expected |= {"c0": one(c0_t.grad.numpy()), "cT": one(states[1].detach().numpy())}
     assert set(out) == set(expected) | {"loss"}
     assert out["loss"] == pytest.approx(total.item(), rel=1e-13)
     for key, value in expected.items():
@@ -178,8 +182,8 @@ def test_from_torch_and_to_torch_agree_with_pytorch_autograd(kind, bias, head, l
 
 def test_from_torch_refuses_what_it_cannot_map_in_one_line():
     torch = library("torch")
-    with pytest.raises(symbptt.NotSupportedError, match=r"^LSTM\(num_layers=2, bidirectional=False\): symbptt maps"):
-        symbptt.from_torch(torch.nn.LSTM(2, 3, num_layers=2))
+    with pytest.raises(symbptt.NotSupportedError, match=r"^LSTM\(bidirectional=False, proj_size=2\): symbptt maps"):
+        symbptt.from_torch(torch.nn.LSTM(2, 3, proj_size=2))
     with pytest.raises(symbptt.NotSupportedError, match=r"bidirectional=True"):
         symbptt.from_torch(torch.nn.GRU(2, 3, bidirectional=True))
     with pytest.raises(ValueError, match=r"^from_torch takes torch.nn.RNN, GRU or LSTM; got Linear$"):

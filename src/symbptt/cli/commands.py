@@ -153,7 +153,7 @@ def _compile(args: argparse.Namespace) -> api.Gradient:
     return api.compile_gradient(cell, activation=args.activation, loss=args.loss, strategy=args.strategy,
                                 tau=args.tau, pi=args.pi, seed=args.seed, k1=args.k1, k2=args.k2, backend=backend,
                                 loss_at=args.loss_at, initial_state_grad=args.initial_state_grad,
-                                return_state=args.return_state)
+                                return_state=args.return_state, layers=args.layers)
 
 
 def _derive(args: argparse.Namespace) -> int:

@@ -16,7 +16,7 @@ from typing import NoReturn
 from symbptt import arguments, files
 from symbptt.analysis import figures
 from symbptt.derive import strategies
-from symbptt.model import cells, losses, ops, sequences
+from symbptt.model import cells, losses, ops, sequences, stacked
 
 
 class Parser(argparse.ArgumentParser):
@@ -87,6 +87,7 @@ length = _flag(int, lambda v: arguments.positive_int(v, "length"), "an integer >
 probability = _flag(float, arguments.probability, "a probability in (0, 1]")
 seed = _flag(int, strategies.check_seed, "an integer >= 0")
 threshold = _flag(float, lambda v: arguments.positive_number(v, "threshold"), "a finite number > 0")
+layers = integer_in(1, stacked.MAX_LAYERS)
 
 
 # ------------------------------------------------------------------ flags several commands share
@@ -104,6 +105,9 @@ def add_compile_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--pi", type=probability,
                    help="keep-probability in (0, 1] for randomized, when there is no xi")
     p.add_argument("--seed", type=seed, help="seed >= 0 for sampling xi (randomized)")
+    p.add_argument("--layers", type=layers, default=1, metavar="L",
+                   help="stacked layers, PyTorch's num_layers (default: 1); parameters NAME_l1, NAME_l2, …; h0 "
+                        "and c0 in the input are then (L, B, h)")
     p.add_argument("--loss-at", choices=sequences.LOSS_AT, default="every",
                    help="every step (default), or last: one target per sequence, Y of shape (B, q) or (B,)")
     p.add_argument("--initial-state-grad", action="store_true",

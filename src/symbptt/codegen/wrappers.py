@@ -55,17 +55,22 @@ def grad_function(step: ReverseStep, strategy: strategies.Strategy, dialect: Dia
         if xp:
             lines += [f"    {n} = xp.asarray({n}, device=device(X))" for n in ("len_mask", "loss_weight")]
     W, axis = sizes["dim_h"]
+    L = cell.layers
+    np_ = "xp" if xp else "numpy"
     for initial in cell.initial_states:  # by position: a second state of any name starts from c0
-        zeros = dialect.zeros(f"(B, params[{W.name!r}].shape[{axis}])", "X")
+        shape = f"(B, params[{W.name!r}].shape[{axis}])" if L == 1 else f"({L}, B, params[{W.name!r}].shape[{axis}])"
         given = initial if xp else f"numpy.asarray({initial}, dtype=numpy.float64)"
-        lines.append(f"    {initial} = {zeros} if {initial} is None else {given}")
+        lines.append(f"    {initial} = {dialect.zeros(shape, 'X')} if {initial} is None else {given}")
+        if L > 1:  # (L, B, h), PyTorch's layout; one sample's (L, h) came through as_batch as (1, L·h)
+            lines.append(f"    {initial} = {np_}.reshape({initial}, ({L}, B, -1))")
     if step.loss.target == "class":
         Wq, q_axis = sizes.get("dim_q", sizes["dim_h"])  # o_t = h_t without a head: q = h
         q = f"params[{Wq.name!r}].shape[{q_axis}]"
         lines.append(f"    Y = one_hot_xp(Y, {q}, X)" if xp else f"    Y = one_hot(Y, {q})")
     elif not xp:
         lines.append("    Y = Y.astype(numpy.float64, copy=False)")
-    arrays = [f"params[{p.name!r}]" for p in cell.params] + ["X", "Y", *padded, *cell.initial_states]
+    starts = [name if L == 1 else f"{name}[{k}]" for name in cell.initial_states for k in range(L)]
+    arrays = [f"params[{p.name!r}]" for p in cell.params] + ["X", "Y", *padded, *starts]
     if isinstance(strategy, strategies.Randomized):
         sampled = "xp.asarray(sample_xi(pi, T, seed), device=device(X))" if xp else "sample_xi(pi, T, seed)"
         given = "xi" if xp else "numpy.asarray(xi, dtype=numpy.float64)"
@@ -80,9 +85,19 @@ def grad_function(step: ReverseStep, strategy: strategies.Strategy, dialect: Dia
                 f"    loss, *grads = core({', '.join(arguments)})",
                 '    return {"loss": float(loss), **dict(zip(PARAMS, grads))}']
     states = ", ".join(f"{e!r}" for e in extra)
+    if L == 1:
+        return [*lines,
+                f"    loss, *grads = core({', '.join(arguments)})",
+                f"    named = dict(zip(PARAMS + ({states},), grads))",
+                f"    for name in ({states},):",
+                "        named[name] = named[name][0] if single else named[name]",
+                '    return {"loss": float(loss), **named}']
+    P = len(cell.params)
+    stacked = [f"    named[{key!r}] = {np_}.stack(grads[{P + k * L}:{P + (k + 1) * L}])" for k, key in enumerate(extra)]
     return [*lines,
             f"    loss, *grads = core({', '.join(arguments)})",
-            f"    named = dict(zip(PARAMS + ({states},), grads))",
+            "    named = dict(zip(PARAMS, grads))",
+            *stacked,
             f"    for name in ({states},):",
-            "        named[name] = named[name][0] if single else named[name]",
+            "        named[name] = named[name][:, 0] if single else named[name]",
             '    return {"loss": float(loss), **named}']

@@ -19,8 +19,8 @@ from symbptt import arguments
 from symbptt.codegen.dialects import DIALECTS
 from symbptt.codegen.loops import GRADIENTS_ONLY, Outputs
 from symbptt.derive import strategies
-from symbptt.gradient import backends
-from symbptt.model import cells, losses, sequences
+from symbptt.gradient import backends, calls
+from symbptt.model import cells, losses, sequences, stacked
 
 Arrays: TypeAlias = Mapping[str, Any]
 
@@ -92,7 +92,7 @@ class Gradient:
         given = [X, Y, h0, c0, xi, *(params.values() if isinstance(params, Mapping) else ())]
         arrays_foreign = any(backends.foreign(a) for a in given)
         if arrays_foreign:
-            _check_float64(params, X, Y, h0, c0, xi)
+            calls.check_float64(params, X, Y, h0, c0, xi)
         params = self._check_params(params)
         X = arguments.float_array(X, "X")
         if X.ndim not in (2, 3):
@@ -109,16 +109,20 @@ class Gradient:
         if c0 is not None and "c0" not in self.state_names:
             msg = f"c0 is the initial value of a second state (the LSTM's c); the {self.cell} cell has only h"
             raise ValueError(msg)
+        L = self.step.cell.layers
+        lead, letters = ((L,), ("L",)) if L > 1 else ((), ())  # stacked: (L, B, h), PyTorch's layout
+        origins = {**origins, "L": "layers"}
         for name in self.state_names:
             if initial[name] is not None:
                 state = arguments.float_array(initial[name], name)
-                if X.ndim == 2 and state.shape == (1, sizes["h"]):  # one sample, written either way
-                    state = state[0]
-                initial[name] = arguments.shape(state, name, (B, sizes["h"]) if X.ndim == 3 else (sizes["h"],),
-                                             ("B", "h") if X.ndim == 3 else ("h",), origins)
-        xi = self._check_xi(xi, T)
+                if X.ndim == 2 and state.shape == (*lead, 1, sizes["h"]):  # one sample, written either way
+                    state = state[..., 0, :]
+                initial[name] = arguments.shape(state, name, (*lead, B, sizes["h"]) if X.ndim == 3 else
+                                                (*lead, sizes["h"]), (*letters, "B", "h") if X.ndim == 3 else
+                                                (*letters, "h"), origins)
+        xi = calls.check_xi(xi, T, self.chosen)
         padded = lengths is not None
-        sequence = {"lengths": _check_lengths(lengths, T, B)} if padded else {}
+        sequence = {"lengths": calls.check_lengths(lengths, T, B)} if padded else {}
         model = self._model._replace(padded=padded)
         chosen = backends.choose(model, self.backend, arrays_foreign, sizes["h"])
         grad = self._module(chosen, padded)
@@ -182,57 +186,19 @@ class Gradient:
             if Y.dtype.kind not in "iu":
                 msg = f"Y must hold integer class ids for the cross_entropy loss, got dtype {Y.dtype}"
                 raise ValueError(msg)
-            arguments.shape(Y, "Y", lead, _axes(X, self.loss_at, ()), origins)
+            arguments.shape(Y, "Y", lead, calls.target_axes(X, self.loss_at, ()), origins)
             if Y.size and (Y.min() < 0 or Y.max() >= q):
                 msg = f"Y holds class ids from {int(Y.min())} to {int(Y.max())}; allowed: 0 to {q - 1} (q = {q})"
                 raise ValueError(msg)
             return Y
         Y = arguments.float_array(Y, "Y")
-        Y = arguments.shape(Y, "Y", (*lead, q), _axes(X, self.loss_at, ("q",)), origins)
+        Y = arguments.shape(Y, "Y", (*lead, q), calls.target_axes(X, self.loss_at, ("q",)), origins)
         if self.loss == "bce" and Y.size and (Y.min() < 0 or Y.max() > 1):  # probabilities, as PyTorch's
             index = tuple(int(i) for i in np.unravel_index(int(np.argmax((Y < 0) | (Y > 1))), Y.shape))
             msg = f"Y must hold probabilities in [0, 1] for the bce loss, got {float(Y[index])!r} at index {index}"
             raise ValueError(msg)
         return Y
 
-    def _check_xi(self, xi: Any, T: int) -> np.ndarray | None:
-        randomized = isinstance(self.chosen, strategies.Randomized)
-        if xi is None:
-            if randomized and self.pi is None:
-                msg = "strategy 'randomized' needs xi (length T) at call time, or pi at compile time"
-                raise ValueError(msg)
-            if randomized and isinstance(self.pi, tuple) and len(self.pi) != T:
-                msg = f"pi must be a number or have length T = {T}, got length {len(self.pi)}"
-                raise ValueError(msg)
-            return None
-        if not randomized:
-            msg = f"xi applies to the randomized strategy only, not {self.strategy!r}"
-            raise ValueError(msg)
-        xi = arguments.float_array(xi, "xi")
-        arguments.shape(xi, "xi", (T,), ("T",), {"T": "X"})
-        if (xi < 0).any():
-            msg = f"xi must be >= 0, got {float(xi.min())!r} at index {int(xi.argmin())}"
-            raise ValueError(msg)
-        return xi
-
-
-def _axes(X: np.ndarray, loss_at: str, last: tuple[str, ...]) -> tuple[str, ...]:
-    """The letters of Y's shape: (T, B, …), or (B, …) for one target per sequence; without B for one sample."""
-    return ("T",) * (loss_at == "every") + ("B",) * (X.ndim == 3) + last
-
-
-def _check_lengths(lengths: Any, T: int, B: int) -> np.ndarray:
-    """``lengths`` as B integers in 1..T, or a one-line ValueError."""
-    array = arguments.as_array(lengths, "lengths", "integers")
-    if array.dtype.kind not in "iu":
-        msg = f"lengths must hold integers, got dtype {array.dtype}"
-        raise ValueError(msg)
-    arguments.shape(array, "lengths", (B,), ("B",), {"B": "X"})
-    if array.size and (array.min() < 1 or array.max() > T):
-        index = int(np.argmax((array < 1) | (array > T)))
-        msg = f"lengths must be integers in 1..T = 1..{T}, got {int(array[index])} at index {index}"
-        raise ValueError(msg)
-    return array
 
 
 class NonFiniteWarning(RuntimeWarning):
@@ -243,18 +209,6 @@ def _finite(out: Mapping[str, Any]) -> bool:
     return all(np.isfinite(np.asarray(v)).all() for v in out.values())
 
 
-def _check_float64(params: Any, *arrays: Any) -> None:
-    """Arrays of another library are computed on as given: they must be float64 already (Y may hold class ids)."""
-    named = dict(zip(("X", "Y", "h0", "c0", "xi"), arrays, strict=True))
-    named |= dict(params) if isinstance(params, Mapping) else {}
-    for name, value in named.items():
-        dtype = str(getattr(value, "dtype", ""))
-        if backends.foreign(value) and "float" in dtype and not dtype.endswith("float64"):
-            msg = (f"{name} is a {type(value).__module__.split('.')[0]} array of {dtype}; arrays of other libraries "
-                   "are computed on as given and must be float64 (JAX: jax.config.update('jax_enable_x64', True))")
-            raise ValueError(msg)
-
-
 def _storage_shape(W: Any) -> tuple[Any, ...]:
     """A parameter's array shape: column vectors (biases) are 1-D."""
     return (W.shape[0],) if W.shape[1] == 1 else tuple(W.shape)
@@ -263,7 +217,7 @@ def _storage_shape(W: Any) -> tuple[Any, ...]:
 def compile_gradient(cell: str | cells.Cell, *, activation: str = "tanh", loss: str = "squared", strategy: str = "full",
                      tau: int | None = None, pi: Any = None, seed: int | None = None, k1: int | None = None,
                      k2: int | None = None, backend: str = "auto", initial_state_grad: bool = False,
-                     return_state: bool = False, loss_at: str = "every") -> Gradient:
+                     return_state: bool = False, loss_at: str = "every", layers: int = 1) -> Gradient:
     """Derive ∂L/∂W of ``cell`` symbolically and compile it to NumPy (the contract's entry point).
 
     Args:
@@ -280,6 +234,8 @@ def compile_gradient(cell: str | cells.Cell, *, activation: str = "tanh", loss: 
             under the strategy's own cut (the contract's "Models").
         return_state: also return the final states ``"hT"`` (and ``"cT"``), shaped as h0: PyTorch's h_n, c_n,
             to carry into the next chunk without a second forward pass (with ``lengths``: at len_b).
+        layers: PyTorch's stacking: layer ℓ ≥ 2 reads layer ℓ − 1's state; parameter NAME of layer ℓ is
+            ``NAME_l{ℓ}`` (``W_qh``, ``b_q`` keep theirs); h0, c0 and what is returned of them are (L, B, h).
         loss_at: ``every`` step, or ``last``: one target per sequence, ``L = 1/B Σ_b l(o_T, y)`` (at len_b with
             ``lengths``), Y of shape ``(B, q)`` or ``(B,)`` class ids.
 
@@ -288,8 +244,10 @@ def compile_gradient(cell: str | cells.Cell, *, activation: str = "tanh", loss: 
         gradient by name and the scalar ``"loss"``; ``lengths`` (B integers in 1..T) make sequence b end at
         step len_b: a padded step passes the state unchanged and has no loss term.
     """
-    cells.make_cell(cell, activation)  # the names are checked before any work
+    made = cells.make_cell(cell, activation)  # the names are checked before any work
     losses.make_loss(loss)
+    if layers != 1:  # the stacked cell is a cell of its own (its activation written in)
+        cell, activation = stacked.stack(made, layers), "tanh"
     chosen = strategies.make(strategy, tau=tau, k1=k1, k2=k2, pi=pi, seed=seed)
     outputs = Outputs(arguments.flag(initial_state_grad, "initial_state_grad"),
                       arguments.flag(return_state, "return_state"))

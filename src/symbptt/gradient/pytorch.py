@@ -3,7 +3,7 @@ parametrization, :mod:`symbptt.model.torch_cells`) and its parameters as float64
 rnn, head)`` names the gradients as ``rnn.named_parameters()`` and ``head.weight``, ``head.bias`` do.
 
 torch is imported by neither: the modules are read through their attributes. ``nn.RNN`` (tanh, relu),
-``nn.GRU`` and ``nn.LSTM`` of one layer and one direction, with or without biases, ``batch_first`` either
+``nn.GRU`` and ``nn.LSTM`` of any ``num_layers`` and one direction, with or without biases, ``batch_first`` either
 way (the arrays given to symbptt stay ``(T, B, d)``); the head an ``nn.Linear`` or None (``o_t = h_t``).
 """
 
@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from symbptt.errors import NotSupportedError
-from symbptt.model import cells, torch_cells
+from symbptt.model import cells, stacked, torch_cells
 
 KINDS = {"RNN": "rnn", "GRU": "gru", "LSTM": "lstm"}
 
@@ -25,9 +25,9 @@ def _kind(rnn: Any) -> str:
     if name not in KINDS or not hasattr(rnn, "weight_ih_l0"):
         msg = f"from_torch takes torch.nn.RNN, GRU or LSTM; got {name}"
         raise ValueError(msg)
-    if rnn.num_layers != 1 or rnn.bidirectional or getattr(rnn, "proj_size", 0):
-        msg = (f"{name}(num_layers={rnn.num_layers}, bidirectional={rnn.bidirectional}): symbptt maps one layer, one "
-               "direction, no projection (stacked and bidirectional models are not implemented yet)")
+    if rnn.bidirectional or getattr(rnn, "proj_size", 0):
+        msg = (f"{name}(bidirectional={rnn.bidirectional}, proj_size={getattr(rnn, 'proj_size', 0)}): symbptt maps "
+               "one direction and no projection (bidirectional models are not implemented yet)")
         raise NotSupportedError(msg)
     return KINDS[name]
 
@@ -45,7 +45,7 @@ def model_of(rnn: Any, head: Any = None) -> cells.Cell:
     """The cell of ``rnn`` with ``head``: PyTorch's parametrization, as a built-in cell."""
     kind = _kind(rnn)
     activation = getattr(rnn, "nonlinearity", "tanh")
-    return torch_cells.torch_cell(kind, activation, bool(rnn.bias), _head(head))
+    return stacked.stack(torch_cells.torch_cell(kind, activation, bool(rnn.bias), _head(head)), rnn.num_layers)
 
 
 def _array(tensor: Any) -> np.ndarray:
@@ -57,8 +57,10 @@ def _blocks(cell: cells.Cell, rnn: Any) -> dict[str, tuple[str, ...]]:
     weight_ih's blocks, weight_hh's, then bias_ih's and bias_hh's: :func:`torch_cells.torch_cell`)."""
     n = len(torch_cells.GATES[KINDS[type(rnn).__name__]])
     names = [p.name for p in cell.params]
-    parts = ("weight_ih_l0", "weight_hh_l0") + (("bias_ih_l0", "bias_hh_l0") if rnn.bias else ())
-    return {torch_name: tuple(names[k * n:(k + 1) * n]) for k, torch_name in enumerate(parts)}
+    parts = ("weight_ih", "weight_hh") + (("bias_ih", "bias_hh") if rnn.bias else ())
+    per_layer = len(parts) * n  # a stacked cell lists layer 1's, then layer 2's, …
+    return {f"{part}_l{layer}": tuple(names[layer * per_layer + k * n:layer * per_layer + (k + 1) * n])
+            for layer in range(rnn.num_layers) for k, part in enumerate(parts)}
 
 
 def from_torch(rnn: Any, head: Any = None) -> tuple[cells.Cell, dict[str, np.ndarray]]:

@@ -47,6 +47,7 @@ class Cell:
     state: tuple[Seq, ...]  # s_t: (h_t,) or (h_t, c_t)
     steps: tuple[tuple[Seq, MatExpr], ...]  # (node, definition) in order; ends with the state
     readout: MatExpr  # o_t
+    layers: int = 1  # stacked: the states are (h_l1, …, h_lL), then (c_l1, …, c_lL) (model.stacked)
 
     def __post_init__(self) -> None:
         check_name(self.name)
@@ -62,7 +63,7 @@ class Cell:
             msg = (f"cell {self.name!r}: a parameter cannot be called {', '.join(owned)}: the contract's files and "
                    f"results use {', '.join(sorted(CONTRACT_NAMES))} for themselves")
             raise ValueError(msg)
-        if len(self.state) > len(INITIAL_STATES):
+        if len(self.state) > len(INITIAL_STATES) * self.layers:
             msg = (f"cell {self.name!r}: at most {len(INITIAL_STATES)} states (h, and one more whose initial value "
                    f"is c0), got {len(self.state)}: {', '.join(s.name for s in self.state)}")
             raise ValueError(msg)
@@ -81,8 +82,14 @@ class Cell:
 
     @property
     def initial_states(self) -> tuple[str, ...]:
-        """The names the initial states are passed by (``h0``, ``c0``), one per state, in order."""
-        return INITIAL_STATES[:len(self.state)]
+        """The names the initial states are passed by (``h0``, ``c0``), one per kind of state, in order."""
+        return INITIAL_STATES[:len(self.state) // self.layers]
+
+    @property
+    def state_groups(self) -> tuple[tuple[str, tuple[Seq, ...]], ...]:
+        """Each initial state's name and the states it starts, one per layer: (("h0", (h_t,)),) for one layer."""
+        L = self.layers
+        return tuple((name, self.state[k * L:(k + 1) * L]) for k, name in enumerate(self.initial_states))
 
     @property
     def previous_state(self) -> tuple[Seq, ...]:
