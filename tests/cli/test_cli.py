@@ -303,3 +303,10 @@ def test_a_missing_matplotlib_is_said_before_the_analysis_runs(monkeypatch, caps
     assert capsys.readouterr().err.splitlines() == ["symbptt: error: the figures need matplotlib: pip install "
                                                     "'symbptt[plot]'"]
     assert not ran and not any(tmp_path.iterdir())
+
+
+def test_derive_stacks_a_cell_and_refuses_to_stack_the_generic_model(capsys):
+    assert main(["derive", "--cell", "elman", "--layers", "2"]) == 0
+    assert r"\frac{\partial L}{\partial {h^{(1)}_{t}}}" in capsys.readouterr().out
+    assert main(["derive", "--layers", "2"]) == 2
+    assert "--layers stacks a cell: give --cell or --cell-file" in capsys.readouterr().err

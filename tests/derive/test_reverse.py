@@ -150,7 +150,7 @@ def test_compiled_gradient_equals_sympy_diff_of_the_unrolled_loss(config):
     X = [sp.Matrix(d, 1, lambda i, j: rational()) for _ in range(T)]
     ids = [rng.randrange(q) for _ in range(T)]
     Y = ([sp.Matrix(q, 1, lambda i, j, k=k: int(i == k)) for k in ids] if loss_name == "cross_entropy"
-         else [sp.Matrix(q, 1, lambda i, j: abs(rational()) / 2) for _ in range(T)] if loss_name == "bce"  # in [0, 1]
+         else [sp.Matrix(q, 1, lambda i, j: abs(rational()) / 3) for _ in range(T)] if loss_name == "bce"  # in [0, 1]
          else [sp.Matrix(q, 1, lambda i, j: rational()) for _ in range(T)])
     initial = [sp.Matrix(h, 1, lambda i, j: rational()) for _ in cell.state]
     state, L = list(initial), 0

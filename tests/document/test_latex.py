@@ -190,3 +190,28 @@ def test_a_matrix_of_sensitivities_sets_them_as_display_fractions_on_rows_apart(
                                       r"\dfrac{\partial c_{1}}{\partial w}\end{matrix}\right]")
     assert latex.to_latex(sp.Matrix([[1, w]])) == r"\left[\begin{matrix}1 & w\end{matrix}\right]"
     assert latex.to_latex(Partial(sp.IndexedBase("h")[1], w)).startswith(r"\frac")  # outside a matrix: \frac
+
+
+def test_a_stacked_model_prints_layers_as_the_deep_rnns_superscripts():
+    """h_l2 is h^{(2)}_t and W_hh_l2 is W_{hh}^{(2)}, each a group, so that a transpose or a power after it is
+    not a second superscript (which TeX refuses)."""
+    from symbptt.model import matrices as mx
+
+    W = sp.MatrixSymbol("W_hh_l2", 3, 3)
+    assert latex.to_latex(mx.seq("h_l2", 3)) == "{h^{(2)}_{t}}"
+    assert latex.to_latex(sp.Transpose(W)) == r"{W_{hh}^{(2)}}^\top"
+    assert latex.to_latex(mx.seq("h", 3)) == "h_{t}" and latex.to_latex(sp.MatrixSymbol("W_hh", 3, 3)) == "W_{hh}"
+
+
+@needs_tex
+@pytest.mark.slow
+def test_the_document_of_a_stacked_model_compiles_and_layer_one_gathers_from_layer_two(tmp_path):
+    from symbptt.cli.commands import main
+
+    out = tmp_path / "gru2.tex"
+    assert main(["derive", "--cell", "gru", "--layers", "2", "--out", str(out), "--pdf"]) == 0
+    text = out.read_text()
+    assert "the 2-layer gru model" in text and (tmp_path / "gru2.pdf").read_bytes()[:5] == b"%PDF-"
+    recurrence = text[text.index(r"\label{eq_bptt_partial_L_ht_recur}"):]
+    recurrence = recurrence[:recurrence.index(r"\end{equation}")]
+    assert r"\frac{\partial L}{\partial {h^{(1)}_{t}}}" in recurrence and r"{W_{xr}^{(2)}}^\top" in recurrence

@@ -26,7 +26,7 @@ from symbptt.derive import size_one, strategies
 from symbptt.document import documents, handout, narration
 from symbptt.errors import SymbpttError
 from symbptt.gradient import api, backends, clipping
-from symbptt.model import cells, formula, formula_text, graph, losses, ops
+from symbptt.model import cells, formula, formula_text, graph, losses, ops, stacked
 
 MAX_DERIVE_STEPS = 100  # the written-out part costs ~T² (benchmarks/derive_steps.py: T = 50 1.7 s, T = 100 2.4 s)
 MAX_GRAPH_STEPS = 500  # a graph of more steps is no figure anyone reads
@@ -62,6 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--k1", type=flags.length, help="tbptt's k1 for the explicit forms (default: 2)")
     d.add_argument("--k2", type=flags.length, help="tbptt's k2 for the explicit forms (default: 3)")
     d.add_argument("--out", type=flags.output, help="write the .tex file here (default: standard output)")
+    d.add_argument("--layers", type=flags.layers, default=1, metavar="L",
+                   help="the cell stacked L deep (default: 1): the adjoints of layer l gather from layer l at t+1 "
+                        "and layer l+1 at t")
     d.add_argument("--lang", choices=narration.LANGUAGES, default="en",
                    help="the language of the narration: " + ", ".join(f"{k} ({v})" for k, v in narration.NAMES.items())
                    + "; the mathematics is the same (default: en)")
@@ -171,6 +174,11 @@ def _derive(args: argparse.Namespace) -> int:
     chosen_cell = _cell(args)
     flags.refuse_unused(args, chosen_cell)
     cell = None if chosen_cell == "generic" else cells.make_cell(chosen_cell, args.activation or "tanh")
+    if args.layers != 1:
+        if cell is None:
+            msg = "--layers stacks a cell: give --cell or --cell-file (the generic model is the textbook's one layer)"
+            raise flags.UsageError(msg)
+        cell = stacked.stack(cell, args.layers)
     if cell is not None and size_one.of(cell) is None:  # no analysis at size one to change
         given = [f"--{n.replace('_', '-')}" for n in ("steps", "strategy", "tau", "k1", "k2")
                  if getattr(args, n) is not None]

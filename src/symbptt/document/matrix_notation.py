@@ -29,11 +29,19 @@ class _Printed(sp.Symbol):
         return self.text
 
 
+def _layered(name: str) -> tuple[str, str]:
+    """``NAME_l{ℓ}`` of a stacked model as (NAME, the superscript ``^{(ℓ)}``); any other name as (name, "")."""
+    base, _, layer = name.rpartition("_l")
+    return (base, f"^{{({layer})}}") if base and layer.isdigit() else (name, "")
+
+
 class MatrixNotation(LatexPrinter):
     """The printers of a cell's matrix form."""
 
     def _print_Seq(self, expr: mx.Seq) -> str:
-        return f"{self._print(sp.Symbol(expr.name))}_{{{self._print(expr.time)}}}"
+        base, layer = _layered(expr.name)  # layer ℓ's h_l2 is the Deep RNNs' h^{(2)}_t, a group for what follows
+        text = f"{self._print(sp.Symbol(base))}{layer}_{{{self._print(expr.time)}}}"
+        return f"{{{text}}}" if layer else text
 
     def _print_Adjoint(self, expr: mx.Adjoint) -> str:
         return rf"\frac{{\partial L}}{{\partial {self._print_Seq(mx.of(expr))}}}"
@@ -72,8 +80,10 @@ class MatrixNotation(LatexPrinter):
 
     def _print_MatrixSymbol(self, expr: sp.MatrixSymbol) -> str:
         # W_xi is W_{xi}, not SymPy's W_{\xi}: parameter names are the contract's, letter by letter
-        head, _, tail = expr.name.partition("_")
-        return f"{head}_{{{tail}}}" if tail else head
+        base, layer = _layered(expr.name)
+        head, _, tail = base.partition("_")
+        text = (f"{head}_{{{tail}}}" if tail else head) + layer
+        return f"{{{text}}}" if layer else text  # a group: W^{(2)} then ^\top
 
     def _print_OneMatrix(self, expr: sp.OneMatrix) -> str:
         return r"\mathbf{1}"

@@ -78,7 +78,8 @@ class Cell:
 
     @property
     def title(self) -> str:
-        return self.name if self.activation is None else f"{self.name} ({self.activation})"
+        name = self.name if self.layers == 1 else f"{self.layers}-layer {self.name.rsplit('_x', 1)[0]}"
+        return name if self.activation is None else f"{name} ({self.activation})"
 
     @property
     def initial_states(self) -> tuple[str, ...]:
