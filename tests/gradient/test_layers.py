@@ -84,6 +84,8 @@ def test_names_and_shapes_of_a_stacked_model():
         grad(params, X, Y, initial[0][0], initial[1])
     with pytest.raises(ValueError, match=r"^layers must be an integer >= 1, got 0$"):
         symbptt.compile_gradient("elman", layers=0)
+    relu = symbptt.compile_gradient("elman", activation="relu", layers=3, backend="numpy")
+    assert relu.activation == "relu" and relu.step.cell.title == "3-layer elman (relu)"
 
 
 @pytest.mark.slow

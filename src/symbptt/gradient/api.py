@@ -246,13 +246,16 @@ def compile_gradient(cell: str | cells.Cell, *, activation: str = "tanh", loss: 
     """
     made = cells.make_cell(cell, activation)  # the names are checked before any work
     losses.make_loss(loss)
+    written_in = activation
     if layers != 1:  # the stacked cell is a cell of its own (its activation written in)
-        cell, activation = stacked.stack(made, layers), "tanh"
+        cell, written_in = stacked.stack(made, layers), "tanh"
     chosen = strategies.make(strategy, tau=tau, k1=k1, k2=k2, pi=pi, seed=seed)
     outputs = Outputs(arguments.flag(initial_state_grad, "initial_state_grad"),
                       arguments.flag(return_state, "return_state"))
-    return Gradient(cell, activation, loss, chosen, backends.check_backend(backend), outputs,
+    grad = Gradient(cell, written_in, loss, chosen, backends.check_backend(backend), outputs,
                     sequences.check_loss_at(loss_at))
+    grad.activation = activation  # the user's, also for a stacked cell
+    return grad
 
 
 __all__ = ["Gradient", "NonFiniteWarning", "compile_gradient"]
