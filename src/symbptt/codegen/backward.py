@@ -79,13 +79,15 @@ def _carry_loop(ctx: Context, body: list[Assign]) -> list[ir.Node]:
     guarded = [s for s in body if s.guarded and not isinstance(s.target, mx.Carry)]
     otherwise: tuple[ir.Node, ...] = (Line(f"{carries} = {zeros}"),)
     if ctx.outputs.initial_state_grad:  # at t = 1 the carry crosses s_0 -> s_1 (never weighted): ∂L/∂s_0
+        into_s0: tuple[ir.Node, ...] = (*emit(ctx, guarded, stacked=False),
+                                        Line(f"{carries} = {', '.join(unscaled)}", "E14, into s_0"))
         reaches = strategy.reaches_initial(sp.S.One)
-        initial = f"{t_} == 1" + ("" if reaches is sp.true else f" and {ctx.index(reaches)}")
-        arrays = ", ".join(ctx.dialect.zeros(f"({ctx.name('B')}, {ctx.size(s)})", x) for s in state)
-        otherwise = (Block(f"if {initial}", (*emit(ctx, guarded, stacked=False),
-                                             Line(f"{carries} = {', '.join(unscaled)}", "E14, into s_0")),
-                           orelse=(Block(f"if {t_} == 1", (Line(f"{carries} = {arrays}", "s_0 not reached"),),
-                                         orelse=otherwise),), comment="∂L/∂s_0, the initial state's gradient"),)
+        if reaches is not sp.true:  # not reached: zeros shaped as s_0, which is returned
+            arrays = ", ".join(ctx.dialect.zeros(f"({ctx.name('B')}, {ctx.size(s)})", x) for s in state)
+            into_s0 = (Block(f"if {ctx.index(reaches)}", into_s0,
+                             orelse=(Line(f"{carries} = {arrays}", "s_0 not reached"),)),)
+        otherwise = (Block(f"if {t_} == 1", into_s0, orelse=otherwise,
+                           comment="∂L/∂s_0, the initial state's gradient"),)
     crossing = Block(f"if {' and '.join(condition)}",
                      (*emit(ctx, guarded, stacked=False), Line(f"{carries} = {', '.join(values)}", "E14")),
                      orelse=otherwise, comment="carry ∂L/∂s_t back across s_(t-1) -> s_t")
@@ -141,8 +143,8 @@ def _travelling_loop(ctx: Context, body: list[Assign], adjoints: dict[MatExpr, M
     joining: tuple[ir.Node, ...] = (*join, crossing)
     if not ctx.outputs.initial_state_grad:  # else at t = 1 too: the adjoints that reach s_0 are left pending
         joining = (Block(f"if {t_} > 1", joining),)
-    loop_body = (*[Line(f"{storage.locals[mx.carry(s)]} = {np}.sum({pending[s]}, axis=0)") for s in state],
-                 *step_nodes, *joining)
+    arrived = [Line(f"{storage.locals[mx.carry(s)]} = {np}.sum({pending[s]}, axis=0)") for s in state]
+    loop_body = (*arrived, *step_nodes, *joining)
     x = storage.array("x")
     start = [Line(f"{pending[s]} = {ctx.dialect.zeros(f'(0, {B}, {ctx.size(s)})', x)}", "adjoints still travelling")
              for s in state]
@@ -150,7 +152,7 @@ def _travelling_loop(ctx: Context, body: list[Assign], adjoints: dict[MatExpr, M
            Line(f"{firsts} = numpy.zeros(0, dtype=numpy.int64)", "the first state each of them reaches"),
            Block(f"for {t_} in range({ctx.name('T')}, 0, -1)", loop_body)]
     if ctx.outputs.initial_state_grad:  # the carried adjoint names hold ∂L/∂s_0 after the loop, as in one carry
-        out += [Line(f"{storage.locals[mx.carry(s)]} = {np}.sum({pending[s]}, axis=0)", "∂L/∂s_0") for s in state]
+        out += [Line(line.code, "∂L/∂s_0") for line in arrived]
     return out
 
 

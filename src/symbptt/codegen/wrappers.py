@@ -85,19 +85,14 @@ def grad_function(step: ReverseStep, strategy: strategies.Strategy, dialect: Dia
                 f"    loss, *grads = core({', '.join(arguments)})",
                 '    return {"loss": float(loss), **dict(zip(PARAMS, grads))}']
     states = ", ".join(f"{e!r}" for e in extra)
-    if L == 1:
-        return [*lines,
-                f"    loss, *grads = core({', '.join(arguments)})",
-                f"    named = dict(zip(PARAMS + ({states},), grads))",
-                f"    for name in ({states},):",
-                "        named[name] = named[name][0] if single else named[name]",
-                '    return {"loss": float(loss), **named}']
-    P = len(cell.params)
-    stacked = [f"    named[{key!r}] = {np_}.stack(grads[{P + k * L}:{P + (k + 1) * L}])" for k, key in enumerate(extra)]
+    P = len(cell.params)  # core returns the loss, ∂L/∂W, then per state: ∂L/∂s_0, s_T; a stacked cell's per layer
+    picked = [f"grads[{P + k}]" if L == 1 else f"{np_}.stack(grads[{P + k * L}:{P + (k + 1) * L}])"
+              for k in range(len(extra))]
+    one = "[0]" if L == 1 else "[:, 0]"
     return [*lines,
             f"    loss, *grads = core({', '.join(arguments)})",
             "    named = dict(zip(PARAMS, grads))",
-            *stacked,
+            *(f"    named[{key!r}] = {value}" for key, value in zip(extra, picked, strict=True)),
             f"    for name in ({states},):",
-            "        named[name] = named[name][:, 0] if single else named[name]",
+            f"        named[name] = named[name]{one} if single else named[name]",
             '    return {"loss": float(loss), **named}']

@@ -200,7 +200,6 @@ class Gradient:
         return Y
 
 
-
 class NonFiniteWarning(RuntimeWarning):
     """A compiled gradient or loss came out NaN or infinite."""
 

@@ -9,6 +9,7 @@ way (the arrays given to symbptt stay ``(T, B, d)``); the head an ``nn.Linear`` 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -43,9 +44,12 @@ def _head(head: Any) -> str:
 
 def model_of(rnn: Any, head: Any = None) -> cells.Cell:
     """The cell of ``rnn`` with ``head``: PyTorch's parametrization, as a built-in cell."""
-    kind = _kind(rnn)
-    activation = getattr(rnn, "nonlinearity", "tanh")
-    return stacked.stack(torch_cells.torch_cell(kind, activation, bool(rnn.bias), _head(head)), rnn.num_layers)
+    return _cell(_kind(rnn), getattr(rnn, "nonlinearity", "tanh"), bool(rnn.bias), _head(head), rnn.num_layers)
+
+
+@functools.cache  # to_torch asks at every training step; building the cell's expressions costs milliseconds
+def _cell(kind: str, activation: str, bias: bool, head: str, layers: int) -> cells.Cell:
+    return stacked.stack(torch_cells.torch_cell(kind, activation, bias, head), layers)
 
 
 def _array(tensor: Any) -> np.ndarray:
